@@ -1,0 +1,86 @@
+package actions
+
+import (
+	"context"
+	"time"
+)
+
+// Store keeps requests and the audit log durably. storage.Store implements it
+// on PostgreSQL and SQLite. Every method that changes a request also appends
+// the audit events of that change in the same transaction, sealed into the
+// hash chain (Event.Seal) in the order given.
+type Store interface {
+	// CreateRequest stores a new request with its targets and appends events.
+	// When r.SubmissionKey is not empty and a request with that key exists
+	// already, it stores nothing and returns an error wrapping ErrDuplicate.
+	CreateRequest(ctx context.Context, r Request, events []Event) error
+
+	// Request returns the request with id, its targets (with their results)
+	// and approvals; an error wrapping ErrNotFound when there is none.
+	Request(ctx context.Context, id string) (Request, error)
+
+	// RequestBySubmissionKey returns the request stored for a submission key;
+	// ErrNotFound when there is none.
+	RequestBySubmissionKey(ctx context.Context, key string) (Request, error)
+
+	// Update loads request id under a lock that excludes every other Update
+	// and Claim of it (in this process or any other sharing the database),
+	// and calls fn with it. When fn returns an error nothing is written and
+	// Update returns that error. Otherwise it writes what fn changed (state,
+	// new approvals, new target results, decision, message, lease, times),
+	// increments Version, appends the events, all in one transaction, and
+	// returns the stored request. A target result already stored is never
+	// overwritten, and one approver approves a request once: breaking either
+	// rolls back and returns an error wrapping ErrDuplicate. ErrNotFound when
+	// there is no such request.
+	Update(ctx context.Context, id string, fn func(Request) (Request, []Event, error)) (Request, error)
+
+	// AppendEvents appends events that belong to no state change, such as a
+	// refused click.
+	AppendEvents(ctx context.Context, events ...Event) error
+
+	// ListRequests returns requests matching f, oldest first.
+	ListRequests(ctx context.Context, f RequestFilter) ([]Request, error)
+
+	// ClaimNext takes one request that needs an executor and is not a manual
+	// step: approved, or running with a lease that lapsed before now. It
+	// applies Start to an approved one, sets LeaseOwner to owner and
+	// LeaseUntil to until, and appends the events, in one transaction; rows
+	// locked by another claimer are skipped rather than waited for. It returns
+	// ErrNotFound when there is nothing to claim.
+	ClaimNext(ctx context.Context, owner string, now, until time.Time) (Request, error)
+
+	// Events calls fn for every audit event with Seq > afterSeq and Time at or
+	// after since (zero: all), in Seq order, streaming. fn's error stops the
+	// walk and is returned.
+	Events(ctx context.Context, afterSeq int64, since time.Time, fn func(Event) error) error
+}
+
+// RequestFilter selects requests for ListRequests. Zero fields match all.
+type RequestFilter struct {
+	States []State
+	// Requester matches the requester's Slack ID.
+	Requester string
+	// ExpiresBefore keeps requests whose approval deadline is before it.
+	ExpiresBefore time.Time
+	// Limit caps the number returned; 0 means 500.
+	Limit int
+}
+
+// Notifier tells people what happened. The Slack bot implements it. Calls
+// are made after the change is stored; a replica other than the one that
+// stored the request may make them, so an implementation works from the
+// request alone (Request.Message locates its approval message).
+type Notifier interface {
+	// Changed says r changed: a new request, an approval, a decision, a
+	// target's result, completion or expiry. Implementations redraw what
+	// shows the request, coalescing bursts; when r.State is terminal and r
+	// ran, they also tell the requester the outcome privately.
+	Changed(ctx context.Context, r Request)
+	// DeliverSecret gives the requester target t's secret privately, once.
+	// An error means it did not reach them.
+	DeliverSecret(ctx context.Context, r Request, t Target, s *Secret) error
+	// ManualSteps sends the approvers of r the steps of its tracked manual
+	// step, with controls to mark it done or failed.
+	ManualSteps(ctx context.Context, r Request, steps string) error
+}
