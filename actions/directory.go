@@ -56,7 +56,9 @@ type Secret struct {
 }
 
 // NewSecret wraps value.
-func NewSecret(kind, value, note string) *Secret { return &Secret{Kind: kind, value: value, Note: note} }
+func NewSecret(kind, value, note string) *Secret {
+	return &Secret{Kind: kind, value: value, Note: note}
+}
 
 // Reveal returns the secret value, for private delivery only.
 func (s *Secret) Reveal() string { return s.value }
