@@ -1,0 +1,119 @@
+// Package dryrun is a directory that changes nothing: it records and logs
+// what it would do. It is mfadesk's default directory, so that a new
+// installation can be tried end to end without touching real accounts.
+package dryrun
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mfadesk/mfadesk/actions"
+)
+
+// Call is one action the directory was asked to perform.
+type Call struct {
+	Action actions.Action
+	UserID string
+	At     time.Time
+}
+
+// Options shape the simulated directory.
+type Options struct {
+	// Privileged are emails of users that hold an admin role.
+	Privileged []string
+	// Unknown are emails the directory does not know.
+	Unknown []string
+	// Delay is added to every Perform, to simulate a directory's latency.
+	Delay  time.Duration
+	Logger *slog.Logger
+}
+
+// Directory records what it would do. It mimics Microsoft Entra ID's support:
+// delete-app-passwords is a tracked manual step.
+type Directory struct {
+	opts  Options
+	mu    sync.Mutex
+	calls []Call
+}
+
+var _ actions.Directory = (*Directory)(nil)
+
+// New returns a dry-run directory.
+func New(o Options) *Directory {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Directory{opts: o}
+}
+
+// Name is "dryrun".
+func (d *Directory) Name() string { return "dryrun" }
+
+// Supports says every action is automated but delete-app-passwords, which is
+// manual as on Entra ID.
+func (d *Directory) Supports(a actions.Action) actions.Support {
+	switch {
+	case !a.Valid():
+		return actions.Unsupported
+	case a == actions.DeleteAppPasswords:
+		return actions.Manual
+	}
+	return actions.Automated
+}
+
+// ManualSteps describes the manual step generically.
+func (d *Directory) ManualSteps(a actions.Action) string {
+	return fmt.Sprintf("Dry run: nothing is changed.\n1. In your identity provider's admin console, open each target user.\n2. Carry out %q: %s.\n3. Mark this step done, or failed with a note.", a, a.Effect())
+}
+
+func contains(list []string, email string) bool {
+	for _, e := range list {
+		if strings.EqualFold(e, email) {
+			return true
+		}
+	}
+	return false
+}
+
+// ResolveUser knows every email but the Unknown ones; the user ID is
+// "dryrun:" followed by the lower-cased email.
+func (d *Directory) ResolveUser(ctx context.Context, email string) (actions.DirectoryUser, error) {
+	email = strings.TrimSpace(email)
+	if email == "" || !strings.Contains(email, "@") || contains(d.opts.Unknown, email) {
+		return actions.DirectoryUser{}, fmt.Errorf("dryrun: %q: %w", email, actions.ErrUnknownUser)
+	}
+	return actions.DirectoryUser{ID: "dryrun:" + strings.ToLower(email), Email: email}, nil
+}
+
+// IsPrivileged reports whether the user's email is among Privileged.
+func (d *Directory) IsPrivileged(ctx context.Context, userID string) (bool, error) {
+	return contains(d.opts.Privileged, strings.TrimPrefix(userID, "dryrun:")), nil
+}
+
+// Perform records the call and says what would have been done.
+func (d *Directory) Perform(ctx context.Context, a actions.Action, t actions.Target) (actions.Performed, error) {
+	if d.opts.Delay > 0 {
+		if err := actions.SleepContext(ctx, d.opts.Delay); err != nil {
+			return actions.Performed{}, err
+		}
+	}
+	if d.Supports(a) != actions.Automated {
+		return actions.Performed{}, fmt.Errorf("dryrun: %s: %w", a, actions.ErrUnsupported)
+	}
+	d.mu.Lock()
+	d.calls = append(d.calls, Call{Action: a, UserID: t.DirectoryID, At: time.Now()})
+	d.mu.Unlock()
+	d.opts.Logger.InfoContext(ctx, "dry run: would perform", "action", a, "directory_id", t.DirectoryID)
+	return actions.Performed{Outcome: actions.OutcomeOK, Detail: "dry run: would " + string(a) + " (" + a.Effect() + "); nothing changed"}, nil
+}
+
+// Calls returns what was performed so far, in order.
+func (d *Directory) Calls() []Call {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]Call(nil), d.calls...)
+}

@@ -1,0 +1,417 @@
+package actions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Observer is told of every stored transition and directory call, for
+// metrics. Implementations must be fast and safe for concurrent use.
+type Observer interface {
+	// Transitioned: r moved from state from to r.State at now.
+	Transitioned(r Request, from State, now time.Time)
+	// DirectoryCall: one Perform (after retries) ended with outcome in d.
+	DirectoryCall(a Action, outcome Outcome, d time.Duration)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Transitioned(Request, State, time.Time)          {}
+func (nopObserver) DirectoryCall(Action, Outcome, time.Duration) {}
+
+type nopNotifier struct{}
+
+func (nopNotifier) Changed(context.Context, Request) {}
+func (nopNotifier) DeliverSecret(context.Context, Request, Target, *Secret) error {
+	return errors.New("no notifier to deliver the secret")
+}
+func (nopNotifier) ManualSteps(context.Context, Request, string) error { return nil }
+
+// ServiceOptions are the optional dependencies of a Service.
+type ServiceOptions struct {
+	Notifier Notifier
+	Observer Observer
+	Logger   *slog.Logger
+	Now      func() time.Time
+	// Retry bounds retries of directory look-ups at submission.
+	Retry RetryPolicy
+	// Kick is called after a request becomes approved, so that an executor
+	// in this process starts at once instead of at its next poll.
+	Kick func()
+	// Resolvers is how many targets are looked up in the directory at once.
+	Resolvers int
+}
+
+// Service runs the request workflow: submission, approval, denial,
+// cancellation, expiry and tracked manual steps. It is safe for concurrent
+// use; the Store makes each change atomic across processes.
+type Service struct {
+	store  Store
+	dir    Directory
+	pol    *Policy
+	notify Notifier
+	obs    Observer
+	log    *slog.Logger
+	now    func() time.Time
+	retry  RetryPolicy
+	kick   func()
+	nres   int
+}
+
+// NewService returns a Service over store and dir, governed by pol.
+func NewService(store Store, dir Directory, pol *Policy, o ServiceOptions) *Service {
+	s := &Service{store: store, dir: dir, pol: pol, notify: o.Notifier, obs: o.Observer,
+		log: o.Logger, now: o.Now, retry: o.Retry, kick: o.Kick, nres: o.Resolvers}
+	if s.notify == nil {
+		s.notify = nopNotifier{}
+	}
+	if s.obs == nil {
+		s.obs = nopObserver{}
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.retry.Attempts == 0 {
+		s.retry = RetryPolicy{Attempts: 3, Base: 200 * time.Millisecond, Max: 5 * time.Second}
+	}
+	if s.kick == nil {
+		s.kick = func() {}
+	}
+	if s.nres <= 0 {
+		s.nres = 8
+	}
+	return s
+}
+
+// SetNotifier replaces the notifier; for wiring, before the service is used.
+func (s *Service) SetNotifier(n Notifier) {
+	if n != nil {
+		s.notify = n
+	}
+}
+
+// Policy returns the policy the service enforces.
+func (s *Service) Policy() *Policy { return s.pol }
+
+// Directory returns the directory the service acts on.
+func (s *Service) Directory() Directory { return s.dir }
+
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.now() }
+
+// Requestable returns the actions p may request that the directory can do.
+func (s *Service) Requestable(p Person) []Action {
+	var out []Action
+	for _, a := range s.pol.Requestable(p) {
+		if s.dir.Supports(a) != Unsupported {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Submit checks a draft, resolves its targets in the directory and stores
+// the pending request. Problems with the draft come back as a
+// *ValidationError naming the field, and nothing is stored; a requester the
+// policy does not allow also leaves a `refused` audit event. A submission
+// whose SubmissionKey was stored already returns that request and an error
+// wrapping ErrDuplicate.
+func (s *Service) Submit(ctx context.Context, d Draft) (Request, error) {
+	if d.SubmissionKey != "" {
+		if r, err := s.store.RequestBySubmissionKey(ctx, d.SubmissionKey); err == nil {
+			return r, fmt.Errorf("submission %s: request %s: %w", d.SubmissionKey, r.ID, ErrDuplicate)
+		} else if !errors.Is(err, ErrNotFound) {
+			return Request{}, fmt.Errorf("look up submission: %w", err)
+		}
+	}
+	if err := d.Validate(s.pol); err != nil {
+		s.refuseSubmission(ctx, d, err)
+		return Request{}, err
+	}
+	support := s.dir.Supports(d.Action)
+	if support == Unsupported {
+		v := &ValidationError{}
+		v.Add(FieldAction, "%s is not supported by the %s directory", d.Action, s.dir.Name())
+		return Request{}, v
+	}
+	targets, err := s.resolve(ctx, d.Targets)
+	if err != nil {
+		return Request{}, err
+	}
+	now := s.now()
+	r, events, err := NewRequest(d, targets, support, s.pol, NewRequestID(), now)
+	if err != nil {
+		s.refuseSubmission(ctx, d, err)
+		return Request{}, err
+	}
+	if err := s.store.CreateRequest(ctx, r, events); err != nil {
+		if errors.Is(err, ErrDuplicate) && d.SubmissionKey != "" {
+			if prev, gerr := s.store.RequestBySubmissionKey(ctx, d.SubmissionKey); gerr == nil {
+				return prev, fmt.Errorf("submission %s: request %s: %w", d.SubmissionKey, prev.ID, ErrDuplicate)
+			}
+		}
+		return Request{}, fmt.Errorf("store request: %w", err)
+	}
+	s.log.InfoContext(ctx, "request created", "request_id", r.ID, "action", r.Action,
+		"requester", r.Requester.SlackID, "targets", len(r.Targets), "privileged", r.Privileged())
+	s.obs.Transitioned(r, "", now)
+	s.notify.Changed(ctx, r)
+	return r, nil
+}
+
+// refuseSubmission audits a submission refused because the requester's roles
+// do not allow it; other validation problems are typing mistakes and leave
+// no trace.
+func (s *Service) refuseSubmission(ctx context.Context, d Draft, err error) {
+	var v *ValidationError
+	if !errors.As(err, &v) {
+		return
+	}
+	var roleProblems []string
+	for _, p := range v.Problems {
+		if strings.Contains(p.Message, "needs one of the roles") {
+			roleProblems = append(roleProblems, p.Message)
+		}
+	}
+	if len(roleProblems) == 0 {
+		return
+	}
+	ev := Event{Time: s.now(), Kind: EventRefused, Actor: d.Requester.SlackID, Action: d.Action,
+		Detail: "request refused: " + strings.Join(roleProblems, "; ")}
+	if aerr := s.store.AppendEvents(ctx, ev); aerr != nil {
+		s.log.ErrorContext(ctx, "audit refused request", "error", aerr)
+	}
+}
+
+// resolve looks every chosen person up in the directory, a few at a time.
+// Unknown users come back as a *ValidationError on the targets field.
+func (s *Service) resolve(ctx context.Context, people []Person) ([]Target, error) {
+	targets := make([]Target, len(people))
+	errs := make([]error, len(people))
+	sem := make(chan struct{}, s.nres)
+	var wg sync.WaitGroup
+	for i, p := range people {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			targets[i], errs[i] = s.resolveOne(ctx, p)
+		}()
+	}
+	wg.Wait()
+	v := &ValidationError{}
+	for i, err := range errs {
+		switch {
+		case err == nil:
+		case errors.Is(err, ErrUnknownUser):
+			v.Add(FieldTargets, "%s (%s) is not a user of the %s directory", display(people[i]), people[i].Email, s.dir.Name())
+		default:
+			return nil, fmt.Errorf("look up %s in the directory: %w", people[i].Email, err)
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return targets, nil
+}
+
+func (s *Service) resolveOne(ctx context.Context, p Person) (Target, error) {
+	if p.Email == "" {
+		return Target{}, fmt.Errorf("%s has no email: %w", display(p), ErrUnknownUser)
+	}
+	var u DirectoryUser
+	if _, err := s.retry.Do(ctx, nil, func(ctx context.Context) (err error) {
+		u, err = s.dir.ResolveUser(ctx, p.Email)
+		return err
+	}); err != nil {
+		return Target{}, err
+	}
+	var priv bool
+	if _, err := s.retry.Do(ctx, nil, func(ctx context.Context) (err error) {
+		priv, err = s.dir.IsPrivileged(ctx, u.ID)
+		return err
+	}); err != nil {
+		return Target{}, fmt.Errorf("check admin roles: %w", err)
+	}
+	return Target{SlackID: p.SlackID, Email: p.Email, DirectoryID: u.ID, Privileged: priv}, nil
+}
+
+// transition stores fn's change to request id and tells the notifier. A
+// click the policy refuses is audited as `refused`; a click on a request past
+// its deadline expires it.
+func (s *Service) transition(ctx context.Context, id string, by Person, fn func(Request, time.Time) (Request, []Event, error)) (Request, error) {
+	id = NormalizeRequestID(id)
+	var from State
+	now := s.now()
+	r, err := s.store.Update(ctx, id, func(r Request) (Request, []Event, error) {
+		from = r.State
+		return fn(r, now)
+	})
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrForbidden):
+		ev := Event{Time: now, RequestID: id, Kind: EventRefused, Actor: by.SlackID, Detail: err.Error()}
+		if cur, gerr := s.store.Request(ctx, id); gerr == nil {
+			ev.Action = cur.Action
+		}
+		if aerr := s.store.AppendEvents(ctx, ev); aerr != nil {
+			s.log.ErrorContext(ctx, "audit refused click", "request_id", id, "error", aerr)
+		}
+		s.log.WarnContext(ctx, "refused", "request_id", id, "actor", by.SlackID, "reason", err.Error())
+		return Request{}, err
+	case errors.Is(err, ErrExpired):
+		if _, xerr := s.expire(ctx, id); xerr != nil && !errors.Is(xerr, ErrConflict) {
+			s.log.ErrorContext(ctx, "expire", "request_id", id, "error", xerr)
+		}
+		return Request{}, err
+	default:
+		return Request{}, err
+	}
+	s.obs.Transitioned(r, from, now)
+	s.log.InfoContext(ctx, "request "+string(r.State), "request_id", r.ID, "actor", by.SlackID, "from", from)
+	s.notify.Changed(ctx, r)
+	return r, nil
+}
+
+// Approve records by's approval of request id. It returns a *DecisionError
+// (wrapping ErrForbidden, ErrConflict, ErrExpired or ErrDuplicate) when by may
+// not approve it now; ErrNotFound for an unknown ID.
+func (s *Service) Approve(ctx context.Context, id string, by Person) (Request, error) {
+	r, err := s.transition(ctx, id, by, func(r Request, now time.Time) (Request, []Event, error) {
+		return r.Approve(s.pol, by, now)
+	})
+	if err != nil {
+		return r, err
+	}
+	switch {
+	case r.State == StateApproved:
+		s.kick()
+	case r.State == StateRunning && r.Manual:
+		if err := s.notify.ManualSteps(ctx, r, s.dir.ManualSteps(r.Action)); err != nil {
+			s.log.ErrorContext(ctx, "send manual steps", "request_id", r.ID, "error", err)
+		}
+	}
+	return r, nil
+}
+
+// Deny ends request id on by's word; errors as Approve.
+func (s *Service) Deny(ctx context.Context, id string, by Person, reason string) (Request, error) {
+	return s.transition(ctx, id, by, func(r Request, now time.Time) (Request, []Event, error) {
+		return r.Deny(s.pol, by, reason, now)
+	})
+}
+
+// Cancel withdraws request id; only its requester may, while it is pending.
+func (s *Service) Cancel(ctx context.Context, id string, by Person) (Request, error) {
+	return s.transition(ctx, id, by, func(r Request, now time.Time) (Request, []Event, error) {
+		return r.Cancel(by, now)
+	})
+}
+
+// MarkManual records that by did (done) or could not do the tracked manual
+// step of request id, and completes it.
+func (s *Service) MarkManual(ctx context.Context, id string, by Person, done bool, note string) (Request, error) {
+	return s.transition(ctx, id, by, func(r Request, now time.Time) (Request, []Event, error) {
+		return r.MarkManual(s.pol, by, done, note, now)
+	})
+}
+
+func (s *Service) expire(ctx context.Context, id string) (Request, error) {
+	return s.transition(ctx, id, Person{SlackID: BotActor}, func(r Request, now time.Time) (Request, []Event, error) {
+		return r.Expire(now)
+	})
+}
+
+// Get returns request id; ErrNotFound when there is none.
+func (s *Service) Get(ctx context.Context, id string) (Request, error) {
+	return s.store.Request(ctx, NormalizeRequestID(id))
+}
+
+// AttachMessage remembers where request id is shown (an opaque reference
+// owned by the chat adapter). It writes no audit event.
+func (s *Service) AttachMessage(ctx context.Context, id, ref string) error {
+	_, err := s.store.Update(ctx, NormalizeRequestID(id), func(r Request) (Request, []Event, error) {
+		n := r.Clone()
+		n.Message = ref
+		return n, nil, nil
+	})
+	return err
+}
+
+// MayDecide returns nil when by may approve or deny r now, else the reason.
+func (s *Service) MayDecide(r Request, by Person) error {
+	if err := r.checkDecider(s.pol, by, "approve", s.now()); err != nil {
+		return err
+	}
+	if r.ApprovedBy(by) {
+		return decisionErr(ErrDuplicate, "you approved request %s already", r.ID)
+	}
+	return nil
+}
+
+// Actionable returns the open requests p can act on: pending ones p may
+// approve or deny, p's own pending ones (to cancel), and running manual steps
+// p may mark done or failed.
+func (s *Service) Actionable(ctx context.Context, p Person) ([]Request, error) {
+	rs, err := s.store.ListRequests(ctx, RequestFilter{States: []State{StatePending, StateRunning}})
+	if err != nil {
+		return nil, fmt.Errorf("list open requests: %w", err)
+	}
+	var out []Request
+	for _, r := range rs {
+		switch {
+		case r.State == StatePending && (r.Requester.Is(p) || s.MayDecide(r, p) == nil):
+			out = append(out, r)
+		case r.State == StateRunning && r.Manual && !r.Requester.Is(p) && !r.IsTarget(p) &&
+			s.pol.CanApprove(p, r.Action, r.Privileged()):
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// SweepExpired expires every pending request past its deadline and returns
+// how many it expired.
+func (s *Service) SweepExpired(ctx context.Context) (int, error) {
+	rs, err := s.store.ListRequests(ctx, RequestFilter{States: []State{StatePending}, ExpiresBefore: s.now()})
+	if err != nil {
+		return 0, fmt.Errorf("list expired requests: %w", err)
+	}
+	n := 0
+	for _, r := range rs {
+		if _, err := s.expire(ctx, r.ID); err != nil {
+			if errors.Is(err, ErrConflict) { // decided meanwhile
+				continue
+			}
+			return n, fmt.Errorf("expire %s: %w", r.ID, err)
+		}
+		n++
+	}
+	return n, nil
+}
+
+// RunSweeper expires overdue requests every interval until ctx ends.
+func (s *Service) RunSweeper(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if n, err := s.SweepExpired(ctx); err != nil && ctx.Err() == nil {
+			s.log.ErrorContext(ctx, "sweep expired requests", "error", err)
+		} else if n > 0 {
+			s.log.InfoContext(ctx, "expired requests", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
