@@ -21,7 +21,7 @@ type Observer interface {
 
 type nopObserver struct{}
 
-func (nopObserver) Transitioned(Request, State, time.Time)          {}
+func (nopObserver) Transitioned(Request, State, time.Time)       {}
 func (nopObserver) DirectoryCall(Action, Outcome, time.Duration) {}
 
 type nopNotifier struct{}
