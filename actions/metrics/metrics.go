@@ -1,0 +1,136 @@
+// Package metrics exposes mfadesk's Prometheus metrics: requests by action
+// and state, time to approval, execution time, directory calls, Slack API
+// errors and retries, and open requests.
+package metrics
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/mfadesk/mfadesk/actions"
+)
+
+// Metrics is an actions.Observer that records into its own registry.
+type Metrics struct {
+	reg           *prometheus.Registry
+	requests      *prometheus.CounterVec
+	toApproval    *prometheus.HistogramVec
+	execution     *prometheus.HistogramVec
+	dirCalls      *prometheus.CounterVec
+	dirCallTime   *prometheus.HistogramVec
+	slackErrors   *prometheus.CounterVec
+	slackRetries  *prometheus.CounterVec
+	digestsPosted prometheus.Counter
+}
+
+var _ actions.Observer = (*Metrics)(nil)
+
+// OpenCounter counts requests per state, for the open-requests gauge.
+type OpenCounter func(ctx context.Context) (map[actions.State]int, error)
+
+// New returns metrics registered in a fresh registry, with Go and process
+// collectors. open, if not nil, is asked for pending and running counts at
+// every scrape.
+func New(open OpenCounter, log *slog.Logger) *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mfadesk_requests_total", Help: "Requests entering each state, by action.",
+	}, []string{"action", "state"})
+	m.toApproval = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "mfadesk_time_to_approval_seconds", Help: "From request to final approval.",
+		Buckets: []float64{10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200},
+	}, []string{"action"})
+	m.execution = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "mfadesk_execution_duration_seconds", Help: "From approval to the request's final state.",
+		Buckets: prometheus.ExponentialBuckets(0.1, 2, 14),
+	}, []string{"action", "state"})
+	m.dirCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mfadesk_directory_calls_total", Help: "Directory actions per target, after retries, by outcome.",
+	}, []string{"action", "outcome"})
+	m.dirCallTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "mfadesk_directory_call_duration_seconds", Help: "Time of one target's directory action, retries included.",
+		Buckets: prometheus.ExponentialBuckets(0.05, 2, 12),
+	}, []string{"action"})
+	m.slackErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mfadesk_slack_api_errors_total", Help: "Slack Web API calls that failed, by method and error.",
+	}, []string{"method", "error"})
+	m.slackRetries = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mfadesk_slack_api_retries_total", Help: "Slack Web API calls retried after rate limiting, by method.",
+	}, []string{"method"})
+	m.digestsPosted = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "mfadesk_digests_posted_total", Help: "Audit digests posted to Slack.",
+	})
+	m.reg.MustRegister(m.requests, m.toApproval, m.execution, m.dirCalls, m.dirCallTime,
+		m.slackErrors, m.slackRetries, m.digestsPosted,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if open != nil {
+		m.reg.MustRegister(&openCollector{count: open, log: log, desc: prometheus.NewDesc(
+			"mfadesk_requests_open", "Requests pending approval or running, now.", []string{"state"}, nil)})
+	}
+	return m
+}
+
+// Handler serves the registry in Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// Transitioned implements actions.Observer.
+func (m *Metrics) Transitioned(r actions.Request, from actions.State, now time.Time) {
+	if from == r.State {
+		return
+	}
+	a := string(r.Action)
+	m.requests.WithLabelValues(a, string(r.State)).Inc()
+	approvedNow := r.State == actions.StateApproved || (r.Manual && r.State == actions.StateRunning && from == actions.StatePending)
+	if approvedNow {
+		m.toApproval.WithLabelValues(a).Observe(now.Sub(r.CreatedAt).Seconds())
+	}
+	if r.State.Terminal() && from == actions.StateRunning && len(r.Approvals) > 0 {
+		m.execution.WithLabelValues(a, string(r.State)).Observe(now.Sub(r.Approvals[len(r.Approvals)-1].At).Seconds())
+	}
+}
+
+// DirectoryCall implements actions.Observer.
+func (m *Metrics) DirectoryCall(a actions.Action, outcome actions.Outcome, d time.Duration) {
+	m.dirCalls.WithLabelValues(string(a), string(outcome)).Inc()
+	m.dirCallTime.WithLabelValues(string(a)).Observe(d.Seconds())
+}
+
+// SlackError counts a failed Slack Web API call.
+func (m *Metrics) SlackError(method, code string) { m.slackErrors.WithLabelValues(method, code).Inc() }
+
+// SlackRetry counts a Slack Web API call retried after a 429.
+func (m *Metrics) SlackRetry(method string) { m.slackRetries.WithLabelValues(method).Inc() }
+
+// DigestPosted counts a posted digest.
+func (m *Metrics) DigestPosted() { m.digestsPosted.Inc() }
+
+type openCollector struct {
+	count OpenCounter
+	log   *slog.Logger
+	desc  *prometheus.Desc
+}
+
+func (c *openCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *openCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	counts, err := c.count(ctx)
+	if err != nil {
+		if c.log != nil {
+			c.log.Warn("count open requests for metrics", "error", err)
+		}
+		return
+	}
+	for _, s := range []actions.State{actions.StatePending, actions.StateApproved, actions.StateRunning} {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[s]), string(s))
+	}
+}
