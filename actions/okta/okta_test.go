@@ -1,0 +1,545 @@
+package okta
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mfadesk/mfadesk/actions"
+)
+
+// sleeps records the waits the client asked for instead of sleeping.
+type sleeps struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
+	s.mu.Lock()
+	s.d = append(s.d, d)
+	s.mu.Unlock()
+	return ctx.Err()
+}
+
+func (s *sleeps) all() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Duration(nil), s.d...)
+}
+
+// setup starts a fake Okta org with a few users and points a real client at
+// it, with waits recorded rather than slept.
+func setup(t *testing.T) (*Directory, *fakeOkta, *sleeps) {
+	t.Helper()
+	f := newFakeOkta(t)
+	f.add(fakeUser{ID: "00uadmin", Login: "admin@example.com", Email: "admin@example.com", First: "Ada", Last: "Admin", Roles: []string{"SUPER_ADMIN"}})
+	f.meID = "00uadmin"
+	f.add(fakeUser{ID: "00ualice", Login: "alice@example.com", Email: "alice@example.com", First: "Alice", Last: "A", Factors: []string{"push", "sms"}})
+	f.add(fakeUser{ID: "00ubob", Login: "bob", Email: "bob@example.com", First: "Bob", Last: "B"})
+	f.add(fakeUser{ID: "00ucarol", Login: "carol@example.com", Email: "carol@example.com", Status: "SUSPENDED"})
+	f.add(fakeUser{ID: "00ughost", Login: "ghost@example.com", Email: "ghost@example.com", Status: "DEPROVISIONED"})
+	f.add(fakeUser{ID: "00utwin1", Login: "twin1", Email: "twin@example.com"})
+	f.add(fakeUser{ID: "00utwin2", Login: "twin2", Email: "twin@example.com"})
+	f.add(fakeUser{ID: "00uquote", Login: "quote", Email: `o"b\q@example.com`})
+	f.add(fakeUser{ID: "00uhelp", Login: "help@example.com", Email: "help@example.com", Roles: []string{"HELP_DESK_ADMIN"}})
+	d, err := New(Config{
+		OrgURL: f.srv.URL, Token: f.token, HTTPClient: f.srv.Client(),
+		Retry: actions.RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: time.Minute},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &sleeps{}
+	d.api.Sleep = rec.sleep
+	return d, f, rec
+}
+
+func TestNew(t *testing.T) {
+	const token = "00abcSECRETxyz"
+	tests := []struct {
+		name    string
+		cfg     Config
+		wantErr string
+	}{
+		{"ok", Config{OrgURL: "https://example.okta.com", Token: token}, ""},
+		{"trailing slash", Config{OrgURL: "https://example.okta.com/", Token: token}, ""},
+		{"loopback http for tests", Config{OrgURL: "http://127.0.0.1:8080", Token: token}, ""},
+		{"no url", Config{Token: token}, "OKTA_ORG_URL is required"},
+		{"plain http", Config{OrgURL: "http://example.okta.com", Token: token}, "OKTA_ORG_URL: must use https"},
+		{"relative", Config{OrgURL: "example.okta.com", Token: token}, "OKTA_ORG_URL"},
+		{"path", Config{OrgURL: "https://example.okta.com/oauth2/default", Token: token}, "OKTA_ORG_URL: want the org's base URL"},
+		{"admin domain", Config{OrgURL: "https://example-admin.okta.com", Token: token}, "not the -admin console domain"},
+		{"no token", Config{OrgURL: "https://example.okta.com"}, "OKTA_API_TOKEN is required"},
+		{"header pasted", Config{OrgURL: "https://example.okta.com", Token: "SSWS " + token}, "OKTA_API_TOKEN: want the bare token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := New(tt.cfg)
+			if tt.wantErr == "" {
+				if err != nil || d == nil {
+					t.Fatalf("New: %v", err)
+				}
+				if d.Name() != "okta" {
+					t.Errorf("Name = %q", d.Name())
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("New error = %v, want it to contain %q", err, tt.wantErr)
+			}
+			if strings.Contains(err.Error(), token) {
+				t.Errorf("error reveals the token: %v", err)
+			}
+		})
+	}
+}
+
+func TestSupports(t *testing.T) {
+	d, err := New(Config{OrgURL: "https://example.okta.com", Token: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[actions.Action]actions.Support{
+		actions.ResetPassword: actions.Automated, actions.RequireReregisterMFA: actions.Automated,
+		actions.RevokeMFASessions: actions.Automated, actions.BlockSignIn: actions.Automated,
+		actions.UnblockSignIn: actions.Automated, actions.DeleteAppPasswords: actions.Unsupported,
+		actions.IssueTemporaryAccessPass: actions.Unsupported, actions.Action("bogus"): actions.Unsupported,
+	}
+	for a, s := range want {
+		if got := d.Supports(a); got != s {
+			t.Errorf("Supports(%s) = %v, want %v", a, got, s)
+		}
+		if d.ManualSteps(a) != "" {
+			t.Errorf("ManualSteps(%s) is not empty", a)
+		}
+	}
+}
+
+func TestResolveUser(t *testing.T) {
+	tests := []struct {
+		name      string
+		email     string
+		want      actions.DirectoryUser
+		wantErr   error  // errors.Is target
+		errSubstr string // when wantErr is nil but an error is expected
+		calls     []string
+	}{
+		{
+			name: "login is the email", email: "alice@example.com",
+			want:  actions.DirectoryUser{ID: "00ualice", Email: "alice@example.com", DisplayName: "Alice A"},
+			calls: []string{"GET /api/v1/users/alice@example.com"},
+		},
+		{
+			name: "login differs: found by email search", email: " bob@example.com ",
+			want: actions.DirectoryUser{ID: "00ubob", Email: "bob@example.com", DisplayName: "Bob B"},
+			calls: []string{
+				"GET /api/v1/users/bob@example.com",
+				"GET /api/v1/users?limit=10&search=profile.email+eq+%22bob%40example.com%22",
+			},
+		},
+		{name: "unknown", email: "nobody@example.com", wantErr: actions.ErrUnknownUser},
+		{name: "deactivated only", email: "ghost@example.com", wantErr: actions.ErrUnknownUser},
+		{name: "empty", email: "  ", wantErr: actions.ErrUnknownUser},
+		{name: "two users share the email", email: "twin@example.com", errSubstr: "ambiguous"},
+		{
+			name: "quotes and backslashes are escaped", email: `o"b\q@example.com`,
+			want: actions.DirectoryUser{ID: "00uquote", Email: `o"b\q@example.com`},
+		},
+		{
+			name: "a slash goes straight to search", email: "a/b@example.com", wantErr: actions.ErrUnknownUser,
+			calls: []string{"GET /api/v1/users?limit=10&search=profile.email+eq+%22a%2Fb%40example.com%22"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, f, _ := setup(t)
+			got, err := d.ResolveUser(context.Background(), tt.email)
+			switch {
+			case tt.wantErr != nil:
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
+				}
+			case tt.errSubstr != "":
+				if err == nil || !strings.Contains(err.Error(), tt.errSubstr) || errors.Is(err, actions.ErrUnknownUser) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.errSubstr)
+				}
+			default:
+				if err != nil {
+					t.Fatal(err)
+				}
+				if diff := cmp.Diff(tt.want, got); diff != "" {
+					t.Errorf("user (-want +got):\n%s", diff)
+				}
+			}
+			if tt.calls != nil {
+				if diff := cmp.Diff(tt.calls, f.callLog()); diff != "" {
+					t.Errorf("calls (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+}
+
+func TestResolveUserServerError(t *testing.T) {
+	d, f, _ := setup(t)
+	f.failNext("GET /api/v1/users/{id}", failure{status: http.StatusForbidden, code: "E0000006", detail: "You do not have permission to perform the requested action"})
+	_, err := d.ResolveUser(context.Background(), "alice@example.com")
+	var de *actions.DirectoryError
+	if !errors.As(err, &de) || de.Status != http.StatusForbidden || de.Code != "E0000006" || errors.Is(err, actions.ErrUnknownUser) {
+		t.Fatalf("err = %v, want the 403 as a DirectoryError", err)
+	}
+}
+
+func TestIsPrivileged(t *testing.T) {
+	d, _, _ := setup(t)
+	for id, want := range map[string]bool{"00uadmin": true, "00uhelp": true, "00ualice": false} {
+		got, err := d.IsPrivileged(context.Background(), id)
+		if err != nil || got != want {
+			t.Errorf("IsPrivileged(%s) = %v, %v; want %v", id, got, err, want)
+		}
+	}
+	_, err := d.IsPrivileged(context.Background(), "00unone")
+	var de *actions.DirectoryError
+	if !errors.As(err, &de) || de.Status != http.StatusNotFound || de.Code != "E0000007" {
+		t.Errorf("unknown user: err = %v", err)
+	}
+}
+
+func TestPerform(t *testing.T) {
+	tests := []struct {
+		name        string
+		action      actions.Action
+		id          string
+		fail        map[string]failure
+		wantOutcome actions.Outcome
+		wantDetail  string
+		wantSecret  bool
+		wantErr     string // substring; the error must be a DirectoryError unless unsupported
+		wantStatus  string // the user's status afterwards
+		wantCalls   []string
+	}{
+		{
+			name: "reset password", action: actions.ResetPassword, id: "00ualice",
+			wantOutcome: actions.OutcomeOK, wantDetail: "temporary password", wantSecret: true, wantStatus: "PASSWORD_EXPIRED",
+			wantCalls: []string{"POST /api/v1/users/00ualice/lifecycle/expire_password_with_temp_password"},
+		},
+		{
+			name: "reset password of a suspended user", action: actions.ResetPassword, id: "00ucarol",
+			wantErr: "403 Forbidden E0000038", wantStatus: "SUSPENDED",
+		},
+		{
+			name: "require re-register MFA", action: actions.RequireReregisterMFA, id: "00ualice",
+			wantOutcome: actions.OutcomeOK, wantDetail: "factors reset",
+			wantCalls: []string{"POST /api/v1/users/00ualice/lifecycle/reset_factors"},
+		},
+		{
+			name: "require re-register MFA with no factor", action: actions.RequireReregisterMFA, id: "00ubob",
+			wantOutcome: actions.OutcomeSkipped, wantDetail: "no MFA factor enrolled",
+			wantCalls: []string{"POST /api/v1/users/00ubob/lifecycle/reset_factors", "GET /api/v1/users/00ubob/factors"},
+		},
+		{
+			name: "require re-register MFA forbidden with factors", action: actions.RequireReregisterMFA, id: "00ualice",
+			fail:    map[string]failure{"POST /api/v1/users/{id}/lifecycle/reset_factors": {status: 403, code: "E0000006", detail: "You do not have permission to perform the requested action"}},
+			wantErr: "E0000006",
+		},
+		{
+			name: "revoke sessions", action: actions.RevokeMFASessions, id: "00ualice",
+			wantOutcome: actions.OutcomeOK, wantDetail: "remembered devices forgotten",
+			wantCalls: []string{"DELETE /api/v1/users/00ualice/sessions?forgetDevices=true&oauthTokens=true"},
+		},
+		{
+			name: "block", action: actions.BlockSignIn, id: "00ualice",
+			wantOutcome: actions.OutcomeOK, wantDetail: "suspended", wantStatus: "SUSPENDED",
+		},
+		{
+			name: "block an already suspended user", action: actions.BlockSignIn, id: "00ucarol",
+			wantOutcome: actions.OutcomeSkipped, wantDetail: "already suspended", wantStatus: "SUSPENDED",
+			wantCalls: []string{"POST /api/v1/users/00ucarol/lifecycle/suspend", "GET /api/v1/users/00ucarol"},
+		},
+		{
+			name: "block a deactivated user", action: actions.BlockSignIn, id: "00ughost",
+			wantErr: "user status DEPROVISIONED", wantStatus: "DEPROVISIONED",
+		},
+		{
+			name: "unblock", action: actions.UnblockSignIn, id: "00ucarol",
+			wantOutcome: actions.OutcomeOK, wantDetail: "unsuspended", wantStatus: "ACTIVE",
+		},
+		{
+			name: "unblock an active user", action: actions.UnblockSignIn, id: "00ualice",
+			wantOutcome: actions.OutcomeSkipped, wantDetail: "not suspended (status ACTIVE)", wantStatus: "ACTIVE",
+		},
+		{
+			name: "unblock a deactivated user", action: actions.UnblockSignIn, id: "00ughost",
+			wantErr: "Cannot unsuspend", wantStatus: "DEPROVISIONED",
+		},
+		{
+			name: "unknown user", action: actions.BlockSignIn, id: "00unone",
+			wantErr: "404 Not Found E0000007",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, f, _ := setup(t)
+			for k, fl := range tt.fail {
+				f.failNext(k, fl)
+			}
+			p, err := d.Perform(context.Background(), tt.action, actions.Target{DirectoryID: tt.id, Email: "x@example.com"})
+			if tt.wantErr != "" {
+				var de *actions.DirectoryError
+				if !errors.As(err, &de) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want a DirectoryError containing %q", err, tt.wantErr)
+				}
+				if de.RequestID == "" {
+					t.Errorf("error has no request ID: %v", err)
+				}
+			} else {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.Outcome != tt.wantOutcome || !strings.Contains(p.Detail, tt.wantDetail) {
+					t.Errorf("Performed = %+v, want %s with %q", p, tt.wantOutcome, tt.wantDetail)
+				}
+				if (p.Secret != nil) != tt.wantSecret {
+					t.Fatalf("secret = %v, want one: %v", p.Secret, tt.wantSecret)
+				}
+				if p.Secret != nil {
+					if p.Secret.Reveal() == "" || strings.Contains(p.Detail, p.Secret.Reveal()) {
+						t.Errorf("secret %q empty or in the detail %q", p.Secret.Reveal(), p.Detail)
+					}
+				}
+				if p.Outcome == actions.OutcomeOK && !strings.Contains(p.Detail, "okta request-id req-") {
+					t.Errorf("detail %q lacks Okta's request ID", p.Detail)
+				}
+			}
+			if tt.wantStatus != "" {
+				if got := f.user(tt.id).Status; got != tt.wantStatus {
+					t.Errorf("user status = %s, want %s", got, tt.wantStatus)
+				}
+			}
+			if tt.wantCalls != nil {
+				if diff := cmp.Diff(tt.wantCalls, f.callLog()); diff != "" {
+					t.Errorf("calls (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+}
+
+func TestPerformUnsupported(t *testing.T) {
+	for _, a := range []actions.Action{actions.DeleteAppPasswords, actions.IssueTemporaryAccessPass} {
+		d, f, _ := setup(t)
+		_, err := d.Perform(context.Background(), a, actions.Target{DirectoryID: "00ualice"})
+		if !errors.Is(err, actions.ErrUnsupported) {
+			t.Errorf("%s: err = %v, want ErrUnsupported", a, err)
+		}
+		if n := len(f.callLog()); n != 0 {
+			t.Errorf("%s: %d calls made", a, n)
+		}
+	}
+}
+
+func TestThrottling(t *testing.T) {
+	rateLimited := failure{status: http.StatusTooManyRequests, code: "E0000047",
+		detail: "API call exceeded rate limit due to too many requests.",
+		header: http.Header{"X-Rate-Limit-Remaining": {"0"}}}
+	tests := []struct {
+		name       string
+		fails      []failure
+		resetIn    time.Duration
+		wantErr    string
+		wantSleeps int
+		minSleep   time.Duration // the first wait at least this
+	}{
+		{name: "429 then success waits for the reset", fails: []failure{rateLimited}, resetIn: 20 * time.Second,
+			wantSleeps: 1, minSleep: 18 * time.Second},
+		{name: "500 and 503 are retried", fails: []failure{
+			{status: 500, code: "E0000009", detail: "Internal Server Error"},
+			{status: 503, code: "E0000010", detail: "Service is in read only mode"}},
+			wantSleeps: 2},
+		{name: "429 until attempts run out", fails: []failure{rateLimited, rateLimited, rateLimited}, resetIn: 5 * time.Second,
+			wantErr: "429 Too Many Requests E0000047", wantSleeps: 2, minSleep: 3 * time.Second},
+		{name: "400 is not retried", fails: []failure{{status: 400, code: "E0000001", detail: "Api validation failed"}},
+			wantErr: "400 Bad Request E0000001", wantSleeps: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, f, rec := setup(t)
+			if tt.resetIn > 0 {
+				f.resetIn = tt.resetIn
+			}
+			f.failNext("POST /api/v1/users/{id}/lifecycle/suspend", tt.fails...)
+			p, err := d.Perform(context.Background(), actions.BlockSignIn, actions.Target{DirectoryID: "00ualice"})
+			if tt.wantErr != "" {
+				var de *actions.DirectoryError
+				if !errors.As(err, &de) || !strings.Contains(err.Error(), tt.wantErr) || de.RequestID == "" {
+					t.Fatalf("err = %v, want a DirectoryError with a request ID containing %q", err, tt.wantErr)
+				}
+				if de.Status == http.StatusTooManyRequests && (!de.Retryable() || de.RetryAfter < tt.minSleep) {
+					t.Errorf("429 error: retryable %v, RetryAfter %v", de.Retryable(), de.RetryAfter)
+				}
+			} else if err != nil || p.Outcome != actions.OutcomeOK {
+				t.Fatalf("Perform = %+v, %v", p, err)
+			}
+			got := rec.all()
+			if len(got) != tt.wantSleeps {
+				t.Fatalf("waits = %v, want %d", got, tt.wantSleeps)
+			}
+			if tt.minSleep > 0 && (got[0] < tt.minSleep || got[0] > tt.resetIn+2*time.Second) {
+				t.Errorf("first wait = %v, want about %v", got[0], tt.resetIn)
+			}
+		})
+	}
+}
+
+func TestPacingWhenRemainingIsZero(t *testing.T) {
+	d, f, rec := setup(t)
+	f.remaining = 0
+	f.resetIn = 30 * time.Second
+	ctx := context.Background()
+	if _, err := d.ResolveUser(ctx, "alice@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if got := rec.all(); len(got) != 0 {
+		t.Fatalf("waited before the first call: %v", got)
+	}
+	if _, err := d.IsPrivileged(ctx, "00ualice"); err != nil {
+		t.Fatal(err)
+	}
+	got := rec.all()
+	if len(got) != 1 || got[0] < 28*time.Second || got[0] > 32*time.Second {
+		t.Fatalf("waits = %v, want one of about 30s before the second call", got)
+	}
+
+	// The pause is capped by the retry policy's Max.
+	d2, f2, rec2 := setup(t)
+	d2.api.Retry.Max = 5 * time.Second
+	f2.remaining = 0
+	f2.resetIn = time.Hour
+	_, _ = d2.ResolveUser(ctx, "alice@example.com")
+	_, _ = d2.ResolveUser(ctx, "alice@example.com")
+	if got := rec2.all(); len(got) != 1 || got[0] != 5*time.Second {
+		t.Fatalf("capped waits = %v, want [5s]", got)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	t.Run("all well", func(t *testing.T) {
+		d, _, _ := setup(t)
+		if got := d.Check(context.Background(), []actions.Action{actions.ResetPassword, actions.BlockSignIn}); len(got) != 0 {
+			t.Errorf("problems = %q", got)
+		}
+	})
+	t.Run("unsupported action enabled", func(t *testing.T) {
+		d, _, _ := setup(t)
+		got := d.Check(context.Background(), []actions.Action{actions.DeleteAppPasswords})
+		if len(got) != 1 || !strings.Contains(got[0], "delete-app-passwords is not supported") {
+			t.Errorf("problems = %q", got)
+		}
+	})
+	t.Run("bad token", func(t *testing.T) {
+		_, f, _ := setup(t)
+		d, err := New(Config{OrgURL: f.srv.URL, Token: "wrong-token-123", HTTPClient: f.srv.Client()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := d.Check(context.Background(), nil)
+		if len(got) != 1 || !strings.Contains(got[0], "OKTA_API_TOKEN was refused") || !strings.Contains(got[0], "E0000011") {
+			t.Fatalf("problems = %q", got)
+		}
+		if strings.Contains(got[0], "wrong-token-123") {
+			t.Errorf("problem reveals the token: %q", got[0])
+		}
+	})
+	t.Run("token owner holds no role", func(t *testing.T) {
+		d, f, _ := setup(t)
+		f.meID = "00ualice"
+		got := d.Check(context.Background(), nil)
+		if len(got) != 1 || !strings.Contains(got[0], "holds no admin role") {
+			t.Errorf("problems = %q", got)
+		}
+	})
+}
+
+// TestSecretsNeverLogged runs the secret-producing action through retries
+// with debug logging on and looks for the token and the password in the log.
+func TestSecretsNeverLogged(t *testing.T) {
+	f := newFakeOkta(t)
+	f.add(fakeUser{ID: "00ualice", Login: "alice@example.com", Email: "alice@example.com"})
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	d, err := New(Config{OrgURL: f.srv.URL, Token: f.token, HTTPClient: f.srv.Client(), Logger: logger,
+		Retry: actions.RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.failNext("POST /api/v1/users/{id}/lifecycle/expire_password_with_temp_password",
+		failure{status: 500, code: "E0000009", detail: "Internal Server Error"})
+	p, err := d.Perform(context.Background(), actions.ResetPassword, actions.Target{DirectoryID: "00ualice"})
+	if err != nil || p.Secret == nil {
+		t.Fatalf("Perform = %+v, %v", p, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	log := buf.String()
+	if !strings.Contains(log, "may retry") {
+		t.Errorf("the retry was not logged: %s", log)
+	}
+	for _, s := range []string{f.token, p.Secret.Reveal()} {
+		if strings.Contains(log, s) {
+			t.Errorf("log contains a secret %q:\n%s", s, log)
+		}
+	}
+}
+
+type lockedWriter struct {
+	w  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+// TestFakeRefusesUndocumentedRequests checks the fake itself: a path, a
+// method or a query parameter the OpenAPI description lacks is refused.
+func TestFakeRefusesUndocumentedRequests(t *testing.T) {
+	s := loadSpec(t)
+	tests := []struct {
+		method, path, query string
+		ok                  bool
+	}{
+		{"POST", "/api/v1/users/00u1/lifecycle/suspend", "", true},
+		{"DELETE", "/api/v1/users/00u1/sessions", "oauthTokens=true&forgetDevices=true", true},
+		{"GET", "/api/v1/users/alice@example.com", "", true},
+		{"GET", "/api/v1/users/00u1/roles", "", true},
+		{"POST", "/api/v1/users/00u1/lifecycle/bogus", "", false},
+		{"GET", "/api/v1/users/00u1/lifecycle/suspend", "", false},
+		{"DELETE", "/api/v1/users/00u1/sessions", "everything=true", false},
+	}
+	for _, tt := range tests {
+		rt, _ := s.match(tt.path)
+		ok := rt != nil
+		if ok {
+			_, ok = rt.methods[tt.method]
+		}
+		if ok && tt.query != "" {
+			for _, kv := range strings.Split(tt.query, "&") {
+				ok = ok && rt.methods[tt.method][strings.SplitN(kv, "=", 2)[0]]
+			}
+		}
+		if ok != tt.ok {
+			t.Errorf("%s %s?%s documented = %v, want %v", tt.method, tt.path, tt.query, ok, tt.ok)
+		}
+	}
+}

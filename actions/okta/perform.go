@@ -1,0 +1,160 @@
+package okta
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/internal/httpapi"
+)
+
+// Perform does a on the user t.DirectoryID. Errors are
+// *actions.DirectoryError where Okta answered; an action Okta does not
+// support fails with an error wrapping actions.ErrUnsupported. When the user
+// is already in the wanted state (already suspended, nothing to reset) the
+// outcome is Skipped.
+func (d *Directory) Perform(ctx context.Context, a actions.Action, t actions.Target) (actions.Performed, error) {
+	if d.Supports(a) != actions.Automated {
+		return actions.Performed{}, fmt.Errorf("okta: %s: %w", a, actions.ErrUnsupported)
+	}
+	id := t.DirectoryID
+	if id == "" {
+		return actions.Performed{}, fmt.Errorf("okta: %s: target %s has no Okta user ID", a, t.Email)
+	}
+	switch a {
+	case actions.ResetPassword:
+		return d.resetPassword(ctx, id)
+	case actions.RequireReregisterMFA:
+		return d.resetFactors(ctx, id)
+	case actions.RevokeMFASessions:
+		return d.revokeSessions(ctx, id)
+	case actions.BlockSignIn:
+		return d.suspend(ctx, id)
+	default: // actions.UnblockSignIn
+		return d.unsuspend(ctx, id)
+	}
+}
+
+func lifecycle(id, op string) string { return httpapi.Path("api", "v1", "users", id, "lifecycle", op) }
+
+// withID appends Okta's request ID to a detail.
+func withID(detail string, r httpapi.Response) string {
+	if id := r.Header.Get(requestIDHeader); id != "" {
+		return detail + " (okta request-id " + id + ")"
+	}
+	return detail
+}
+
+func (d *Directory) resetPassword(ctx context.Context, id string) (actions.Performed, error) {
+	var out struct {
+		TempPassword string `json:"tempPassword"`
+	}
+	r, err := d.api.Do(ctx, httpapi.Request{
+		Op: "expire password with temporary password", Method: http.MethodPost,
+		Path: lifecycle(id, "expire_password_with_temp_password"),
+	}, &out)
+	if err != nil {
+		return actions.Performed{}, err
+	}
+	if out.TempPassword == "" {
+		return actions.Performed{}, &actions.DirectoryError{
+			Op: "expire password with temporary password", Status: r.Status,
+			Message: "the password was expired but no temporary password came back", RequestID: r.Header.Get(requestIDHeader),
+		}
+	}
+	return actions.Performed{
+		Outcome: actions.OutcomeOK,
+		Detail:  withID("password expired and replaced by a temporary password; it must be changed at next sign-in", r),
+		Secret:  actions.NewSecret("Temporary password", out.TempPassword, "Okta asks for a new password at the next sign-in."),
+	}, nil
+}
+
+func (d *Directory) resetFactors(ctx context.Context, id string) (actions.Performed, error) {
+	r, err := d.api.Do(ctx, httpapi.Request{
+		Op: "reset factors", Method: http.MethodPost, Path: lifecycle(id, "reset_factors"),
+	}, nil)
+	if err == nil {
+		return actions.Performed{Outcome: actions.OutcomeOK,
+			Detail: withID("all MFA factors reset: the user enrolls again at next sign-in", r)}, nil
+	}
+	// Okta refuses the reset when there is nothing to reset; say so
+	// rather than fail.
+	if !isStatus(err, http.StatusBadRequest, http.StatusForbidden, http.StatusConflict) {
+		return actions.Performed{}, err
+	}
+	var factors []struct {
+		ID string `json:"id"`
+	}
+	if _, ferr := d.api.Do(ctx, httpapi.Request{
+		Op: "list factors", Method: http.MethodGet, Path: httpapi.Path("api", "v1", "users", id, "factors"),
+	}, &factors); ferr != nil || len(factors) > 0 {
+		return actions.Performed{}, err
+	}
+	return actions.Performed{Outcome: actions.OutcomeSkipped,
+		Detail: "no MFA factor enrolled: nothing to reset (" + err.Error() + ")"}, nil
+}
+
+func (d *Directory) revokeSessions(ctx context.Context, id string) (actions.Performed, error) {
+	r, err := d.api.Do(ctx, httpapi.Request{
+		Op: "revoke sessions", Method: http.MethodDelete, Path: httpapi.Path("api", "v1", "users", id, "sessions"),
+		Query: url.Values{"oauthTokens": {"true"}, "forgetDevices": {"true"}},
+	}, nil)
+	if err != nil {
+		return actions.Performed{}, err
+	}
+	return actions.Performed{Outcome: actions.OutcomeOK,
+		Detail: withID("all sessions and OAuth tokens revoked, remembered devices forgotten", r)}, nil
+}
+
+func (d *Directory) suspend(ctx context.Context, id string) (actions.Performed, error) {
+	r, err := d.api.Do(ctx, httpapi.Request{
+		Op: "suspend user", Method: http.MethodPost, Path: lifecycle(id, "suspend"),
+	}, nil)
+	if err == nil {
+		return actions.Performed{Outcome: actions.OutcomeOK, Detail: withID("user suspended: sign-in blocked", r)}, nil
+	}
+	// Okta suspends only ACTIVE users; an already suspended one is a
+	// validation error.
+	if !isStatus(err, http.StatusBadRequest, http.StatusForbidden, http.StatusConflict) {
+		return actions.Performed{}, err
+	}
+	u, gerr := d.getUser(ctx, id)
+	if gerr != nil || u.Status != statusSuspended {
+		return actions.Performed{}, stateErr(err, u.Status)
+	}
+	return actions.Performed{Outcome: actions.OutcomeSkipped, Detail: "already suspended: nothing to do"}, nil
+}
+
+func (d *Directory) unsuspend(ctx context.Context, id string) (actions.Performed, error) {
+	r, err := d.api.Do(ctx, httpapi.Request{
+		Op: "unsuspend user", Method: http.MethodPost, Path: lifecycle(id, "unsuspend"),
+	}, nil)
+	if err == nil {
+		return actions.Performed{Outcome: actions.OutcomeOK, Detail: withID("user unsuspended: sign-in allowed again", r)}, nil
+	}
+	if !isStatus(err, http.StatusBadRequest, http.StatusForbidden, http.StatusConflict) {
+		return actions.Performed{}, err
+	}
+	// Only a SUSPENDED user can be unsuspended. Any other status but
+	// deactivated means sign-in is not blocked by a suspension.
+	u, gerr := d.getUser(ctx, id)
+	if gerr != nil || u.Status == statusSuspended || u.Status == statusDeprovisioned || u.Status == "" {
+		return actions.Performed{}, stateErr(err, u.Status)
+	}
+	return actions.Performed{Outcome: actions.OutcomeSkipped,
+		Detail: "not suspended (status " + u.Status + "): nothing to do"}, nil
+}
+
+// stateErr adds the user's status, when known, to Okta's refusal.
+func stateErr(err error, status string) error {
+	var de *actions.DirectoryError
+	if status == "" || !errors.As(err, &de) {
+		return err
+	}
+	cp := *de
+	cp.Message = fmt.Sprintf("%s (user status %s)", cp.Message, status)
+	return &cp
+}
