@@ -91,6 +91,13 @@ func NewExecutor(store Store, dir Directory, o ExecutorOptions) *Executor {
 	return &Executor{store: store, dir: dir, o: o, kick: make(chan struct{}, 1)}
 }
 
+// SetNotifier replaces the notifier; for wiring, before Run.
+func (e *Executor) SetNotifier(n Notifier) {
+	if n != nil {
+		e.o.Notifier = n
+	}
+}
+
 // Owner is the name this executor claims requests under.
 func (e *Executor) Owner() string { return e.o.Owner }
 
@@ -167,9 +174,7 @@ func (e *Executor) execute(ctx context.Context, r Request) {
 	log := e.o.Logger.With("request_id", r.ID, "action", r.Action)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if r.Version > 0 && r.State == StateRunning {
-		e.o.Notifier.Changed(ctx, r) // started (or resumed): show it
-	}
+	e.o.Notifier.Changed(ctx, r) // started or resumed: show it
 	heartbeat := make(chan struct{})
 	go func() {
 		defer close(heartbeat)
