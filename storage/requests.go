@@ -1,0 +1,183 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/mfadesk/mfadesk/actions"
+)
+
+// defaultListLimit is RequestFilter.Limit's meaning of 0.
+const defaultListLimit = 500
+
+// CreateRequest stores the new request r with its targets (and approvals,
+// normally none) and appends events to the audit chain, in one transaction.
+// When a request with r.ID or with r's non-empty SubmissionKey exists it
+// stores nothing and returns an error wrapping actions.ErrDuplicate. r is
+// stored as given, Version included; times are kept to the microsecond.
+func (s *Store) CreateRequest(ctx context.Context, r actions.Request, events []actions.Event) error {
+	if r.ID == "" {
+		return errors.New("create request: empty request ID")
+	}
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		row := newRequestRow(r)
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		if len(r.Targets) > 0 {
+			rows := make([]targetRow, len(r.Targets))
+			for i, t := range r.Targets {
+				rows[i] = newTargetRow(r.ID, i, t)
+			}
+			if err := tx.Create(&rows).Error; err != nil {
+				return err
+			}
+		}
+		if len(r.Approvals) > 0 {
+			rows := make([]approvalRow, len(r.Approvals))
+			for i, a := range r.Approvals {
+				rows[i] = newApprovalRow(r.ID, i, a)
+			}
+			if err := tx.Create(&rows).Error; err != nil {
+				return err
+			}
+		}
+		return appendEvents(tx, events)
+	})
+	switch {
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return fmt.Errorf("create request %s: a request with this ID or submission key exists: %w", r.ID, actions.ErrDuplicate)
+	case err != nil:
+		return fmt.Errorf("create request %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// Request returns request id with its targets (and their results) in order
+// and its approvals in the order they were given. It returns an error
+// wrapping actions.ErrNotFound when there is no such request.
+func (s *Store) Request(ctx context.Context, id string) (actions.Request, error) {
+	r, err := loadRequest(s.db.WithContext(ctx), "id = ?", id, false)
+	if err != nil {
+		return actions.Request{}, fmt.Errorf("load request %s: %w", id, err)
+	}
+	return r, nil
+}
+
+// RequestBySubmissionKey returns the request stored for a form submission,
+// fully loaded; an error wrapping actions.ErrNotFound when there is none
+// (always for the empty key).
+func (s *Store) RequestBySubmissionKey(ctx context.Context, key string) (actions.Request, error) {
+	if key == "" {
+		return actions.Request{}, fmt.Errorf("load request by submission key: empty key: %w", actions.ErrNotFound)
+	}
+	r, err := loadRequest(s.db.WithContext(ctx), "submission_key = ?", key, false)
+	if err != nil {
+		return actions.Request{}, fmt.Errorf("load request by submission key: %w", err)
+	}
+	return r, nil
+}
+
+// loadRequest reads the one request matching where, with its targets and
+// approvals; forUpdate locks its row until the end of the transaction on
+// PostgreSQL (SQLite's write transaction holds the database already). Not
+// found is actions.ErrNotFound.
+func loadRequest(db *gorm.DB, where string, arg any, forUpdate bool) (actions.Request, error) {
+	q := db.Where(where, arg)
+	if forUpdate {
+		q = q.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
+	}
+	var row requestRow
+	// Find with Limit, not First: First adds ORDER BY the primary key, and
+	// reports a miss as an error gorm would also log.
+	res := q.Limit(1).Find(&row)
+	if res.Error != nil {
+		return actions.Request{}, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return actions.Request{}, actions.ErrNotFound
+	}
+	rs, err := complete(db, []requestRow{row})
+	if err != nil {
+		return actions.Request{}, err
+	}
+	return rs[0], nil
+}
+
+// complete turns request rows into requests, loading the targets and
+// approvals of all of them with one query each.
+func complete(db *gorm.DB, rows []requestRow) ([]actions.Request, error) {
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	ids := make([]string, len(rows))
+	for i, row := range rows {
+		ids[i] = row.ID
+	}
+	var targets []targetRow
+	if err := db.Where("request_id IN ?", ids).
+		Order("request_id, idx").Find(&targets).Error; err != nil {
+		return nil, fmt.Errorf("load targets: %w", err)
+	}
+	var approvals []approvalRow
+	if err := db.Where("request_id IN ?", ids).
+		Order("request_id, idx").Find(&approvals).Error; err != nil {
+		return nil, fmt.Errorf("load approvals: %w", err)
+	}
+	byID := make(map[string]*actions.Request, len(rows))
+	out := make([]actions.Request, len(rows))
+	for i, row := range rows {
+		out[i] = row.request()
+		byID[row.ID] = &out[i]
+	}
+	for _, t := range targets {
+		r := byID[t.RequestID]
+		if t.Idx != len(r.Targets) {
+			return nil, fmt.Errorf("request %s: target %d missing", t.RequestID, len(r.Targets))
+		}
+		r.Targets = append(r.Targets, t.target())
+	}
+	for _, a := range approvals {
+		r := byID[a.RequestID]
+		r.Approvals = append(r.Approvals, a.approval())
+	}
+	return out, nil
+}
+
+// ListRequests returns the requests matching f, oldest first, fully loaded:
+// at most f.Limit of them, 500 when f.Limit is 0. It fails only when the
+// database cannot be read.
+func (s *Store) ListRequests(ctx context.Context, f actions.RequestFilter) ([]actions.Request, error) {
+	db := s.db.WithContext(ctx)
+	q := db.Model(&requestRow{})
+	if len(f.States) > 0 {
+		states := make([]string, len(f.States))
+		for i, st := range f.States {
+			states[i] = string(st)
+		}
+		q = q.Where("state IN ?", states)
+	}
+	if f.Requester != "" {
+		q = q.Where("requester_slack_id = ?", f.Requester)
+	}
+	if !f.ExpiresBefore.IsZero() {
+		q = q.Where("expires_at < ?", micros(f.ExpiresBefore))
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultListLimit
+	}
+	var rows []requestRow
+	if err := q.Order("created_at, id").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("list requests: %w", err)
+	}
+	out, err := complete(db, rows)
+	if err != nil {
+		return nil, fmt.Errorf("list requests: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,231 @@
+package storage
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/mfadesk/mfadesk/actions"
+)
+
+// The row types mirror migrations/0001_init.sql. They are gorm's view of the
+// tables and never leave the package. Field names avoid CreatedAt and
+// UpdatedAt on purpose: gorm fills fields of those names by itself.
+
+type requestRow struct {
+	ID               string         `gorm:"column:id;primaryKey"`
+	RequesterSlackID string         `gorm:"column:requester_slack_id"`
+	RequesterEmail   string         `gorm:"column:requester_email"`
+	Action           string         `gorm:"column:action"`
+	Reason           string         `gorm:"column:reason"`
+	Ticket           string         `gorm:"column:ticket"`
+	State            string         `gorm:"column:state"`
+	CreatedUS        int64          `gorm:"column:created_at"`
+	ExpiresUS        int64          `gorm:"column:expires_at"`
+	UpdatedUS        int64          `gorm:"column:updated_at"`
+	ApprovalsNeeded  int            `gorm:"column:approvals_needed"`
+	DecidedBySlackID string         `gorm:"column:decided_by_slack_id"`
+	DecidedByEmail   string         `gorm:"column:decided_by_email"`
+	DecisionNote     string         `gorm:"column:decision_note"`
+	Manual           bool           `gorm:"column:manual"`
+	Message          string         `gorm:"column:message"`
+	SubmissionKey    sql.NullString `gorm:"column:submission_key"`
+	LeaseOwner       string         `gorm:"column:lease_owner"`
+	LeaseUntilUS     sql.NullInt64  `gorm:"column:lease_until"`
+	Version          int64          `gorm:"column:version"`
+}
+
+func (requestRow) TableName() string { return "requests" }
+
+type targetRow struct {
+	RequestID   string         `gorm:"column:request_id;primaryKey"`
+	Idx         int            `gorm:"column:idx;primaryKey;autoIncrement:false"`
+	SlackID     string         `gorm:"column:slack_id"`
+	Email       string         `gorm:"column:email"`
+	DirectoryID string         `gorm:"column:directory_id"`
+	Privileged  bool           `gorm:"column:privileged"`
+	Outcome     sql.NullString `gorm:"column:outcome"`
+	Detail      string         `gorm:"column:detail"`
+	ResultUS    sql.NullInt64  `gorm:"column:result_at"`
+}
+
+func (targetRow) TableName() string { return "request_targets" }
+
+type approvalRow struct {
+	RequestID       string `gorm:"column:request_id;primaryKey"`
+	Idx             int    `gorm:"column:idx;primaryKey;autoIncrement:false"`
+	ApproverSlackID string `gorm:"column:approver_slack_id"`
+	ApproverEmail   string `gorm:"column:approver_email"`
+	AtUS            int64  `gorm:"column:at"`
+}
+
+func (approvalRow) TableName() string { return "approvals" }
+
+type eventRow struct {
+	Seq       int64          `gorm:"column:seq;primaryKey;autoIncrement:false"`
+	TimeUS    int64          `gorm:"column:time"`
+	RequestID string         `gorm:"column:request_id"`
+	Event     string         `gorm:"column:event"`
+	Actor     string         `gorm:"column:actor"`
+	Action    string         `gorm:"column:action"`
+	Targets   sql.NullString `gorm:"column:targets"`
+	Target    sql.NullString `gorm:"column:target"`
+	Outcome   string         `gorm:"column:outcome"`
+	Detail    string         `gorm:"column:detail"`
+	PrevHash  string         `gorm:"column:prev_hash"`
+	Hash      string         `gorm:"column:hash"`
+}
+
+func (eventRow) TableName() string { return "audit_events" }
+
+type headRow struct {
+	ID   int    `gorm:"column:id;primaryKey;autoIncrement:false"`
+	Seq  int64  `gorm:"column:seq"`
+	Hash string `gorm:"column:hash"`
+}
+
+func (headRow) TableName() string { return "audit_head" }
+
+// micros is t as stored: microseconds since the Unix epoch. It rounds down,
+// exactly as t.Truncate(time.Microsecond) does.
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+// fromMicros is the UTC time of a stored value.
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// nullMicros stores the zero time as NULL.
+func nullMicros(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: micros(t), Valid: true}
+}
+
+func fromNullMicros(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return fromMicros(v.Int64)
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// normalTime is t as it reads back from the database.
+func normalTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return fromMicros(micros(t))
+}
+
+func newRequestRow(r actions.Request) requestRow {
+	return requestRow{
+		ID: r.ID, RequesterSlackID: r.Requester.SlackID, RequesterEmail: r.Requester.Email,
+		Action: string(r.Action), Reason: r.Reason, Ticket: r.Ticket, State: string(r.State),
+		CreatedUS: micros(r.CreatedAt), ExpiresUS: micros(r.ExpiresAt), UpdatedUS: micros(r.UpdatedAt),
+		ApprovalsNeeded: r.ApprovalsNeeded, DecidedBySlackID: r.DecidedBy.SlackID, DecidedByEmail: r.DecidedBy.Email,
+		DecisionNote: r.DecisionNote, Manual: r.Manual, Message: r.Message, SubmissionKey: nullString(r.SubmissionKey),
+		LeaseOwner: r.LeaseOwner, LeaseUntilUS: nullMicros(r.LeaseUntil), Version: r.Version,
+	}
+}
+
+// request builds the domain request from its row; targets and approvals
+// are added by the caller.
+func (row requestRow) request() actions.Request {
+	return actions.Request{
+		ID: row.ID, Requester: actions.Person{SlackID: row.RequesterSlackID, Email: row.RequesterEmail},
+		Action: actions.Action(row.Action), Reason: row.Reason, Ticket: row.Ticket, State: actions.State(row.State),
+		CreatedAt: fromMicros(row.CreatedUS), ExpiresAt: fromMicros(row.ExpiresUS), UpdatedAt: fromMicros(row.UpdatedUS),
+		ApprovalsNeeded: row.ApprovalsNeeded,
+		DecidedBy:       actions.Person{SlackID: row.DecidedBySlackID, Email: row.DecidedByEmail},
+		DecisionNote:    row.DecisionNote, Manual: row.Manual, Message: row.Message, SubmissionKey: row.SubmissionKey.String,
+		LeaseOwner: row.LeaseOwner, LeaseUntil: fromNullMicros(row.LeaseUntilUS), Version: row.Version,
+	}
+}
+
+func newTargetRow(id string, i int, t actions.Target) targetRow {
+	row := targetRow{
+		RequestID: id, Idx: i, SlackID: t.SlackID, Email: t.Email, DirectoryID: t.DirectoryID, Privileged: t.Privileged,
+	}
+	if t.Result != nil {
+		row.Outcome = sql.NullString{String: string(t.Result.Outcome), Valid: true}
+		row.Detail = t.Result.Detail
+		row.ResultUS = sql.NullInt64{Int64: micros(t.Result.At), Valid: true}
+	}
+	return row
+}
+
+func (row targetRow) target() actions.Target {
+	t := actions.Target{SlackID: row.SlackID, Email: row.Email, DirectoryID: row.DirectoryID, Privileged: row.Privileged}
+	if row.Outcome.Valid {
+		t.Result = &actions.TargetResult{
+			Outcome: actions.Outcome(row.Outcome.String), Detail: row.Detail, At: fromMicros(row.ResultUS.Int64),
+		}
+	}
+	return t
+}
+
+func newApprovalRow(id string, i int, a actions.Approval) approvalRow {
+	return approvalRow{RequestID: id, Idx: i, ApproverSlackID: a.By.SlackID, ApproverEmail: a.By.Email, AtUS: micros(a.At)}
+}
+
+func (row approvalRow) approval() actions.Approval {
+	return actions.Approval{By: actions.Person{SlackID: row.ApproverSlackID, Email: row.ApproverEmail}, At: fromMicros(row.AtUS)}
+}
+
+// normalize returns r exactly as the database gives it back: times in UTC
+// at microseconds, empty lists nil.
+func normalize(r actions.Request) actions.Request {
+	out := newRequestRow(r).request()
+	for i, t := range r.Targets {
+		out.Targets = append(out.Targets, newTargetRow(r.ID, i, t).target())
+	}
+	for i, a := range r.Approvals {
+		out.Approvals = append(out.Approvals, newApprovalRow(r.ID, i, a).approval())
+	}
+	return out
+}
+
+// newEventRow stores a sealed event.
+func newEventRow(e actions.Event) (eventRow, error) {
+	row := eventRow{
+		Seq: e.Seq, TimeUS: micros(e.Time), RequestID: e.RequestID, Event: string(e.Kind), Actor: e.Actor,
+		Action: string(e.Action), Outcome: e.Outcome, Detail: e.Detail, PrevHash: e.PrevHash, Hash: e.Hash,
+	}
+	if len(e.Targets) > 0 {
+		b, err := json.Marshal(e.Targets)
+		if err != nil {
+			return eventRow{}, fmt.Errorf("encode targets of event %d: %w", e.Seq, err)
+		}
+		row.Targets = sql.NullString{String: string(b), Valid: true}
+	}
+	if e.Target != nil {
+		b, err := json.Marshal(e.Target)
+		if err != nil {
+			return eventRow{}, fmt.Errorf("encode target of event %d: %w", e.Seq, err)
+		}
+		row.Target = sql.NullString{String: string(b), Valid: true}
+	}
+	return row, nil
+}
+
+func (row eventRow) event() (actions.Event, error) {
+	e := actions.Event{
+		Seq: row.Seq, Time: fromMicros(row.TimeUS), RequestID: row.RequestID, Kind: actions.EventKind(row.Event),
+		Actor: row.Actor, Action: actions.Action(row.Action), Outcome: row.Outcome, Detail: row.Detail,
+		PrevHash: row.PrevHash, Hash: row.Hash,
+	}
+	if row.Targets.Valid {
+		if err := json.Unmarshal([]byte(row.Targets.String), &e.Targets); err != nil {
+			return actions.Event{}, fmt.Errorf("decode targets of event %d: %w", row.Seq, err)
+		}
+	}
+	if row.Target.Valid {
+		e.Target = new(actions.TargetRef)
+		if err := json.Unmarshal([]byte(row.Target.String), e.Target); err != nil {
+			return actions.Event{}, fmt.Errorf("decode target of event %d: %w", row.Seq, err)
+		}
+	}
+	return e, nil
+}

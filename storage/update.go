@@ -1,0 +1,228 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/mfadesk/mfadesk/actions"
+)
+
+// Update loads request id under a lock that excludes every other Update and
+// ClaimNext of it, from any Store on the same database (PostgreSQL: SELECT …
+// FOR UPDATE; SQLite: the write transaction), and calls fn with it. When fn
+// returns an error nothing is written and Update returns that error
+// unchanged. Otherwise it writes what fn changed — the state, decision,
+// message, lease and times, new approvals, new target results — sets
+// Version to the loaded one plus one, appends fn's events to the audit
+// chain, all in one transaction, and returns the request as stored.
+//
+// Errors: actions.ErrNotFound (wrapped) when there is no request id;
+// actions.ErrDuplicate (wrapped) when fn changes a target result already
+// stored or adds an approval by someone who approved already — nothing is
+// written then. fn may not change what a request never changes after it is
+// made (its ID, requester, action, reason, ticket, targets, creation time,
+// approvals needed, manual flag, submission key) nor drop approvals; Update
+// fails without writing when it does.
+func (s *Store) Update(ctx context.Context, id string, fn func(actions.Request) (actions.Request, []actions.Event, error)) (actions.Request, error) {
+	var (
+		out   actions.Request
+		fnErr error
+	)
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		cur, err := loadRequest(tx, "id = ?", id, true)
+		if err != nil {
+			return err
+		}
+		next, events, err := fn(cur)
+		if err != nil {
+			fnErr = err
+			return err
+		}
+		out, err = persist(tx, cur, next, events)
+		return err
+	})
+	switch {
+	case fnErr != nil:
+		return actions.Request{}, fnErr
+	case err != nil:
+		return actions.Request{}, fmt.Errorf("update request %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// ClaimNext takes one request that needs an executor and is not a tracked
+// manual step — approved, or running with a lease that lapsed before now (or
+// with none) — least recently updated first. It applies Start to an approved
+// one (appending its started event), sets LeaseOwner to owner, LeaseUntil
+// to until and UpdatedAt to now, and stores that like Update, in one
+// transaction. On PostgreSQL rows locked by another claimer or updater are
+// skipped (FOR UPDATE SKIP LOCKED), not waited for; on SQLite claimers take
+// turns. It returns an error wrapping actions.ErrNotFound when there is
+// nothing to claim.
+func (s *Store) ClaimNext(ctx context.Context, owner string, now, until time.Time) (actions.Request, error) {
+	if owner == "" {
+		return actions.Request{}, errors.New("claim next request: empty owner")
+	}
+	var out actions.Request
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		var rows []requestRow
+		err := tx.Where("NOT manual AND (state = ? OR (state = ? AND (lease_until IS NULL OR lease_until < ?)))",
+			string(actions.StateApproved), string(actions.StateRunning), micros(now)).
+			Order("updated_at, created_at, id").Limit(1).
+			Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate, Options: clause.LockingOptionsSkipLocked}).
+			Find(&rows).Error
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return actions.ErrNotFound
+		}
+		loaded, err := complete(tx, rows)
+		if err != nil {
+			return err
+		}
+		cur := loaded[0]
+		next, events := cur.Clone(), []actions.Event(nil)
+		if cur.State == actions.StateApproved {
+			if next, events, err = cur.Start(now); err != nil {
+				return err
+			}
+		}
+		next.LeaseOwner, next.LeaseUntil, next.UpdatedAt = owner, until, now
+		out, err = persist(tx, cur, next, events)
+		return err
+	})
+	if err != nil {
+		return actions.Request{}, fmt.Errorf("claim next request: %w", err)
+	}
+	return out, nil
+}
+
+// persist writes the difference between cur, as loaded under the lock, and
+// next, fn's result, with events; it returns next as stored.
+func persist(tx *gorm.DB, cur, next actions.Request, events []actions.Event) (actions.Request, error) {
+	if err := checkImmutable(cur, normalize(next)); err != nil {
+		return actions.Request{}, err
+	}
+	for i := range next.Targets {
+		if err := persistResult(tx, cur, next, i); err != nil {
+			return actions.Request{}, err
+		}
+	}
+	for i := len(cur.Approvals); i < len(next.Approvals); i++ {
+		row := newApprovalRow(cur.ID, i, next.Approvals[i])
+		err := tx.Create(&row).Error
+		if errors.Is(err, gorm.ErrDuplicatedKey) {
+			return actions.Request{}, fmt.Errorf("approval of request %s by %s: approved by them already: %w", cur.ID, row.ApproverSlackID, actions.ErrDuplicate)
+		}
+		if err != nil {
+			return actions.Request{}, fmt.Errorf("store approval: %w", err)
+		}
+	}
+	res := tx.Table(requestRow{}.TableName()).Where("id = ? AND version = ?", cur.ID, cur.Version).
+		Updates(map[string]any{
+			"state":               string(next.State),
+			"expires_at":          micros(next.ExpiresAt),
+			"updated_at":          micros(next.UpdatedAt),
+			"decided_by_slack_id": next.DecidedBy.SlackID,
+			"decided_by_email":    next.DecidedBy.Email,
+			"decision_note":       next.DecisionNote,
+			"message":             next.Message,
+			"lease_owner":         next.LeaseOwner,
+			"lease_until":         nullMicros(next.LeaseUntil),
+			"version":             cur.Version + 1,
+		})
+	if res.Error != nil {
+		return actions.Request{}, fmt.Errorf("store request: %w", res.Error)
+	}
+	if res.RowsAffected != 1 {
+		// The row is locked, so this means a writer that does not lock.
+		return actions.Request{}, fmt.Errorf("request %s changed concurrently (version %d): %w", cur.ID, cur.Version, actions.ErrConflict)
+	}
+	if err := appendEvents(tx, events); err != nil {
+		return actions.Request{}, err
+	}
+	next.Version = cur.Version + 1
+	return normalize(next), nil
+}
+
+// persistResult stores target i's result when next gives it one that cur
+// did not have. A stored result is never changed: the update is guarded by
+// outcome IS NULL, and any difference is actions.ErrDuplicate.
+func persistResult(tx *gorm.DB, cur, next actions.Request, i int) error {
+	old, res := cur.Targets[i].Result, next.Targets[i].Result
+	switch {
+	case old == nil && res == nil:
+		return nil
+	case old != nil:
+		if res == nil || !sameResult(*old, *res) {
+			return fmt.Errorf("request %s: target %d (%s) has a result already: %w", cur.ID, i, cur.Targets[i].Email, actions.ErrDuplicate)
+		}
+		return nil
+	}
+	if res.Outcome == "" {
+		return fmt.Errorf("request %s: target %d: result without an outcome", cur.ID, i)
+	}
+	up := tx.Table(targetRow{}.TableName()).Where("request_id = ? AND idx = ? AND outcome IS NULL", cur.ID, i).
+		Updates(map[string]any{"outcome": string(res.Outcome), "detail": res.Detail, "result_at": micros(res.At)})
+	if up.Error != nil {
+		return fmt.Errorf("store result of target %d: %w", i, up.Error)
+	}
+	if up.RowsAffected != 1 {
+		return fmt.Errorf("request %s: target %d (%s) has a result already: %w", cur.ID, i, cur.Targets[i].Email, actions.ErrDuplicate)
+	}
+	return nil
+}
+
+func sameResult(a, b actions.TargetResult) bool {
+	return a.Outcome == b.Outcome && a.Detail == b.Detail && normalTime(a.At).Equal(normalTime(b.At))
+}
+
+// checkImmutable fails when next, normalized, differs from cur in what a
+// request never changes once made, or drops or alters an approval.
+func checkImmutable(cur, next actions.Request) error {
+	bad := ""
+	switch {
+	case next.ID != cur.ID:
+		bad = "ID"
+	case next.Requester != cur.Requester:
+		bad = "requester"
+	case next.Action != cur.Action:
+		bad = "action"
+	case next.Reason != cur.Reason || next.Ticket != cur.Ticket:
+		bad = "reason or ticket"
+	case !next.CreatedAt.Equal(cur.CreatedAt):
+		bad = "creation time"
+	case next.ApprovalsNeeded != cur.ApprovalsNeeded:
+		bad = "approvals needed"
+	case next.Manual != cur.Manual:
+		bad = "manual flag"
+	case next.SubmissionKey != cur.SubmissionKey:
+		bad = "submission key"
+	case len(next.Targets) != len(cur.Targets):
+		bad = "number of targets"
+	case len(next.Approvals) < len(cur.Approvals):
+		bad = "approvals (some were dropped)"
+	}
+	for i := 0; bad == "" && i < len(cur.Targets); i++ {
+		c, n := cur.Targets[i], next.Targets[i]
+		if c.SlackID != n.SlackID || c.Email != n.Email || c.DirectoryID != n.DirectoryID || c.Privileged != n.Privileged {
+			bad = fmt.Sprintf("target %d", i)
+		}
+	}
+	for i := 0; bad == "" && i < len(cur.Approvals); i++ {
+		c, n := cur.Approvals[i], next.Approvals[i]
+		if c.By != n.By || !c.At.Equal(n.At) {
+			bad = fmt.Sprintf("approval %d", i)
+		}
+	}
+	if bad != "" {
+		return fmt.Errorf("request %s: the update changed its %s, which is fixed once stored", cur.ID, bad)
+	}
+	return nil
+}
