@@ -52,6 +52,10 @@ func appendEvents(tx *gorm.DB, events []actions.Event) error {
 		seq, hash = e.Seq, e.Hash
 	}
 	if err := tx.Create(&rows).Error; err != nil {
+		if errors.Is(err, gorm.ErrDuplicatedKey) {
+			// Not the caller's duplicate: the head and the log disagree.
+			return fmt.Errorf("append audit events after %d: the log has that seq or hash already: %v", head.Seq, err)
+		}
 		return fmt.Errorf("append audit events: %w", err)
 	}
 	res := tx.Table(headRow{}.TableName()).Where("id = ? AND seq = ?", headID, head.Seq).
@@ -108,15 +112,6 @@ func (s *Store) Events(ctx context.Context, afterSeq int64, since time.Time, fn 
 		}
 		afterSeq = rows[len(rows)-1].Seq
 	}
-}
-
-// ceilMicros is the first stored time at or after t.
-func ceilMicros(t time.Time) int64 {
-	us := micros(t)
-	if fromMicros(us).Before(t) {
-		us++
-	}
-	return us
 }
 
 // AuditHead returns the seq and hash of the last audit event: (0, "") when

@@ -117,3 +117,42 @@ func race(stores []*storage.Store, fn func(i int, s *storage.Store) error) []err
 	wg.Wait()
 	return errs
 }
+
+// TestRaceDuplicateSubmission submits one form from many replicas at once,
+// as a redelivered Slack view submission would: one request is stored, every
+// other submission gets an error wrapping actions.ErrDuplicate.
+func TestRaceDuplicateSubmission(t *testing.T) {
+	t.Parallel()
+	storagetest.EachDB(t, func(t *testing.T, db storagetest.DB) {
+		t.Parallel()
+		stores := make([]*storage.Store, 8)
+		requests := make([]actions.Request, len(stores))
+		events := make([][]actions.Event, len(stores))
+		for i := range stores {
+			stores[i] = db.Open(t)
+			requests[i], events[i], _ = newRequest(t, reqOpts{key: "V42:submission"})
+		}
+		errs := race(stores, func(i int, s *storage.Store) error {
+			return s.CreateRequest(context.Background(), requests[i], events[i])
+		})
+		ok := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case !errors.Is(err, actions.ErrDuplicate):
+				t.Errorf("submission %d: %v, want success or an error wrapping ErrDuplicate", i, err)
+			}
+		}
+		if ok != 1 {
+			t.Errorf("%d submissions stored, want 1", ok)
+		}
+		all, err := db.Store.ListRequests(t.Context(), actions.RequestFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := kinds(allEvents(t, db.Store), "")[actions.EventCreated]; len(all) != 1 || n != 1 {
+			t.Errorf("%d requests and %d created events stored, want 1 and 1", len(all), n)
+		}
+	})
+}

@@ -61,7 +61,11 @@ func (s *Store) CreateRequest(ctx context.Context, r actions.Request, events []a
 // and its approvals in the order they were given. It returns an error
 // wrapping actions.ErrNotFound when there is no such request.
 func (s *Store) Request(ctx context.Context, id string) (actions.Request, error) {
-	r, err := loadRequest(s.db.WithContext(ctx), "id = ?", id, false)
+	var r actions.Request
+	err := s.readTx(ctx, func(tx *gorm.DB) (err error) {
+		r, err = loadRequest(tx, "id = ?", id, false)
+		return err
+	})
 	if err != nil {
 		return actions.Request{}, fmt.Errorf("load request %s: %w", id, err)
 	}
@@ -75,7 +79,11 @@ func (s *Store) RequestBySubmissionKey(ctx context.Context, key string) (actions
 	if key == "" {
 		return actions.Request{}, fmt.Errorf("load request by submission key: empty key: %w", actions.ErrNotFound)
 	}
-	r, err := loadRequest(s.db.WithContext(ctx), "submission_key = ?", key, false)
+	var r actions.Request
+	err := s.readTx(ctx, func(tx *gorm.DB) (err error) {
+		r, err = loadRequest(tx, "submission_key = ?", key, false)
+		return err
+	})
 	if err != nil {
 		return actions.Request{}, fmt.Errorf("load request by submission key: %w", err)
 	}
@@ -148,34 +156,40 @@ func complete(db *gorm.DB, rows []requestRow) ([]actions.Request, error) {
 	return out, nil
 }
 
-// ListRequests returns the requests matching f, oldest first, fully loaded:
-// at most f.Limit of them, 500 when f.Limit is 0. It fails only when the
-// database cannot be read.
+// ListRequests returns the requests matching f, oldest first (by CreatedAt,
+// then ID), fully loaded and read as of one moment: at most f.Limit of
+// them, 500 when f.Limit is 0. ExpiresBefore compares with ExpiresAt as
+// stored, to the microsecond. It fails only when the database cannot be
+// read.
 func (s *Store) ListRequests(ctx context.Context, f actions.RequestFilter) ([]actions.Request, error) {
-	db := s.db.WithContext(ctx)
-	q := db.Model(&requestRow{})
-	if len(f.States) > 0 {
-		states := make([]string, len(f.States))
-		for i, st := range f.States {
-			states[i] = string(st)
-		}
-		q = q.Where("state IN ?", states)
-	}
-	if f.Requester != "" {
-		q = q.Where("requester_slack_id = ?", f.Requester)
-	}
-	if !f.ExpiresBefore.IsZero() {
-		q = q.Where("expires_at < ?", micros(f.ExpiresBefore))
-	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = defaultListLimit
 	}
-	var rows []requestRow
-	if err := q.Order("created_at, id").Limit(limit).Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("list requests: %w", err)
-	}
-	out, err := complete(db, rows)
+	var out []actions.Request
+	err := s.readTx(ctx, func(tx *gorm.DB) error {
+		q := tx.Model(&requestRow{})
+		if len(f.States) > 0 {
+			states := make([]string, len(f.States))
+			for i, st := range f.States {
+				states[i] = string(st)
+			}
+			q = q.Where("state IN ?", states)
+		}
+		if f.Requester != "" {
+			q = q.Where("requester_slack_id = ?", f.Requester)
+		}
+		if !f.ExpiresBefore.IsZero() {
+			q = q.Where("expires_at < ?", ceilMicros(f.ExpiresBefore))
+		}
+		var rows []requestRow
+		if err := q.Order("created_at, id").Limit(limit).Find(&rows).Error; err != nil {
+			return err
+		}
+		var err error
+		out, err = complete(tx, rows)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("list requests: %w", err)
 	}

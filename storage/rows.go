@@ -91,6 +91,17 @@ func (headRow) TableName() string { return "audit_head" }
 // exactly as t.Truncate(time.Microsecond) does.
 func micros(t time.Time) int64 { return t.UnixMicro() }
 
+// ceilMicros is the first stored time at or after t: a stored time is
+// before t exactly when it is less than ceilMicros(t), and at or after t
+// when it is not.
+func ceilMicros(t time.Time) int64 {
+	us := micros(t)
+	if fromMicros(us).Before(t) {
+		us++
+	}
+	return us
+}
+
 // fromMicros is the UTC time of a stored value.
 func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 

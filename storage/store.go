@@ -10,6 +10,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -183,4 +184,12 @@ func (s *Store) Ready(ctx context.Context) error {
 // across processes; on PostgreSQL callers lock rows explicitly.
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	return s.db.WithContext(ctx).Transaction(fn)
+}
+
+// readTx runs fn in a read-only transaction that sees one snapshot, so that
+// a request and its targets and approvals are read as of one moment
+// (PostgreSQL: REPEATABLE READ; SQLite: a deferred transaction in WAL mode,
+// which does not take the write lock).
+func (s *Store) readTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.db.WithContext(ctx).Transaction(fn, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
 }

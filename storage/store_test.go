@@ -180,7 +180,10 @@ func TestListRequests(t *testing.T) {
 			{"pending", actions.RequestFilter{States: []actions.State{actions.StatePending}}, []string{"a", "b", "e"}},
 			{"pending or denied", actions.RequestFilter{States: []actions.State{actions.StateDenied, actions.StatePending}}, []string{"a", "b", "d", "e"}},
 			{"requester", actions.RequestFilter{Requester: requester2.SlackID}, []string{"b", "d"}},
-			{"expires before", actions.RequestFilter{ExpiresBefore: t0.Add(57 * time.Minute)}, []string{"a", "b"}},
+			{"expires before", actions.RequestFilter{ExpiresBefore: t0.Add(57 * time.Minute).Truncate(time.Microsecond)}, []string{"a", "b"}},
+			// c was made to expire at t0+57m, nanoseconds included; it is
+			// stored (and read) cut to the microsecond, so before t0+57m.
+			{"expires before, sub-microsecond", actions.RequestFilter{ExpiresBefore: t0.Add(57 * time.Minute)}, []string{"a", "b", "c"}},
 			{"pending, expires before", actions.RequestFilter{States: []actions.State{actions.StatePending}, ExpiresBefore: t0.Add(time.Hour)}, []string{"a", "b", "e"}},
 			{"limit", actions.RequestFilter{Limit: 2}, []string{"a", "b"}},
 			{"requester and state", actions.RequestFilter{Requester: requester.SlackID, States: []actions.State{actions.StateApproved}}, []string{"c"}},

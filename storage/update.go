@@ -72,7 +72,7 @@ func (s *Store) ClaimNext(ctx context.Context, owner string, now, until time.Tim
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var rows []requestRow
 		err := tx.Where("NOT manual AND (state = ? OR (state = ? AND (lease_until IS NULL OR lease_until < ?)))",
-			string(actions.StateApproved), string(actions.StateRunning), micros(now)).
+			string(actions.StateApproved), string(actions.StateRunning), ceilMicros(now)).
 			Order("updated_at, created_at, id").Limit(1).
 			Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate, Options: clause.LockingOptionsSkipLocked}).
 			Find(&rows).Error
