@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -28,8 +29,8 @@ func TestMigrate(t *testing.T) {
 			if s.Dialect() != dialect {
 				t.Errorf("Dialect() = %q, want %q", s.Dialect(), dialect)
 			}
-			if err := s.Ready(ctx); err == nil || !strings.Contains(err.Error(), "pending") {
-				t.Errorf("Ready before Migrate: %v, want a pending-migrations error", err)
+			if err := s.Ready(ctx); !errors.Is(err, storage.ErrPendingMigrations) {
+				t.Errorf("Ready before Migrate: %v, want one wrapping ErrPendingMigrations", err)
 			}
 			pending, err := s.Pending(ctx)
 			if err != nil {
@@ -62,6 +63,12 @@ func TestMigrate(t *testing.T) {
 			}
 			if seq, hash, err := s.AuditHead(ctx); err != nil || seq != 0 || hash != "" {
 				t.Errorf("AuditHead of a new database: (%d, %q, %v), want (0, \"\", nil)", seq, hash, err)
+			}
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Ready(ctx); err == nil || errors.Is(err, storage.ErrPendingMigrations) {
+				t.Errorf("Ready after Close: %v, want an unreachable error", err)
 			}
 		})
 	}

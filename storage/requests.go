@@ -195,3 +195,24 @@ func (s *Store) ListRequests(ctx context.Context, f actions.RequestFilter) ([]ac
 	}
 	return out, nil
 }
+
+// CountOpen returns how many requests are pending, approved and running,
+// for the open-requests gauge; a state with none is absent from the map.
+// It fails only when the database cannot be read.
+func (s *Store) CountOpen(ctx context.Context) (map[actions.State]int, error) {
+	var rows []struct {
+		State string
+		N     int
+	}
+	err := s.db.WithContext(ctx).Model(&requestRow{}).Select("state, COUNT(*) AS n").
+		Where("state IN ?", []string{string(actions.StatePending), string(actions.StateApproved), string(actions.StateRunning)}).
+		Group("state").Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("count open requests: %w", err)
+	}
+	out := make(map[actions.State]int, len(rows))
+	for _, r := range rows {
+		out[actions.State(r.State)] = r.N
+	}
+	return out, nil
+}

@@ -36,6 +36,10 @@ const (
 // SQLITE_BUSY.
 const sqliteBusyTimeout = 15 * time.Second
 
+// ErrPendingMigrations is wrapped by Ready when the database lacks
+// migrations this binary knows: run `mfadesk migrate`.
+var ErrPendingMigrations = errors.New("schema migrations pending")
+
 // Store is the gorm-backed actions.Store. It is safe for concurrent use, and
 // several Stores (in one process or many) may share one database: every
 // change of a request and every audit append is serialized by the database.
@@ -160,7 +164,8 @@ func (s *Store) Close() error {
 func (s *Store) Dialect() string { return s.dialect }
 
 // Ready reports whether the database answers and every migration this binary
-// knows is applied, for /readyz. Its error says which of the two failed.
+// knows is applied, for /readyz. When migrations are pending its error wraps
+// ErrPendingMigrations; otherwise the database could not be reached or read.
 func (s *Store) Ready(ctx context.Context) error {
 	sqlDB, err := s.db.DB()
 	if err != nil {
@@ -174,7 +179,7 @@ func (s *Store) Ready(ctx context.Context) error {
 		return fmt.Errorf("database not ready: %w", err)
 	}
 	if len(pending) > 0 {
-		return fmt.Errorf("database not ready: %d migration(s) pending (%s): run `mfadesk migrate`", len(pending), strings.Join(pending, ", "))
+		return fmt.Errorf("database not ready: %w: %s; run `mfadesk migrate`", ErrPendingMigrations, strings.Join(pending, ", "))
 	}
 	return nil
 }

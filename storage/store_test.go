@@ -170,6 +170,13 @@ func TestListRequests(t *testing.T) {
 			}
 			ids[sp.name] = r.ID
 		}
+		counts, err := s.CountOpen(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(map[actions.State]int{actions.StatePending: 3, actions.StateApproved: 1}, counts); diff != "" {
+			t.Errorf("CountOpen (-want +got):\n%s", diff)
+		}
 		// ExpiresAt = created + 1h: a at t0+55m, …, e at t0+59m.
 		tests := []struct {
 			name string
