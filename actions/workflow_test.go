@@ -1,0 +1,526 @@
+package actions_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/storage"
+	"github.com/mfadesk/mfadesk/storage/storagetest"
+)
+
+const policyYAML = `
+roles:
+  helpdesk: [U0HELP1]
+  authentication-admin: [U0AUTH1, U0AUTH2, auth3@example.com]
+  privileged-authentication-admin: [U0PAUTH]
+  global-admin: [U0GLOB1]
+actions:
+  reset-password:         {request: [helpdesk], approve: [authentication-admin, global-admin]}
+  revoke-mfa-sessions:    {request: [helpdesk], approve: [authentication-admin, global-admin]}
+  delete-app-passwords:   {request: [helpdesk], approve: [global-admin]}
+approval: {approvals: 1, ttl: 1h}
+limits: {max_targets: 50}
+privileged: {roles: [privileged-authentication-admin, global-admin]}
+`
+
+var (
+	requester = actions.Person{SlackID: "U0HELP1", Email: "help@example.com"}
+	approver  = actions.Person{SlackID: "U0AUTH1", Email: "auth1@example.com"}
+	globalAdm = actions.Person{SlackID: "U0GLOB1", Email: "glob@example.com"}
+)
+
+// fakeDir is a directory whose answers a test scripts: per email, a list of
+// errors for successive calls (nil: success), and users that are admins.
+type fakeDir struct {
+	mu      sync.Mutex
+	script  map[string][]error // by directory ID
+	calls   map[string]int
+	admins  map[string]bool
+	unknown map[string]bool
+	delay   time.Duration
+	secret  bool
+}
+
+func newFakeDir() *fakeDir {
+	return &fakeDir{script: map[string][]error{}, calls: map[string]int{}, admins: map[string]bool{}, unknown: map[string]bool{}}
+}
+
+func (d *fakeDir) Name() string { return "fake" }
+func (d *fakeDir) Supports(a actions.Action) actions.Support {
+	if a == actions.DeleteAppPasswords {
+		return actions.Manual
+	}
+	return actions.Automated
+}
+func (d *fakeDir) ManualSteps(actions.Action) string { return "1. open the portal\n2. click delete" }
+func (d *fakeDir) ResolveUser(_ context.Context, email string) (actions.DirectoryUser, error) {
+	if d.unknown[email] {
+		return actions.DirectoryUser{}, fmt.Errorf("fake: %s: %w", email, actions.ErrUnknownUser)
+	}
+	return actions.DirectoryUser{ID: "id-" + email, Email: email}, nil
+}
+func (d *fakeDir) IsPrivileged(_ context.Context, id string) (bool, error) {
+	return d.admins[id], nil
+}
+func (d *fakeDir) Perform(ctx context.Context, a actions.Action, t actions.Target) (actions.Performed, error) {
+	if d.delay > 0 {
+		if err := actions.SleepContext(ctx, d.delay); err != nil {
+			return actions.Performed{}, err
+		}
+	}
+	d.mu.Lock()
+	n := d.calls[t.DirectoryID]
+	d.calls[t.DirectoryID]++
+	var err error
+	if s := d.script[t.DirectoryID]; n < len(s) {
+		err = s[n]
+	}
+	d.mu.Unlock()
+	if err != nil {
+		return actions.Performed{}, err
+	}
+	p := actions.Performed{Outcome: actions.OutcomeOK, Detail: "done"}
+	if d.secret {
+		p.Secret = actions.NewSecret("Temporary password", "S3cret!-"+t.DirectoryID, "")
+	}
+	return p, nil
+}
+func (d *fakeDir) callsTo(id string) int { d.mu.Lock(); defer d.mu.Unlock(); return d.calls[id] }
+
+// fakeNotifier records what people would have been told.
+type fakeNotifier struct {
+	mu      sync.Mutex
+	changed []actions.Request
+	secrets map[string]string // target email -> secret
+	manual  []string
+	failDM  bool
+}
+
+func (n *fakeNotifier) Changed(_ context.Context, r actions.Request) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.changed = append(n.changed, r)
+}
+func (n *fakeNotifier) DeliverSecret(_ context.Context, r actions.Request, t actions.Target, s *actions.Secret) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.failDM {
+		return errors.New("cannot_dm_bot")
+	}
+	if n.secrets == nil {
+		n.secrets = map[string]string{}
+	}
+	n.secrets[t.Email] = s.Reveal()
+	return nil
+}
+func (n *fakeNotifier) ManualSteps(_ context.Context, r actions.Request, steps string) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.manual = append(n.manual, r.ID+": "+steps)
+	return nil
+}
+
+type rig struct {
+	store  *storage.Store
+	dir    *fakeDir
+	notify *fakeNotifier
+	svc    *actions.Service
+	exec   *actions.Executor
+	pol    *actions.Policy
+	now    *clock
+}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+func newRig(t *testing.T, st *storage.Store) *rig {
+	t.Helper()
+	pol, err := actions.ParsePolicy("policy.yaml", []byte(policyYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{store: st, dir: newFakeDir(), notify: &fakeNotifier{}, pol: pol,
+		now: &clock{t: time.Now().UTC().Truncate(time.Second)}}
+	r.svc = actions.NewService(st, r.dir, pol, actions.ServiceOptions{Notifier: r.notify, Now: r.now.Now})
+	r.exec = r.newExecutor("exec-1")
+	return r
+}
+
+func (r *rig) newExecutor(owner string) *actions.Executor {
+	return actions.NewExecutor(r.store, r.dir, actions.ExecutorOptions{
+		Owner: owner, Notifier: r.notify, Now: r.now.Now, Lease: time.Minute, Parallel: 4,
+		Retry: actions.RetryPolicy{Attempts: 4, Base: time.Millisecond, Max: 5 * time.Millisecond},
+		Sleep: func(ctx context.Context, d time.Duration) error { return nil },
+	})
+}
+
+func people(n int) []actions.Person {
+	out := make([]actions.Person, n)
+	for i := range out {
+		out[i] = actions.Person{SlackID: fmt.Sprintf("U0T%03d", i), Email: fmt.Sprintf("user%03d@example.com", i)}
+	}
+	return out
+}
+
+func (r *rig) submit(t *testing.T, a actions.Action, targets []actions.Person) actions.Request {
+	t.Helper()
+	req, err := r.svc.Submit(t.Context(), actions.Draft{Requester: requester, Action: a, Targets: targets, Reason: "ticket says so"})
+	if err != nil {
+		t.Fatalf("submit: %v", err)
+	}
+	return req
+}
+
+// events returns the audit events of request id, checking the whole chain.
+func events(t *testing.T, st *storage.Store, id string) []actions.Event {
+	t.Helper()
+	var v actions.ChainVerifier
+	var out []actions.Event
+	err := st.Events(t.Context(), 0, time.Time{}, func(e actions.Event) error {
+		if err := v.Next(e); err != nil {
+			return err
+		}
+		if e.RequestID == id {
+			out = append(out, e)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("audit chain: %v", err)
+	}
+	return out
+}
+
+func countKinds(evs []actions.Event) map[actions.EventKind]int {
+	m := map[actions.EventKind]int{}
+	for _, e := range evs {
+		m[e.Kind]++
+	}
+	return m
+}
+
+func TestWorkflowRunsApprovedRequest(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		r := newRig(t, st)
+		req := r.submit(t, actions.RevokeMFASessions, people(5))
+		if req.State != actions.StatePending || len(req.Targets) != 5 || req.Targets[0].DirectoryID != "id-user000@example.com" {
+			t.Fatalf("submitted = %+v", req)
+		}
+		if _, err := r.svc.Approve(t.Context(), req.ID, approver); err != nil {
+			t.Fatal(err)
+		}
+		if ran, err := r.exec.ExecuteOnce(t.Context()); !ran || err != nil {
+			t.Fatalf("ExecuteOnce = %v, %v", ran, err)
+		}
+		got, err := r.svc.Get(t.Context(), req.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.State != actions.StateSucceeded {
+			t.Errorf("state = %s", got.State)
+		}
+		k := countKinds(events(t, st, req.ID))
+		want := map[actions.EventKind]int{actions.EventCreated: 1, actions.EventApproved: 1, actions.EventStarted: 1,
+			actions.EventTargetResult: 5, actions.EventCompleted: 1}
+		if fmt.Sprint(k) != fmt.Sprint(want) {
+			t.Errorf("events = %v, want %v", k, want)
+		}
+		last := r.notify.changed[len(r.notify.changed)-1]
+		if last.State != actions.StateSucceeded {
+			t.Errorf("last notification state = %s", last.State)
+		}
+		if ran, _ := r.exec.ExecuteOnce(t.Context()); ran {
+			t.Error("a finished request was claimed again")
+		}
+	})
+}
+
+func TestWorkflowRetriesThrottlingNotClientErrors(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		r := newRig(t, st)
+		throttled := &actions.DirectoryError{Op: "revoke", Status: 429, RetryAfter: time.Second}
+		unavailable := &actions.DirectoryError{Op: "revoke", Status: 503}
+		forbidden := &actions.DirectoryError{Op: "revoke", Status: 403, Code: "Authorization_RequestDenied", RequestID: "req-42"}
+		ts := people(4)
+		r.dir.script["id-"+ts[0].Email] = []error{throttled, throttled}                               // ok on the 3rd try
+		r.dir.script["id-"+ts[1].Email] = []error{unavailable}                                        // ok on the 2nd
+		r.dir.script["id-"+ts[2].Email] = []error{forbidden}                                          // fails, not retried
+		r.dir.script["id-"+ts[3].Email] = []error{unavailable, unavailable, unavailable, unavailable} // gives up after 4
+		req := r.submit(t, actions.RevokeMFASessions, ts)
+		if _, err := r.svc.Approve(t.Context(), req.ID, approver); err != nil {
+			t.Fatal(err)
+		}
+		r.exec.ExecuteOnce(t.Context())
+		got, _ := r.svc.Get(t.Context(), req.ID)
+		if got.State != actions.StatePartiallyFailed {
+			t.Errorf("state = %s", got.State)
+		}
+		wantCalls := []int{3, 2, 1, 4}
+		wantOutcome := []actions.Outcome{actions.OutcomeOK, actions.OutcomeOK, actions.OutcomeFailed, actions.OutcomeFailed}
+		for i, tg := range got.Targets {
+			if c := r.dir.callsTo(tg.DirectoryID); c != wantCalls[i] {
+				t.Errorf("target %d: %d calls, want %d", i, c, wantCalls[i])
+			}
+			if tg.Result == nil || tg.Result.Outcome != wantOutcome[i] {
+				t.Errorf("target %d: result %+v, want %s", i, tg.Result, wantOutcome[i])
+			}
+		}
+		if d := got.Targets[2].Result.Detail; d != forbidden.Error() {
+			t.Errorf("detail = %q, want the directory's error with its request-id", d)
+		}
+		if k := countKinds(events(t, st, req.ID)); k[actions.EventTargetResult] != 4 {
+			t.Errorf("target_result events = %d, want 4 (retries are not events)", k[actions.EventTargetResult])
+		}
+	})
+}
+
+func TestWorkflowRefusals(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		r := newRig(t, st)
+		ts := people(1)
+		req := r.submit(t, actions.ResetPassword, ts)
+		tests := []struct {
+			name string
+			by   actions.Person
+			want error
+		}{
+			{"self approval", requester, actions.ErrForbidden},
+			{"no role", actions.Person{SlackID: "U0NOBODY", Email: "x@example.com"}, actions.ErrForbidden},
+			{"target approves", ts[0], actions.ErrForbidden},
+		}
+		for _, tt := range tests {
+			if _, err := r.svc.Approve(t.Context(), req.ID, tt.by); !errors.Is(err, tt.want) {
+				t.Errorf("%s: err = %v, want %v", tt.name, err, tt.want)
+			}
+		}
+		if _, err := r.svc.Approve(t.Context(), "RNOSUCH", approver); !errors.Is(err, actions.ErrNotFound) {
+			t.Errorf("unknown id: err = %v", err)
+		}
+		got, _ := r.svc.Get(t.Context(), req.ID)
+		if got.State != actions.StatePending {
+			t.Errorf("state = %s after refusals", got.State)
+		}
+		if k := countKinds(events(t, st, req.ID)); k[actions.EventRefused] != 3 {
+			t.Errorf("refused events = %d, want 3", k[actions.EventRefused])
+		}
+		// An unauthorized requester is refused with an audit event and nothing stored.
+		_, err := r.svc.Submit(t.Context(), actions.Draft{Requester: approver, Action: actions.ResetPassword, Targets: ts, Reason: "x"})
+		var v *actions.ValidationError
+		if !errors.As(err, &v) || v.Field(actions.FieldAction) == "" {
+			t.Fatalf("unauthorized submit: %v", err)
+		}
+		refused := 0
+		st.Events(t.Context(), 0, time.Time{}, func(e actions.Event) error {
+			if e.Kind == actions.EventRefused && e.RequestID == "" && e.Actor == approver.SlackID {
+				refused++
+			}
+			return nil
+		})
+		if refused != 1 {
+			t.Errorf("refused submission events = %d, want 1", refused)
+		}
+		if rs, _ := st.ListRequests(t.Context(), actions.RequestFilter{}); len(rs) != 1 {
+			t.Errorf("%d requests stored, want 1", len(rs))
+		}
+	})
+}
+
+func TestWorkflowSubmitProblems(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		r := newRig(t, st)
+		ts := people(3)
+		r.dir.unknown[ts[1].Email] = true
+		r.dir.admins["id-"+ts[2].Email] = true
+		tests := []struct {
+			name    string
+			targets []actions.Person
+			action  actions.Action
+			field   string
+		}{
+			{"unknown user", ts[:2], actions.RevokeMFASessions, actions.FieldTargets},
+			{"privileged target", []actions.Person{ts[0], ts[2]}, actions.RevokeMFASessions, actions.FieldTargets},
+			{"action not in policy", ts[:1], actions.BlockSignIn, actions.FieldAction},
+		}
+		for _, tt := range tests {
+			_, err := r.svc.Submit(t.Context(), actions.Draft{Requester: requester, Action: tt.action, Targets: tt.targets, Reason: "r"})
+			var v *actions.ValidationError
+			if !errors.As(err, &v) || v.Field(tt.field) == "" {
+				t.Errorf("%s: err = %v, want a problem with %s", tt.name, err, tt.field)
+			}
+		}
+		if rs, _ := st.ListRequests(t.Context(), actions.RequestFilter{}); len(rs) != 0 {
+			t.Errorf("%d requests stored, want none", len(rs))
+		}
+		// A privileged requester may act on the admin.
+		req, err := r.svc.Submit(t.Context(), actions.Draft{Requester: actions.Person{SlackID: "U0PAUTH"}, Action: actions.RevokeMFASessions,
+			Targets: []actions.Person{ts[2]}, Reason: "compromised admin"})
+		if err != nil || !req.Privileged() {
+			t.Fatalf("privileged submit: %+v, %v", req, err)
+		}
+		if _, err := r.svc.Approve(t.Context(), req.ID, approver); !errors.Is(err, actions.ErrForbidden) {
+			t.Errorf("authentication admin approved a privileged request: %v", err)
+		}
+		if _, err := r.svc.Approve(t.Context(), req.ID, globalAdm); err != nil {
+			t.Errorf("global admin: %v", err)
+		}
+	})
+}
+
+func TestWorkflowDuplicateSubmission(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		r := newRig(t, st)
+		d := actions.Draft{Requester: requester, Action: actions.RevokeMFASessions, Targets: people(1), Reason: "r", SubmissionKey: "V123"}
+		first, err := r.svc.Submit(t.Context(), d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				again, err := r.svc.Submit(t.Context(), d)
+				if !errors.Is(err, actions.ErrDuplicate) || again.ID != first.ID {
+					t.Errorf("resubmit = %s, %v; want %s and ErrDuplicate", again.ID, err, first.ID)
+				}
+			}()
+		}
+		wg.Wait()
+		if rs, _ := st.ListRequests(t.Context(), actions.RequestFilter{}); len(rs) != 1 {
+			t.Errorf("%d requests stored, want 1", len(rs))
+		}
+	})
+}
+
+func TestWorkflowDenyCancelExpire(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		r := newRig(t, st)
+		denied := r.submit(t, actions.ResetPassword, people(1))
+		if got, err := r.svc.Deny(t.Context(), denied.ID, approver, "call the user first"); err != nil || got.State != actions.StateDenied {
+			t.Fatalf("deny = %s, %v", got.State, err)
+		}
+		if _, err := r.svc.Approve(t.Context(), denied.ID, approver); !errors.Is(err, actions.ErrConflict) {
+			t.Errorf("approve after deny: %v", err)
+		}
+		cancelled := r.submit(t, actions.ResetPassword, people(2)[1:])
+		if _, err := r.svc.Cancel(t.Context(), cancelled.ID, approver); !errors.Is(err, actions.ErrForbidden) {
+			t.Errorf("cancel by approver: %v", err)
+		}
+		if got, err := r.svc.Cancel(t.Context(), cancelled.ID, requester); err != nil || got.State != actions.StateCancelled {
+			t.Fatalf("cancel = %s, %v", got.State, err)
+		}
+		expiring := r.submit(t, actions.ResetPassword, people(3)[2:])
+		r.now.Advance(time.Hour)
+		if _, err := r.svc.Approve(t.Context(), expiring.ID, approver); !errors.Is(err, actions.ErrExpired) {
+			t.Errorf("approve after ttl: %v", err)
+		}
+		if got, _ := r.svc.Get(t.Context(), expiring.ID); got.State != actions.StateExpired {
+			t.Errorf("a click after the ttl left the request %s, want expired", got.State)
+		}
+		// The sweeper expires what nobody clicked.
+		swept := r.submit(t, actions.ResetPassword, people(4)[3:])
+		r.now.Advance(2 * time.Hour)
+		if n, err := r.svc.SweepExpired(t.Context()); err != nil || n != 1 {
+			t.Errorf("sweep = %d, %v; want 1", n, err)
+		}
+		if got, _ := r.svc.Get(t.Context(), swept.ID); got.State != actions.StateExpired {
+			t.Errorf("swept state = %s", got.State)
+		}
+		if k := countKinds(events(t, st, swept.ID)); k[actions.EventExpired] != 1 {
+			t.Errorf("expired events = %v", k)
+		}
+		if ran, _ := r.exec.ExecuteOnce(t.Context()); ran {
+			t.Error("executor ran a request that was never approved")
+		}
+	})
+}
+
+func TestWorkflowManualStep(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		r := newRig(t, st)
+		req := r.submit(t, actions.DeleteAppPasswords, people(2))
+		if !req.Manual {
+			t.Fatal("delete-app-passwords on a manual directory is not a manual step")
+		}
+		got, err := r.svc.Approve(t.Context(), req.ID, globalAdm)
+		if err != nil || got.State != actions.StateRunning {
+			t.Fatalf("approve = %s, %v", got.State, err)
+		}
+		if len(r.notify.manual) != 1 {
+			t.Errorf("manual steps sent %d times", len(r.notify.manual))
+		}
+		if ran, _ := r.exec.ExecuteOnce(t.Context()); ran {
+			t.Error("the executor claimed a manual step")
+		}
+		if _, err := r.svc.MarkManual(t.Context(), req.ID, requester, true, ""); !errors.Is(err, actions.ErrForbidden) {
+			t.Errorf("requester marked own manual step: %v", err)
+		}
+		done, err := r.svc.MarkManual(t.Context(), req.ID, globalAdm, true, "deleted in the portal")
+		if err != nil || done.State != actions.StateSucceeded {
+			t.Fatalf("mark done = %s, %v", done.State, err)
+		}
+		if _, err := r.svc.MarkManual(t.Context(), req.ID, globalAdm, false, ""); !errors.Is(err, actions.ErrConflict) {
+			t.Errorf("second mark: %v", err)
+		}
+		k := countKinds(events(t, st, req.ID))
+		if k[actions.EventManualDone] != 1 || k[actions.EventTargetResult] != 2 || k[actions.EventCompleted] != 1 {
+			t.Errorf("events = %v", k)
+		}
+	})
+}
+
+func TestWorkflowSecretsDeliveredNeverStored(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		r := newRig(t, st)
+		r.dir.secret = true
+		ts := people(2)
+		req := r.submit(t, actions.ResetPassword, ts)
+		r.svc.Approve(t.Context(), req.ID, approver)
+		r.exec.ExecuteOnce(t.Context())
+		for _, p := range ts {
+			if s := r.notify.secrets[p.Email]; s != "S3cret!-id-"+p.Email {
+				t.Errorf("secret for %s = %q", p.Email, s)
+			}
+		}
+		got, _ := r.svc.Get(t.Context(), req.ID)
+		for _, tg := range got.Targets {
+			if contains(tg.Result.Detail, "S3cret") {
+				t.Errorf("secret in result detail: %q", tg.Result.Detail)
+			}
+		}
+		st.Events(t.Context(), 0, time.Time{}, func(e actions.Event) error {
+			if contains(fmt.Sprintf("%+v", e), "S3cret") {
+				t.Errorf("secret in audit event %d", e.Seq)
+			}
+			return nil
+		})
+		// When the private message cannot be delivered, the target fails and says so.
+		r.notify.failDM = true
+		req2 := r.submit(t, actions.ResetPassword, people(3)[2:])
+		r.svc.Approve(t.Context(), req2.ID, approver)
+		r.exec.ExecuteOnce(t.Context())
+		got2, _ := r.svc.Get(t.Context(), req2.ID)
+		if res := got2.Targets[0].Result; res == nil || res.Outcome != actions.OutcomeFailed || !contains(res.Detail, "could not be delivered") {
+			t.Errorf("undelivered secret result = %+v", res)
+		}
+	})
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
