@@ -26,6 +26,9 @@ func (s *Store) CreateRequest(ctx context.Context, r actions.Request, events []a
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		row := newRequestRow(r)
 		if err := tx.Create(&row).Error; err != nil {
+			if errors.Is(err, gorm.ErrDuplicatedKey) {
+				return fmt.Errorf("a request with this ID or submission key exists: %w", actions.ErrDuplicate)
+			}
 			return err
 		}
 		if len(r.Targets) > 0 {
@@ -34,7 +37,7 @@ func (s *Store) CreateRequest(ctx context.Context, r actions.Request, events []a
 				rows[i] = newTargetRow(r.ID, i, t)
 			}
 			if err := tx.Create(&rows).Error; err != nil {
-				return err
+				return fmt.Errorf("store targets: %w", err)
 			}
 		}
 		if len(r.Approvals) > 0 {
@@ -42,16 +45,17 @@ func (s *Store) CreateRequest(ctx context.Context, r actions.Request, events []a
 			for i, a := range r.Approvals {
 				rows[i] = newApprovalRow(r.ID, i, a)
 			}
-			if err := tx.Create(&rows).Error; err != nil {
-				return err
+			err := tx.Create(&rows).Error
+			if errors.Is(err, gorm.ErrDuplicatedKey) {
+				return fmt.Errorf("one approver listed twice: %w", actions.ErrDuplicate)
+			}
+			if err != nil {
+				return fmt.Errorf("store approvals: %w", err)
 			}
 		}
 		return appendEvents(tx, events)
 	})
-	switch {
-	case errors.Is(err, gorm.ErrDuplicatedKey):
-		return fmt.Errorf("create request %s: a request with this ID or submission key exists: %w", r.ID, actions.ErrDuplicate)
-	case err != nil:
+	if err != nil {
 		return fmt.Errorf("create request %s: %w", r.ID, err)
 	}
 	return nil
