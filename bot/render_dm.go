@@ -1,0 +1,139 @@
+package bot
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/slack-go/slack"
+
+	"github.com/mfadesk/mfadesk/actions"
+)
+
+// confirmationBlocks tell the requester their request is stored.
+func confirmationBlocks(r actions.Request, channel string) []slack.Block {
+	where := "the approval channel"
+	if channel != "" {
+		where = "<#" + channel + ">"
+	}
+	return []slack.Block{
+		section(fmt.Sprintf(":inbox_tray: Your request `%s` is waiting for approval in %s: %s. It expires %s.",
+			r.ID, where, title(r), slackDate(r.ExpiresAt))),
+		contextBlock("You get the outcome here. `/mfa cancel " + r.ID + "` withdraws it while it waits."),
+	}
+}
+
+// outcomeBlocks tell the requester how their request ended.
+func outcomeBlocks(r actions.Request) []slack.Block {
+	blocks := []slack.Block{
+		section(fmt.Sprintf("Your request `%s`, %s, has %s.", r.ID, title(r), stateLabel(r))),
+		section(statusLine(r)),
+	}
+	if r.State != actions.StateDenied && r.State != actions.StateExpired && r.State != actions.StateCancelled {
+		blocks = append(blocks, targetBlocks(r, maxTargetLinesDM)...)
+	}
+	return capBlocks(blocks, maxMessageBlocks)
+}
+
+// outcomeText is the notification text of outcomeBlocks.
+func outcomeText(r actions.Request) string {
+	return clip(fmt.Sprintf("Your request %s has %s.", r.ID, stateLabel(r)), maxFallbackText)
+}
+
+// secretBlocks carry one target's secret to the requester. The value is in
+// the blocks only: notification text shows on lock screens.
+func secretBlocks(r actions.Request, t actions.Target, kind, value, note string) []slack.Block {
+	who := esc(t.Email)
+	if t.SlackID != "" {
+		who = "<@" + t.SlackID + "> (" + esc(t.Email) + ")"
+	}
+	blocks := []slack.Block{
+		header(kind),
+		section(fmt.Sprintf("%s for %s, request `%s`:", esc(kind), who, r.ID)),
+		section("```" + strings.ReplaceAll(value, "```", "` ` `") + "```"),
+	}
+	ctx := "Shown once and only to you: mfadesk does not store it. Hand it to the user over a channel you trust."
+	if note != "" {
+		ctx = esc(oneLine(note)) + " " + ctx
+	}
+	return append(blocks, contextBlock(ctx))
+}
+
+// secretText is the notification text of secretBlocks: no secret in it.
+func secretText(r actions.Request, kind string) string {
+	return clip(fmt.Sprintf("%s for request %s: open the message to see it.", kind, r.ID), maxFallbackText)
+}
+
+// manualBlocks give an approver the steps of a tracked manual step, with
+// Done and Failed buttons while it is open; once marked, they say so.
+func manualBlocks(r actions.Request, steps string) []slack.Block {
+	blocks := []slack.Block{
+		header("Manual step: " + r.Action.Title()),
+		section(fmt.Sprintf("Request `%s`, %s, requested by %s, was approved. The directory cannot do this through its API: please do it by hand.",
+			r.ID, title(r), mention(r.Requester))),
+		section("*Steps*\n" + esc(clip(steps, maxSectionText-20))),
+	}
+	blocks = append(blocks, targetBlocks(r, maxTargetLinesDM)...)
+	if r.State == actions.StateRunning {
+		blocks = append(blocks, slack.NewActionBlock(blockManual,
+			button(ActionManualDone, r.ID, "Done", slack.StylePrimary),
+			button(ActionManualFailed, r.ID, "Failed", slack.StyleDanger),
+		))
+	} else {
+		blocks = append(blocks, section(statusLine(r)))
+	}
+	return capBlocks(blocks, maxMessageBlocks)
+}
+
+// pendingBlocks list the open requests someone can act on.
+func pendingBlocks(rs []actions.Request, viewer actions.Person, channel string) []slack.Block {
+	if len(rs) == 0 {
+		return []slack.Block{section("Nothing waits for you.")}
+	}
+	const maxListed = 40
+	lines := make([]string, 0, min(len(rs), maxListed)+1)
+	for _, r := range rs[:min(len(rs), maxListed)] {
+		what := "approve or deny"
+		switch {
+		case r.Requester.Is(viewer):
+			what = "yours: `/mfa cancel " + r.ID + "` withdraws it"
+		case r.State == actions.StateRunning:
+			what = "manual step to mark done or failed"
+		}
+		lines = append(lines, fmt.Sprintf("• `%s` %s, by %s, %s (%s)",
+			r.ID, title(r), mention(r.Requester), stateLabel(r), what))
+	}
+	if rest := len(rs) - maxListed; rest > 0 {
+		lines = append(lines, fmt.Sprintf("…and %d more.", rest))
+	}
+	heading := fmt.Sprintf("*%s waiting for you*", plural(len(rs), "request", "requests"))
+	blocks := packLines(heading, lines)
+	if channel != "" {
+		blocks = append(blocks, contextBlock("Approve and deny in <#"+channel+">; `/mfa status ID` shows one in full."))
+	}
+	return capBlocks(blocks, maxMessageBlocks)
+}
+
+// helpText answers `/mfa help`.
+func helpText(command string) string {
+	if command == "" {
+		command = "/mfa"
+	}
+	return strings.Join([]string{
+		"*" + command + "*: ask for an MFA admin action; a second person approves it.",
+		"• `" + command + "` or `" + command + " ACTION @user … reason`: open the request form, prefilled",
+		"• `" + command + " pending`: requests waiting for you",
+		"• `" + command + " status ID`: where a request stands",
+		"• `" + command + " cancel ID`: withdraw your request while it waits",
+		"• `" + command + " help`: this text",
+		"Actions: " + actionNames() + ".",
+	}, "\n")
+}
+
+func actionNames() string {
+	all := actions.AllActions()
+	names := make([]string, len(all))
+	for i, a := range all {
+		names[i] = "`" + string(a) + "`"
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,113 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+)
+
+// maxSocketHandlers bounds the payloads handled at once over Socket Mode.
+// Handlers only wait for the submission budget; the work itself is in the
+// pool.
+const maxSocketHandlers = 64
+
+// RunSocketMode receives commands and interactions over a Socket Mode
+// connection opened with appToken (xapp-…) until ctx ends, feeding them to
+// the same handlers as HTTP. It returns nil when ctx ends, and an error when
+// the connection cannot be (re)established. During Shutdown it stops
+// acknowledging, so that Slack delivers to another connection.
+func (b *Bot) RunSocketMode(ctx context.Context, appToken string) error {
+	if !strings.HasPrefix(appToken, "xapp-") {
+		return errors.New("socket mode: the app-level token must start with xapp-")
+	}
+	api := slack.New("", slack.OptionAppLevelToken(appToken), slack.OptionAPIURL(b.cfg.APIURL))
+	client := socketmode.New(api, socketmode.OptionLog(slogOutput{b.log}))
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- client.RunContext(ctx) }()
+
+	sem := make(chan struct{}, maxSocketHandlers)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-runErr:
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("socket mode: %w", err)
+		case evt := <-client.Events:
+			if evt.Request == nil || b.closing.Load() {
+				b.socketEvent(ctx, evt)
+				continue
+			}
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return nil
+			}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				b.socketRequest(ctx, client, evt)
+			}()
+		}
+	}
+}
+
+// socketEvent logs the client's own events (connecting, errors).
+func (b *Bot) socketEvent(ctx context.Context, evt socketmode.Event) {
+	switch evt.Type {
+	case socketmode.EventTypeConnecting, socketmode.EventTypeConnected, socketmode.EventTypeHello:
+		b.log.DebugContext(ctx, "socket mode", "event", evt.Type)
+	case socketmode.EventTypeInvalidAuth:
+		b.log.ErrorContext(ctx, "socket mode: the app-level token was refused")
+	case socketmode.EventTypeConnectionError, socketmode.EventTypeIncomingError,
+		socketmode.EventTypeErrorBadMessage, socketmode.EventTypeErrorWriteFailed:
+		b.log.WarnContext(ctx, "socket mode", "event", evt.Type, "error", fmt.Sprint(evt.Data))
+	default:
+		if evt.Request != nil { // shutting down: left unacknowledged for another connection
+			b.log.InfoContext(ctx, "socket mode: not taken while shutting down", "envelope_id", evt.Request.EnvelopeID)
+		}
+	}
+}
+
+// socketRequest handles one envelope and acknowledges it with the answer.
+// A redelivered envelope is recognised by its payload (trigger_id,
+// action_ts, view ID and hash), as over HTTP.
+func (b *Bot) socketRequest(ctx context.Context, client *socketmode.Client, evt socketmode.Event) {
+	d := newDelivery(evt.Request.RetryAttempt)
+	defer close(d.acked)
+	var answer any
+	switch evt.Type {
+	case socketmode.EventTypeSlashCommand:
+		if cmd, ok := evt.Data.(slack.SlashCommand); ok {
+			answer = b.command(ctx, cmd, d)
+		}
+	case socketmode.EventTypeInteractive:
+		if ic, ok := evt.Data.(slack.InteractionCallback); ok {
+			answer = b.interaction(ctx, ic, d)
+		}
+	}
+	if err := client.AckCtx(ctx, evt.Request.EnvelopeID, answer); err != nil {
+		b.log.WarnContext(ctx, "socket mode ack failed", "envelope_id", evt.Request.EnvelopeID, "error", err)
+	}
+}
+
+// slogOutput lets slack-go's socketmode client log through slog.
+type slogOutput struct{ l *slog.Logger }
+
+func (s slogOutput) Output(_ int, msg string) error {
+	s.l.Debug("socketmode: " + strings.TrimSpace(msg))
+	return nil
+}
