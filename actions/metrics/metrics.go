@@ -24,8 +24,10 @@ type Metrics struct {
 	execution     *prometheus.HistogramVec
 	dirCalls      *prometheus.CounterVec
 	dirCallTime   *prometheus.HistogramVec
-	slackErrors   *prometheus.CounterVec
+	slackCalls    *prometheus.CounterVec
+	slackTime     *prometheus.HistogramVec
 	slackRetries  *prometheus.CounterVec
+	jobsDropped   *prometheus.CounterVec
 	digestsPosted prometheus.Counter
 }
 
@@ -57,17 +59,24 @@ func New(open OpenCounter, log *slog.Logger) *Metrics {
 		Name: "mfadesk_directory_call_duration_seconds", Help: "Time of one target's directory action, retries included.",
 		Buckets: prometheus.ExponentialBuckets(0.05, 2, 12),
 	}, []string{"action"})
-	m.slackErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "mfadesk_slack_api_errors_total", Help: "Slack Web API calls that failed, by method and error.",
+	m.slackCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mfadesk_slack_api_calls_total", Help: "Slack Web API calls after retries, by method and error (\"\" for success).",
 	}, []string{"method", "error"})
+	m.slackTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "mfadesk_slack_api_call_duration_seconds", Help: "Slack Web API call time, retries included.",
+		Buckets: prometheus.ExponentialBuckets(0.025, 2, 10),
+	}, []string{"method"})
 	m.slackRetries = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "mfadesk_slack_api_retries_total", Help: "Slack Web API calls retried after rate limiting, by method.",
 	}, []string{"method"})
+	m.jobsDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mfadesk_bot_jobs_dropped_total", Help: "Work refused because the bot's queue was full, by kind.",
+	}, []string{"kind"})
 	m.digestsPosted = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "mfadesk_digests_posted_total", Help: "Audit digests posted to Slack.",
 	})
 	m.reg.MustRegister(m.requests, m.toApproval, m.execution, m.dirCalls, m.dirCallTime,
-		m.slackErrors, m.slackRetries, m.digestsPosted,
+		m.slackCalls, m.slackTime, m.slackRetries, m.jobsDropped, m.digestsPosted,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if open != nil {
 		m.reg.MustRegister(&openCollector{count: open, log: log, desc: prometheus.NewDesc(
@@ -103,11 +112,18 @@ func (m *Metrics) DirectoryCall(a actions.Action, outcome actions.Outcome, d tim
 	m.dirCallTime.WithLabelValues(string(a)).Observe(d.Seconds())
 }
 
-// SlackError counts a failed Slack Web API call.
-func (m *Metrics) SlackError(method, code string) { m.slackErrors.WithLabelValues(method, code).Inc() }
+// SlackCall counts one Slack Web API call; code is "" on success, else the
+// error. It implements bot.Metrics.
+func (m *Metrics) SlackCall(method, code string, took time.Duration) {
+	m.slackCalls.WithLabelValues(method, code).Inc()
+	m.slackTime.WithLabelValues(method).Observe(took.Seconds())
+}
 
 // SlackRetry counts a Slack Web API call retried after a 429.
-func (m *Metrics) SlackRetry(method string) { m.slackRetries.WithLabelValues(method).Inc() }
+func (m *Metrics) SlackRetry(method string, _ time.Duration) { m.slackRetries.WithLabelValues(method).Inc() }
+
+// JobDropped counts work refused because the bot's queue was full.
+func (m *Metrics) JobDropped(kind string) { m.jobsDropped.WithLabelValues(kind).Inc() }
 
 // DigestPosted counts a posted digest.
 func (m *Metrics) DigestPosted() { m.digestsPosted.Inc() }

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/storage"
+)
+
+// openStore opens and, when migrateNow, migrates the database.
+func openStore(ctx context.Context, c config, stderr io.Writer, migrateNow bool) (*storage.Store, error) {
+	st, err := storage.Open(ctx, c.DatabaseURL, newLogger(c, stderr))
+	if err != nil {
+		return nil, err
+	}
+	if migrateNow {
+		if _, err := st.Migrate(ctx); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if err := parseFlags(flag.NewFlagSet("migrate", flag.ContinueOnError), args, stderr); err != nil {
+		return err
+	}
+	c, err := loadConfig(getenv, needDB)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, c, stderr, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	applied, err := st.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(stdout, "no pending migrations")
+	}
+	for _, m := range applied {
+		fmt.Fprintln(stdout, "applied", m)
+	}
+	return nil
+}
+
+// parseSince reads --since: a Go duration back from now, or RFC 3339.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		if d < 0 {
+			return time.Time{}, fmt.Errorf("--since %q: want a positive duration", s)
+		}
+		return now.Add(-d), nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--since %q: want a duration such as 168h or an RFC 3339 time such as 2026-11-01T00:00:00Z", s)
+}
+
+func auditExport(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("audit export", flag.ContinueOnError)
+	since := fs.String("since", "", "only events at or after: a duration back from now (168h) or RFC 3339")
+	format := fs.String("format", "jsonl", "jsonl or csv")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	from, err := parseSince(*since, time.Now())
+	if err != nil {
+		return usageError("audit export: %v", err)
+	}
+	if *format != "jsonl" && *format != "csv" {
+		return usageError("audit export: --format %q: want jsonl or csv", *format)
+	}
+	c, err := loadConfig(getenv, needDB)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, c, stderr, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if *format == "csv" {
+		return exportCSV(ctx, st, from, stdout)
+	}
+	enc := json.NewEncoder(stdout)
+	return st.Events(ctx, 0, from, func(e actions.Event) error { return enc.Encode(exportable(e)) })
+}
+
+// exported is an event as CONTRACT.md's export writes it: time in RFC 3339
+// UTC and every field present.
+type exported struct {
+	Seq       int64               `json:"seq"`
+	Time      string              `json:"time"`
+	RequestID string              `json:"request_id"`
+	Event     actions.EventKind   `json:"event"`
+	Actor     string              `json:"actor"`
+	Action    actions.Action      `json:"action"`
+	Targets   []actions.TargetRef `json:"targets"`
+	Target    *actions.TargetRef  `json:"target"`
+	Outcome   string              `json:"outcome"`
+	Detail    string              `json:"detail"`
+	PrevHash  string              `json:"prev_hash"`
+	Hash      string              `json:"hash"`
+}
+
+func exportable(e actions.Event) exported {
+	return exported{Seq: e.Seq, Time: e.Time.UTC().Format(time.RFC3339Nano), RequestID: e.RequestID, Event: e.Kind,
+		Actor: e.Actor, Action: e.Action, Targets: e.Targets, Target: e.Target, Outcome: e.Outcome,
+		Detail: e.Detail, PrevHash: e.PrevHash, Hash: e.Hash}
+}
+
+var csvHeader = []string{"seq", "time", "request_id", "event", "actor", "action", "targets", "target", "outcome", "detail", "prev_hash", "hash"}
+
+func refString(t actions.TargetRef) string {
+	return strings.Join([]string{t.SlackID, t.Email, t.DirectoryID}, "|")
+}
+
+func exportCSV(ctx context.Context, st *storage.Store, from time.Time, stdout io.Writer) error {
+	w := csv.NewWriter(stdout)
+	if err := w.Write(csvHeader); err != nil {
+		return err
+	}
+	err := st.Events(ctx, 0, from, func(e actions.Event) error {
+		x := exportable(e)
+		targets := make([]string, len(x.Targets))
+		for i, t := range x.Targets {
+			targets[i] = refString(t)
+		}
+		target := ""
+		if x.Target != nil {
+			target = refString(*x.Target)
+		}
+		return w.Write([]string{strconv.FormatInt(x.Seq, 10), x.Time, x.RequestID, string(x.Event), x.Actor,
+			string(x.Action), strings.Join(targets, ";"), target, x.Outcome, x.Detail, x.PrevHash, x.Hash})
+	})
+	w.Flush()
+	if err != nil {
+		return err
+	}
+	return w.Error()
+}
+
+func auditVerify(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("audit verify", flag.ContinueOnError)
+	head := fs.String("head", "", "a chain head (SHA-256) stated by a digest: it must still be in the chain")
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	*head = strings.ToLower(strings.TrimSpace(*head))
+	if *head != "" && (len(*head) != 64 || strings.Trim(*head, "0123456789abcdef") != "") {
+		return usageError("audit verify: --head wants a 64-digit hex SHA-256")
+	}
+	c, err := loadConfig(getenv, needDB)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, c, stderr, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var v actions.ChainVerifier
+	var headSeq int64
+	err = st.Events(ctx, 0, time.Time{}, func(e actions.Event) error {
+		if err := v.Next(e); err != nil {
+			return err
+		}
+		if *head != "" && e.Hash == *head {
+			headSeq = e.Seq
+		}
+		return nil
+	})
+	var ce *actions.ChainError
+	if errors.As(err, &ce) {
+		fmt.Fprintln(stdout, "broken: "+ce.Error())
+		return &exitError{code: 1, err: errSilent}
+	}
+	if err != nil {
+		return err
+	}
+	if *head != "" && headSeq == 0 {
+		fmt.Fprintf(stdout, "broken: head %s is not in the chain of %d events: the chain was rewritten since it was stated\n", *head, v.Count())
+		return &exitError{code: 1, err: errSilent}
+	}
+	if *head != "" {
+		fmt.Fprintf(stdout, "ok %d events; head %s is event %d\n", v.Count(), *head, headSeq)
+		return nil
+	}
+	fmt.Fprintf(stdout, "ok %d events\n", v.Count())
+	return nil
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/bot"
+)
+
+// check validates the configuration and the policy, then reaches the
+// database, Slack and the directory. It prints one line per problem and
+// exits 0 only when there is none. Secret values are never printed.
+func check(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if err := parseFlags(flag.NewFlagSet("check", flag.ContinueOnError), args, stderr); err != nil {
+		return err
+	}
+	var problems []string
+	c, err := loadConfig(getenv, needDB|needSlack|needDirectory)
+	if err != nil {
+		problems = append(problems, err.Error())
+	}
+	pol, perr := actions.LoadPolicy(c.PolicyFile)
+	if perr != nil {
+		problems = append(problems, "MFADESK_POLICY_FILE: "+perr.Error())
+	}
+	if err != nil { // reaching out with a broken configuration would only add noise
+		return report(stdout, problems)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if st, err := openStore(ctx, c, stderr, false); err != nil {
+		problems = append(problems, "MFADESK_DATABASE_URL: "+err.Error())
+	} else {
+		if pending, err := st.Pending(ctx); err != nil {
+			problems = append(problems, "MFADESK_DATABASE_URL: "+err.Error())
+		} else if len(pending) > 0 {
+			problems = append(problems, fmt.Sprintf("database: %d migration(s) pending: run mfadesk migrate (serve applies them too)", len(pending)))
+		}
+		st.Close()
+	}
+	client := slack.New(c.SlackBotToken, slack.OptionAPIURL(c.SlackAPIURL), slack.OptionHTTPClient(&http.Client{Timeout: 15 * time.Second}))
+	if err := bot.Check(ctx, client); err != nil {
+		problems = append(problems, "SLACK_BOT_TOKEN: auth.test: "+err.Error())
+	}
+	if pol != nil {
+		dir, err := newDirectory(ctx, c, getenv, pol, newLogger(c, io.Discard))
+		if err != nil {
+			problems = append(problems, err.Error())
+		} else {
+			for _, a := range pol.Enabled() {
+				if dir.Supports(a) == actions.Unsupported {
+					problems = append(problems, fmt.Sprintf("policy: %s is enabled but the %s directory does not support it", a, dir.Name()))
+				}
+			}
+			if dc, ok := dir.(directoryChecker); ok {
+				for _, p := range dc.Check(ctx, pol.Enabled()) {
+					problems = append(problems, "MFADESK_DIRECTORY="+dir.Name()+": "+p)
+				}
+			}
+		}
+	}
+	return report(stdout, problems)
+}
+
+func report(stdout io.Writer, problems []string) error {
+	for _, p := range problems {
+		fmt.Fprintln(stdout, p)
+	}
+	if len(problems) > 0 {
+		return &exitError{code: 1, err: errSilent}
+	}
+	fmt.Fprintln(stdout, "ok")
+	return nil
+}

@@ -1,0 +1,25 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/dryrun"
+)
+
+// directoryChecker is implemented by directories that can verify their
+// credentials and permissions for `mfadesk check`.
+type directoryChecker interface {
+	Check(ctx context.Context, enabled []actions.Action) []string
+}
+
+// newDirectory builds the directory MFADESK_DIRECTORY names.
+func newDirectory(ctx context.Context, c config, getenv func(string) string, pol *actions.Policy, log *slog.Logger) (actions.Directory, error) {
+	switch c.Directory {
+	case "dryrun":
+		return dryrun.New(dryrun.Options{Delay: c.DryRunDelay, Logger: log}), nil
+	}
+	return nil, fmt.Errorf("MFADESK_DIRECTORY: %q is not available in this build", c.Directory)
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/metrics"
+	"github.com/mfadesk/mfadesk/bot"
+	"github.com/mfadesk/mfadesk/storage"
+)
+
+// serve runs the bot until ctx ends: HTTP endpoints, Socket Mode when an app
+// token is set, the executor, the expiry sweeper and the digest schedule. On
+// shutdown it stops intake, lets running work finish up to the shutdown
+// timeout and leaves the rest to be resumed.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if err := parseFlags(flag.NewFlagSet("serve", flag.ContinueOnError), args, stderr); err != nil {
+		return err
+	}
+	c, err := loadConfig(getenv, needDB|needSlack|needDirectory)
+	if err != nil {
+		return err
+	}
+	log := newLogger(c, stderr)
+	pol, err := actions.LoadPolicy(c.PolicyFile)
+	if err != nil {
+		return fmt.Errorf("MFADESK_POLICY_FILE: %w", err)
+	}
+	st, err := openStore(ctx, c, stderr, true)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	dir, err := newDirectory(ctx, c, getenv, pol, log)
+	if err != nil {
+		return err
+	}
+	m := metrics.New(st.CountOpen, log)
+
+	exec := actions.NewExecutor(st, dir, actions.ExecutorOptions{
+		Lease: c.Lease, Drain: c.ShutdownTimeout, Observer: m, Logger: log,
+	})
+	svc := actions.NewService(st, dir, pol, actions.ServiceOptions{Observer: m, Logger: log, Kick: exec.Kick})
+	slackClient := slack.New(c.SlackBotToken, slack.OptionAPIURL(c.SlackAPIURL), slack.OptionHTTPClient(&http.Client{Timeout: 15 * time.Second}))
+	b, err := bot.New(bot.Config{
+		Service: svc, Slack: slackClient, SigningSecret: c.SlackSigningSecret,
+		ApprovalChannel: c.ApprovalChannel, Logger: log, Metrics: m, APIURL: c.SlackAPIURL,
+	})
+	if err != nil {
+		return err
+	}
+	svc.SetNotifier(b)
+	exec.SetNotifier(b)
+
+	mux := http.NewServeMux()
+	b.Routes(mux)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		rctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := st.Ready(rctx); err != nil {
+			log.Warn("not ready", "error", err)
+			http.Error(w, "not ready: "+readyProblem(err), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	mux.Handle("GET /metrics", m.Handler())
+
+	ln, err := net.Listen("tcp", c.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("MFADESK_HTTP_ADDR: %w", err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	log.Info("listening", "addr", ln.Addr().String(), "directory", dir.Name(), "database", st.Dialect(),
+		"socket_mode", c.SlackAppToken != "")
+
+	// run ends every part: at shutdown, or when one part fails.
+	run, stopAll := context.WithCancel(ctx)
+	defer stopAll()
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+	start := func(name string, fn func() error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(); err != nil && !errors.Is(err, context.Canceled) {
+				errc <- fmt.Errorf("%s: %w", name, err)
+			}
+		}()
+	}
+	start("http", func() error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	if c.SlackAppToken != "" {
+		start("socket mode", func() error { return b.RunSocketMode(run, c.SlackAppToken) })
+	}
+	start("executor", func() error { return exec.Run(run) })
+	start("sweeper", func() error { svc.RunSweeper(run, 30*time.Second); return nil })
+
+	var failure error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down: intake stopped, draining", "timeout", c.ShutdownTimeout)
+	case failure = <-errc:
+		log.Error("stopping after failure", "error", failure)
+	}
+	shutdown, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.ShutdownTimeout+5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		log.Warn("http shutdown", "error", err)
+	}
+	stopAll() // the executor drains for up to the shutdown timeout
+	wg.Wait()
+	// Last, so that the executor's final notifications still reach Slack.
+	if err := b.Shutdown(shutdown); err != nil {
+		log.Warn("bot shutdown", "error", err)
+	}
+	log.Info("stopped")
+	return failure
+}
+
+// readyProblem says what /readyz found wrong without internal detail.
+func readyProblem(err error) string {
+	if errors.Is(err, storage.ErrPendingMigrations) {
+		return "migrations pending"
+	}
+	return "database unreachable"
+}
