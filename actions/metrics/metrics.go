@@ -120,7 +120,9 @@ func (m *Metrics) SlackCall(method, code string, took time.Duration) {
 }
 
 // SlackRetry counts a Slack Web API call retried after a 429.
-func (m *Metrics) SlackRetry(method string, _ time.Duration) { m.slackRetries.WithLabelValues(method).Inc() }
+func (m *Metrics) SlackRetry(method string, _ time.Duration) {
+	m.slackRetries.WithLabelValues(method).Inc()
+}
 
 // JobDropped counts work refused because the bot's queue was full.
 func (m *Metrics) JobDropped(kind string) { m.jobsDropped.WithLabelValues(kind).Inc() }
