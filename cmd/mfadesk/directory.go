@@ -7,6 +7,7 @@ import (
 
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/actions/dryrun"
+	"github.com/mfadesk/mfadesk/actions/okta"
 )
 
 // directoryChecker is implemented by directories that can verify their
@@ -20,6 +21,16 @@ func newDirectory(ctx context.Context, c config, getenv func(string) string, pol
 	switch c.Directory {
 	case "dryrun":
 		return dryrun.New(dryrun.Options{Delay: c.DryRunDelay, Logger: log}), nil
+	case "okta":
+		return orNil(okta.New(okta.Config{OrgURL: c.OktaOrgURL, Token: c.OktaToken, Logger: log}))
 	}
 	return nil, fmt.Errorf("MFADESK_DIRECTORY: %q is not available in this build", c.Directory)
+}
+
+// orNil keeps a failed constructor's typed nil out of the interface.
+func orNil[D actions.Directory](d D, err error) (actions.Directory, error) {
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
 }
