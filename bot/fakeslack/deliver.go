@@ -76,8 +76,16 @@ func (a *App) Post(path string, body []byte, header http.Header) (*Reply, error)
 	return &Reply{Status: resp.StatusCode, Body: out}, err
 }
 
-// send signs body now and posts it; retry > 0 adds X-Slack-Retry-Num.
-func (a *App) send(path string, body []byte, retry int) (*Reply, error) {
+// Last returns the path and body of the last payload sent.
+func (a *App) Last() (path string, body []byte) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.lastPath, a.lastBody
+}
+
+// Send signs body now and posts it to path, as Slack delivers a payload;
+// retry > 0 adds X-Slack-Retry-Num, as Slack's retries carry.
+func (a *App) Send(path string, body []byte, retry int) (*Reply, error) {
 	sig, ts := Sign(a.secret, time.Now(), body)
 	h := http.Header{"X-Slack-Signature": {sig}, "X-Slack-Request-Timestamp": {ts}}
 	if retry > 0 {
@@ -93,10 +101,8 @@ func (a *App) send(path string, body []byte, retry int) (*Reply, error) {
 // Redeliver sends the last payload again, as Slack retries it: same body,
 // fresh signature, X-Slack-Retry-Num 1.
 func (a *App) Redeliver() (*Reply, error) {
-	a.mu.Lock()
-	path, body := a.lastPath, a.lastBody
-	a.mu.Unlock()
-	return a.send(path, body, 1)
+	path, body := a.Last()
+	return a.Send(path, body, 1)
 }
 
 // Command runs a slash command as user, with a fresh trigger_id and
@@ -107,7 +113,7 @@ func (a *App) Command(user, command, text string) (*Reply, error) {
 		"user_id": {user}, "user_name": {user}, "command": {command}, "text": {text},
 		"response_url": {a.s.NewResponseURL(user)}, "trigger_id": {a.s.NewTrigger(user)}, "api_app_id": {"A0MFADESK"},
 	}
-	return a.send("/slack/commands", []byte(form.Encode()), 0)
+	return a.Send("/slack/commands", []byte(form.Encode()), 0)
 }
 
 func (a *App) interaction(payload any) (*Reply, error) {
@@ -115,7 +121,7 @@ func (a *App) interaction(payload any) (*Reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	return a.send("/slack/interactivity", []byte(url.Values{"payload": {string(b)}}.Encode()), 0)
+	return a.Send("/slack/interactivity", []byte(url.Values{"payload": {string(b)}}.Encode()), 0)
 }
 
 // Input values for Submit, keyed by block ID and action ID.

@@ -236,7 +236,7 @@ func (s *Server) Responses() []Message {
 	var out []Message
 	for _, c := range s.calls {
 		if c.Method == "response_url" {
-			out = append(out, Message{Text: c.Args["text"], Blocks: json.RawMessage(c.Args["blocks"]), User: c.Args["_user"]})
+			out = append(out, Message{Text: c.Args["text"], Blocks: plainJSON(json.RawMessage(c.Args["blocks"])), User: c.Args["_user"]})
 		}
 	}
 	return out

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -85,7 +86,23 @@ func messageArgs(a map[string]string) (json.RawMessage, string) {
 	if code := checkBlocks(blocks, 50, false); code != "" {
 		return nil, code
 	}
-	return blocks, ""
+	return plainJSON(blocks), ""
+}
+
+// plainJSON re-encodes raw without HTML escapes, so that tests can look
+// for "<@U123>" in what the app sent.
+func plainJSON(raw json.RawMessage) json.RawMessage {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return raw
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(v) != nil {
+		return raw
+	}
+	return json.RawMessage(strings.TrimSuffix(b.String(), "\n"))
 }
 
 func (s *Server) postMessage(a map[string]string) (obj, string) {
@@ -228,7 +245,7 @@ func externalID(v json.RawMessage) string {
 // setView stores v as the content of view, with a new hash.
 func (s *Server) setView(view *View, v map[string]json.RawMessage) {
 	raw, _ := json.Marshal(v)
-	view.JSON = raw
+	view.JSON = plainJSON(raw)
 	view.Hash = fmt.Sprintf("%d.h%d", time.Now().Unix(), s.next())
 	var str string
 	view.CallbackID, view.PrivateMetadata = "", ""
