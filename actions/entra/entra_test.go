@@ -1,0 +1,394 @@
+package entra
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/mfadesk/mfadesk/actions"
+)
+
+// allRoles is every application permission mfadesk asks for.
+var allRoles = []string{"User.Read.All", "RoleManagement.Read.Directory", "User-PasswordProfile.ReadWrite.All",
+	"UserAuthenticationMethod.ReadWrite.All", "User.RevokeSessions.All", "User.EnableDisableAccount.All"}
+
+var testNow = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+
+// testToken is an unsigned JWT with the given roles claim.
+func testToken(t testing.TB, roles ...string) string {
+	t.Helper()
+	enc := func(v any) string {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	return enc(map[string]string{"alg": "RS256", "typ": "JWT"}) + "." +
+		enc(map[string]any{"aud": "https://graph.microsoft.com", "tid": "tenant", "roles": roles}) + ".c2lnbmF0dXJl"
+}
+
+// staticCred hands out a fixed token.
+type staticCred struct {
+	token string
+	err   error
+	calls *atomic.Int32
+}
+
+func (c staticCred) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	if c.calls != nil {
+		c.calls.Add(1)
+	}
+	if c.err != nil {
+		return azcore.AccessToken{}, c.err
+	}
+	return azcore.AccessToken{Token: c.token, ExpiresOn: time.Now().Add(time.Hour)}, nil
+}
+
+// sleeps records the waits of the retry policy instead of waiting.
+type sleeps struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
+	s.mu.Lock()
+	s.d = append(s.d, d)
+	s.mu.Unlock()
+	return ctx.Err()
+}
+
+func (s *sleeps) all() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Duration(nil), s.d...)
+}
+
+// setup starts a fake Graph and points a real Directory at it, with fast
+// retries (waits are recorded, not slept).
+func setup(t *testing.T, mods ...func(*Config)) (*Directory, *fakeGraph, *sleeps) {
+	t.Helper()
+	g := newFakeGraph(t)
+	s := &sleeps{}
+	cfg := Config{
+		GraphURL:   g.srv.URL,
+		Credential: staticCred{token: g.token},
+		Retry:      actions.RetryPolicy{Attempts: 4, Base: 100 * time.Millisecond, Max: 5 * time.Second},
+		Sleep:      s.sleep,
+		Now:        func() time.Time { return testNow },
+	}
+	for _, m := range mods {
+		m(&cfg)
+	}
+	d, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, g, s
+}
+
+func asDirErr(t *testing.T, err error) *actions.DirectoryError {
+	t.Helper()
+	var de *actions.DirectoryError
+	if !errors.As(err, &de) {
+		t.Fatalf("error %v (%T) is not a *actions.DirectoryError", err, err)
+	}
+	return de
+}
+
+func TestNew(t *testing.T) {
+	cred := staticCred{token: "x"}
+	for _, tc := range []struct {
+		name    string
+		cfg     Config
+		wantErr string
+	}{
+		{"no credential", Config{}, "credential"},
+		{"plain http to a remote host", Config{Credential: cred, GraphURL: "http://graph.example.com"}, "https"},
+		{"version in URL", Config{Credential: cred, GraphURL: "https://graph.microsoft.com/v1.0"}, "version"},
+		{"relative URL", Config{Credential: cred, GraphURL: "graph.microsoft.com"}, "absolute"},
+		{"TAP too short", Config{Credential: cred, TAPLifetime: 5 * time.Minute}, "10m..43200m"},
+		{"TAP too long", Config{Credential: cred, TAPLifetime: 43201 * time.Minute}, "10m..43200m"},
+		{"TAP not whole minutes", Config{Credential: cred, TAPLifetime: 90 * time.Second}, "whole number"},
+		{"bad retry", Config{Credential: cred, Retry: actions.RetryPolicy{Attempts: 0, Base: time.Second, Max: time.Second}}, "retry"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New(tc.cfg)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("New() error = %v, want one mentioning %q", err, tc.wantErr)
+			}
+		})
+	}
+
+	d, err := New(Config{Credential: cred})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.base != "https://graph.microsoft.com/v1.0" || d.scope != "https://graph.microsoft.com/.default" ||
+		d.cfg.TAPLifetime != time.Hour || d.cfg.Retry != actions.DefaultRetry {
+		t.Errorf("defaults: base %q scope %q TAP %s retry %+v", d.base, d.scope, d.cfg.TAPLifetime, d.cfg.Retry)
+	}
+	us, err := New(Config{Credential: cred, GraphURL: "https://graph.microsoft.us/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if us.scope != "https://graph.microsoft.us/.default" || us.base != "https://graph.microsoft.us/v1.0" {
+		t.Errorf("national cloud: scope %q base %q", us.scope, us.base)
+	}
+	if d.Name() != "entra" {
+		t.Errorf("Name() = %q", d.Name())
+	}
+}
+
+func TestResolveUser(t *testing.T) {
+	d, g, _ := setup(t)
+	g.pageSize = 2
+	ada := g.addUser(&fakeUser{UPN: "ada@contoso.com", Mail: "ada.lovelace@contoso.com", DisplayName: "Ada"})
+	dollar := g.addUser(&fakeUser{UPN: "$adele@contoso.com", DisplayName: "Adele"})
+	guest := g.addUser(&fakeUser{UPN: "bob_fabrikam.com#EXT#@contoso.onmicrosoft.com", Mail: "bob@fabrikam.com", DisplayName: "Bob"})
+	obrien := g.addUser(&fakeUser{UPN: "sean@contoso.com", Mail: "o'brien@x.com", DisplayName: "Seán"})
+	for range 3 {
+		g.addUser(&fakeUser{UPN: "shared" + strings.Repeat("x", len(g.users)) + "@contoso.com", Mail: "team@contoso.com"})
+	}
+
+	for _, tc := range []struct {
+		name     string
+		email    string
+		want     actions.DirectoryUser
+		wantCall string
+		wantErr  string
+		unknown  bool
+	}{
+		{"by UPN", "ada@contoso.com", actions.DirectoryUser{ID: ada.ID, Email: "ada.lovelace@contoso.com", DisplayName: "Ada"},
+			"GET /users/ada@contoso.com?$select=id%2CuserPrincipalName%2Cmail%2CdisplayName", "", false},
+		{"UPN case-insensitive", " ADA@contoso.com ", actions.DirectoryUser{ID: ada.ID, Email: "ada.lovelace@contoso.com", DisplayName: "Ada"}, "", "", false},
+		{"UPN starting with $", "$adele@contoso.com", actions.DirectoryUser{ID: dollar.ID, Email: "$adele@contoso.com", DisplayName: "Adele"},
+			"GET /users('$adele@contoso.com')?", "", false},
+		{"guest UPN with #", "bob_fabrikam.com#EXT#@contoso.onmicrosoft.com", actions.DirectoryUser{ID: guest.ID, Email: "bob@fabrikam.com", DisplayName: "Bob"},
+			"GET /users/bob_fabrikam.com%23EXT%23@contoso.onmicrosoft.com?", "", false},
+		{"mail with a quote", "o'brien@x.com", actions.DirectoryUser{ID: obrien.ID, Email: "o'brien@x.com", DisplayName: "Seán"},
+			"GET /users?$filter=mail%20eq%20%27o%27%27brien%40x.com%27", "", false},
+		{"unknown", "nobody@contoso.com", actions.DirectoryUser{}, "", "no user", true},
+		{"several with the mail (paged)", "team@contoso.com", actions.DirectoryUser{}, "skiptoken=2", "3 users", false},
+		{"empty", "  ", actions.DirectoryUser{}, "", "empty", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := d.ResolveUser(context.Background(), tc.email)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error = %v, want %q", err, tc.wantErr)
+				}
+				if errors.Is(err, actions.ErrUnknownUser) != tc.unknown {
+					t.Errorf("errors.Is(ErrUnknownUser) = %v, want %v", !tc.unknown, tc.unknown)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("user (-want +got):\n%s", diff)
+			}
+			if tc.wantCall != "" && !hasCall(g.callLog(), tc.wantCall) {
+				t.Errorf("no call starting %q in\n%s", tc.wantCall, strings.Join(g.callLog(), "\n"))
+			}
+		})
+	}
+}
+
+// hasCall reports whether the fake saw a request whose log line contains s.
+func hasCall(lines []string, s string) bool {
+	for _, l := range lines {
+		if strings.Contains(l, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestResolveUserGraphFailure(t *testing.T) {
+	d, g, _ := setup(t)
+	g.inject("GET /users?", 403, "", 1)
+	_, err := d.ResolveUser(context.Background(), "x@contoso.com")
+	if de := asDirErr(t, err); de.Status != 403 || errors.Is(err, actions.ErrUnknownUser) {
+		t.Fatalf("error = %v", err)
+	}
+}
+
+func TestIsPrivileged(t *testing.T) {
+	d, g, _ := setup(t)
+	g.pageSize = 1
+	plain := g.addUser(&fakeUser{UPN: "plain@contoso.com"})
+	admin := g.addUser(&fakeUser{UPN: "admin@contoso.com", Roles: []string{"Helpdesk Administrator", "Global Reader", "User Administrator"}})
+	for _, tc := range []struct {
+		id      string
+		want    bool
+		wantErr int
+	}{{plain.ID, false, 0}, {admin.ID, true, 0}, {"missing", false, 404}} {
+		got, err := d.IsPrivileged(context.Background(), tc.id)
+		if tc.wantErr != 0 {
+			if de := asDirErr(t, err); de.Status != tc.wantErr {
+				t.Errorf("IsPrivileged(%s) status %d, want %d", tc.id, de.Status, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("IsPrivileged(%s) = %v, %v; want %v", tc.id, got, err, tc.want)
+		}
+	}
+	// The first page answers; no need for the others.
+	n := 0
+	for _, c := range g.callLog() {
+		if strings.Contains(c, admin.ID+"/transitiveMemberOf/microsoft.graph.directoryRole?") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d role pages read for the admin, want 1", n)
+	}
+}
+
+func TestGraphErrorMapping(t *testing.T) {
+	d, g, s := setup(t)
+	u := g.addUser(&fakeUser{UPN: "u@contoso.com", AccountEnabled: true})
+	g.inject("PATCH /users/"+u.ID, 403, "", 1)
+	_, err := d.Perform(context.Background(), actions.BlockSignIn, actions.Target{DirectoryID: u.ID})
+	de := asDirErr(t, err)
+	want := &actions.DirectoryError{Op: "block sign-in", Status: 403, Code: "Authorization_RequestDenied",
+		Message: "Injected failure.", RequestID: de.RequestID}
+	if diff := cmp.Diff(want, de); diff != "" || !strings.HasPrefix(de.RequestID, "req-") {
+		t.Errorf("DirectoryError (-want +got):\n%s", diff)
+	}
+	if len(s.all()) != 0 || len(g.callLog()) != 1 {
+		t.Errorf("a 403 was retried: sleeps %v calls %v", s.all(), g.callLog())
+	}
+	if !strings.Contains(err.Error(), "(request-id req-") {
+		t.Errorf("message %q lacks the request-id", err)
+	}
+}
+
+func TestRequestIDFromInnerError(t *testing.T) {
+	d, _, _ := setup(t)
+	de := d.answerError("op", 400, http.Header{}, []byte(`{"error":{"code":"badRequest","message":"no","innerError":{"request-id":"inner-1"}}}`))
+	if de.RequestID != "inner-1" || de.Code != "badRequest" || de.Message != "no" {
+		t.Errorf("got %+v", de)
+	}
+	de = d.answerError("op", 502, http.Header{"Retry-After": {"7"}}, []byte("<html>bad gateway</html>"))
+	if de.Status != 502 || de.RetryAfter != 7*time.Second || de.Code != "" {
+		t.Errorf("got %+v", de)
+	}
+}
+
+func TestRetries(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		status     int
+		retryAfter string
+		times      int
+		wantErr    bool
+		wantSleeps func([]time.Duration) bool
+	}{
+		{"429 honours Retry-After", 429, "3", 2, false, func(d []time.Duration) bool {
+			return cmp.Equal(d, []time.Duration{3 * time.Second, 3 * time.Second})
+		}},
+		{"Retry-After capped by the policy", 429, "120", 1, false, func(d []time.Duration) bool {
+			return cmp.Equal(d, []time.Duration{5 * time.Second})
+		}},
+		{"503 backs off exponentially", 503, "", 2, false, func(d []time.Duration) bool {
+			return len(d) == 2 && d[0] >= 50*time.Millisecond && d[0] <= 100*time.Millisecond &&
+				d[1] >= 100*time.Millisecond && d[1] <= 200*time.Millisecond
+		}},
+		{"504 retried", 504, "1", 1, false, func(d []time.Duration) bool { return len(d) == 1 }},
+		{"attempts run out", 429, "2", 10, true, func(d []time.Duration) bool { return len(d) == 3 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, g, s := setup(t)
+			u := g.addUser(&fakeUser{UPN: "u@contoso.com"})
+			g.inject("/revokeSignInSessions", tc.status, tc.retryAfter, tc.times)
+			_, err := d.Perform(context.Background(), actions.RevokeMFASessions, actions.Target{DirectoryID: u.ID})
+			if tc.wantErr {
+				de := asDirErr(t, err)
+				if de.Status != tc.status || !de.Retryable() || de.RetryAfter != 2*time.Second {
+					t.Errorf("last error %+v", de)
+				}
+				if g.user(u.ID).Revoked != 0 {
+					t.Error("revoked although every attempt was throttled")
+				}
+			} else if err != nil || g.user(u.ID).Revoked != 1 {
+				t.Fatalf("err %v, revoked %d", err, g.user(u.ID).Revoked)
+			}
+			if !tc.wantSleeps(s.all()) {
+				t.Errorf("sleeps %v", s.all())
+			}
+		})
+	}
+}
+
+func TestCallTimeoutIsRetried(t *testing.T) {
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if n.Add(1) == 1 { // the first call gets no answer in time
+			select {
+			case <-r.Context().Done():
+			case <-time.After(2 * time.Second):
+			}
+			return
+		}
+		w.Header().Set("request-id", "second")
+		w.WriteHeader(204)
+	}))
+	t.Cleanup(srv.Close)
+	s := &sleeps{}
+	d, err := New(Config{GraphURL: srv.URL, Credential: staticCred{token: "t"}, CallTimeout: 100 * time.Millisecond,
+		Retry: actions.RetryPolicy{Attempts: 2, Base: time.Millisecond, Max: time.Second}, Sleep: s.sleep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := d.Perform(context.Background(), actions.UnblockSignIn, actions.Target{DirectoryID: "u1"})
+	if err != nil || !strings.Contains(p.Detail, "request-id second") || n.Load() != 2 {
+		t.Fatalf("Perform = %+v, %v after %d calls", p, err, n.Load())
+	}
+}
+
+func TestTokenErrorIsNotRetried(t *testing.T) {
+	var calls atomic.Int32
+	d, g, s := setup(t, func(c *Config) {
+		c.Credential = staticCred{err: errors.New("AADSTS7000215: invalid client secret"), calls: &calls}
+	})
+	u := g.addUser(&fakeUser{UPN: "u@contoso.com"})
+	_, err := d.Perform(context.Background(), actions.RevokeMFASessions, actions.Target{DirectoryID: u.ID})
+	if err == nil || !strings.Contains(err.Error(), "get Graph token") || calls.Load() != 1 || len(s.all()) != 0 {
+		t.Fatalf("err %v after %d token calls and sleeps %v", err, calls.Load(), s.all())
+	}
+	if ok, _ := actions.Retryable(err); ok {
+		t.Error("a refused credential is retryable")
+	}
+}
+
+func TestNextLinkStaysOnGraph(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"value":[],"@odata.nextLink":"https://attacker.example/v1.0/users?$skiptoken=1"}`))
+	}))
+	t.Cleanup(srv.Close)
+	d, err := New(Config{GraphURL: srv.URL, Credential: staticCred{token: "t"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.IsPrivileged(context.Background(), "u1")
+	if err == nil || !strings.Contains(err.Error(), "outside") {
+		t.Fatalf("err = %v, want a refusal to follow the link", err)
+	}
+}

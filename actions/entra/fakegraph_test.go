@@ -1,0 +1,527 @@
+package entra
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeGraph behaves like Microsoft Graph v1.0 for the endpoints mfadesk
+// calls. It refuses (400, with a Graph error body) any property, navigation
+// or action that the published metadata does not define.
+type fakeGraph struct {
+	t     testing.TB
+	model *csdlModel
+	srv   *httptest.Server
+
+	mu       sync.Mutex
+	users    map[string]*fakeUser // by object ID
+	token    string               // the bearer token it accepts
+	pageSize int
+	seq      int
+	faults   []*fault
+	calls    []string
+	latency  time.Duration
+	bucket   *tokenBucket
+	throttle int // 429s answered
+}
+
+type fakeUser struct {
+	ID, UPN, Mail, DisplayName string
+	AccountEnabled             bool
+	Password                   string
+	ForceChange                bool
+	Methods                    []*fakeMethod
+	DefaultMethod              string // method ID
+	Roles                      []string
+	Revoked                    int
+}
+
+type fakeMethod struct {
+	ID        string
+	Type      string // e.g. phoneAuthenticationMethod
+	PhoneType string
+	Name      string
+	Secret    string // a TAP
+	Start     time.Time
+	Lifetime  int
+	Once      bool
+}
+
+// fault makes the next times requests whose "METHOD path" contains match
+// answer status.
+type fault struct {
+	match      string
+	status     int
+	code       string
+	retryAfter string
+	times      int
+}
+
+func newFakeGraph(t testing.TB) *fakeGraph {
+	g := &fakeGraph{t: t, model: loadCSDL(t), users: map[string]*fakeUser{}, token: testToken(t, allRoles...), pageSize: 100}
+	g.srv = httptest.NewServer(g)
+	t.Cleanup(g.srv.Close)
+	return g
+}
+
+func (g *fakeGraph) addUser(u *fakeUser) *fakeUser {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if u.ID == "" {
+		u.ID = fmt.Sprintf("00000000-0000-0000-0000-%012d", len(g.users)+1)
+	}
+	g.users[u.ID] = u
+	return u
+}
+
+func (g *fakeGraph) user(id string) *fakeUser {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.users[id]
+}
+
+func (g *fakeGraph) inject(match string, status int, retryAfter string, times int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	code := map[int]string{429: "TooManyRequests", 503: "serviceNotAvailable", 504: "gatewayTimeout", 403: "Authorization_RequestDenied"}[status]
+	g.faults = append(g.faults, &fault{match: match, status: status, code: code, retryAfter: retryAfter, times: times})
+}
+
+func (g *fakeGraph) callLog() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]string(nil), g.calls...)
+}
+
+// fakeReq is a request to the fake, outer or inside a $batch.
+type fakeReq struct {
+	method string
+	path   string // escaped, below /v1.0
+	query  url.Values
+	raw    string // the query as sent
+	header http.Header
+	body   []byte
+	batch  bool
+}
+
+type fakeResp struct {
+	status int
+	header http.Header
+	body   any
+}
+
+func (g *fakeGraph) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.latency > 0 {
+		time.Sleep(g.latency)
+	}
+	if r.Header.Get("Authorization") != "Bearer "+g.token {
+		writeFake(w, g.errResp(401, "InvalidAuthenticationToken", "Access token is missing or invalid."))
+		return
+	}
+	body, _ := io.ReadAll(r.Body)
+	path, ok := strings.CutPrefix(r.URL.EscapedPath(), "/v1.0")
+	if !ok {
+		writeFake(w, g.errResp(400, "BadRequest", "Invalid version."))
+		return
+	}
+	req := fakeReq{method: r.Method, path: path, query: r.URL.Query(), raw: r.URL.RawQuery, header: r.Header, body: body}
+	if path == "/$batch" && r.Method == http.MethodPost {
+		writeFake(w, g.batch(req))
+		return
+	}
+	writeFake(w, g.handle(req))
+}
+
+func writeFake(w http.ResponseWriter, r fakeResp) {
+	for k, vs := range r.header {
+		w.Header()[k] = vs
+	}
+	if r.body == nil {
+		w.WriteHeader(r.status)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(r.status)
+	_ = json.NewEncoder(w).Encode(r.body)
+}
+
+// errResp is a Graph error answer; the request ID is in the header and in
+// innerError, as Graph does.
+func (g *fakeGraph) errResp(status int, code, msg string) fakeResp {
+	g.mu.Lock()
+	g.seq++
+	id := fmt.Sprintf("req-%04d", g.seq)
+	g.mu.Unlock()
+	return fakeResp{status: status, header: http.Header{"Request-Id": {id}}, body: map[string]any{
+		"error": map[string]any{"code": code, "message": msg,
+			"innerError": map[string]any{"request-id": id, "date": "2026-01-01T00:00:00"}},
+	}}
+}
+
+func (g *fakeGraph) ok(status int, body any) fakeResp {
+	g.mu.Lock()
+	g.seq++
+	id := fmt.Sprintf("req-%04d", g.seq)
+	g.mu.Unlock()
+	return fakeResp{status: status, header: http.Header{"Request-Id": {id}}, body: body}
+}
+
+// handle serves one request (outer or inside a batch).
+func (g *fakeGraph) handle(r fakeReq) fakeResp {
+	line := r.method + " " + r.path
+	if r.raw != "" {
+		line += "?" + r.raw
+	}
+	if r.batch {
+		line = "batch: " + line
+	}
+	g.mu.Lock()
+	g.calls = append(g.calls, line)
+	var hit *fault
+	for _, f := range g.faults {
+		if f.times > 0 && strings.Contains(line, f.match) {
+			f.times--
+			hit = f
+			break
+		}
+	}
+	g.mu.Unlock()
+	if hit != nil {
+		resp := g.errResp(hit.status, hit.code, "Injected failure.")
+		if hit.retryAfter != "" {
+			resp.header.Set("Retry-After", hit.retryAfter)
+		}
+		return resp
+	}
+	if g.bucket != nil {
+		if ok, wait := g.bucket.take(); !ok {
+			g.mu.Lock()
+			g.throttle++
+			g.mu.Unlock()
+			resp := g.errResp(429, "TooManyRequests", "Too many requests.")
+			resp.header.Set("Retry-After", strconv.Itoa(int(math.Max(1, math.Ceil(wait.Seconds())))))
+			return resp
+		}
+	}
+	return g.route(r)
+}
+
+func (g *fakeGraph) route(r fakeReq) fakeResp {
+	segs := strings.Split(strings.TrimPrefix(r.path, "/"), "/")
+	if segs[0] == "users" && len(segs) == 1 {
+		if r.method != http.MethodGet {
+			return g.errResp(405, "Request_BadRequest", "Method not allowed.")
+		}
+		return g.listUsers(r)
+	}
+	var key string
+	var rest []string
+	switch {
+	case strings.HasPrefix(segs[0], "users('") && strings.HasSuffix(segs[0], "')"):
+		k, err := url.PathUnescape(strings.TrimSuffix(strings.TrimPrefix(segs[0], "users('"), "')"))
+		if err != nil || strings.Contains(strings.ReplaceAll(k, "''", ""), "'") {
+			return g.errResp(400, "BadRequest", "Bad key literal.")
+		}
+		key, rest = strings.ReplaceAll(k, "''", "'"), segs[1:]
+	case segs[0] == "users" && len(segs) >= 2:
+		k, err := url.PathUnescape(segs[1])
+		if err != nil {
+			return g.errResp(400, "BadRequest", "Bad escape.")
+		}
+		if strings.HasPrefix(k, "$") {
+			// Graph reads /users/$x as a system segment.
+			return g.errResp(400, "BadRequest", "Unsupported segment '"+k+"'; address such users as users('"+k+"').")
+		}
+		key, rest = k, segs[2:]
+	default:
+		return g.errResp(400, "BadRequest", "Resource not found for the segment '"+segs[0]+"'.")
+	}
+	g.mu.Lock()
+	u := g.users[key]
+	if u == nil {
+		for _, c := range g.users {
+			if strings.EqualFold(c.UPN, key) {
+				u = c
+			}
+		}
+	}
+	g.mu.Unlock()
+	if u == nil {
+		return g.errResp(404, "Request_ResourceNotFound", "Resource '"+key+"' does not exist or one of its queried reference-property objects are not present.")
+	}
+	switch {
+	case len(rest) == 0 && r.method == http.MethodGet:
+		return g.ok(200, g.userJSON(u, r.query.Get("$select")))
+	case len(rest) == 0 && r.method == http.MethodPatch:
+		return g.patchUser(u, r)
+	case len(rest) == 0:
+		return g.errResp(405, "Request_BadRequest", "Method not allowed.")
+	case rest[0] == "authentication":
+		return g.authentication(u, r, rest[1:])
+	case rest[0] == "transitiveMemberOf":
+		return g.roles(u, r, rest[1:])
+	}
+	if _, isNav := g.model.nav("user", rest[0]); isNav || len(rest) > 1 {
+		return g.errResp(400, "BadRequest", "The fake does not serve "+r.path)
+	}
+	if r.method != http.MethodPost || !g.model.boundAction(rest[0], "user") {
+		return g.errResp(400, "BadRequest", "Resource not found for the segment '"+rest[0]+"'.")
+	}
+	if rest[0] != "revokeSignInSessions" {
+		return g.errResp(501, "NotImplemented", "The fake does not do "+rest[0])
+	}
+	g.mu.Lock()
+	u.Revoked++
+	g.mu.Unlock()
+	return g.ok(200, map[string]any{"@odata.context": g.srv.URL + "/v1.0/$metadata#Edm.Boolean", "value": true})
+}
+
+func (g *fakeGraph) userJSON(u *fakeUser, sel string) map[string]any {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	all := map[string]any{"id": u.ID, "userPrincipalName": u.UPN, "mail": nilIfEmpty(u.Mail),
+		"displayName": u.DisplayName, "accountEnabled": u.AccountEnabled}
+	if sel == "" {
+		return all
+	}
+	out := map[string]any{}
+	for _, f := range strings.Split(sel, ",") {
+		if v, ok := all[f]; ok {
+			out[f] = v
+		}
+	}
+	return out
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func (g *fakeGraph) patchUser(u *fakeUser, r fakeReq) fakeResp {
+	var body map[string]any
+	if err := json.Unmarshal(r.body, &body); err != nil {
+		return g.errResp(400, "BadRequest", "Unreadable JSON.")
+	}
+	if err := g.model.checkBody("user", body); err != nil {
+		return g.errResp(400, "Request_BadRequest", err.Error())
+	}
+	pp, hasPP := body["passwordProfile"].(map[string]any)
+	pw, _ := pp["password"].(string)
+	if hasPP && !complexEnough(pw) {
+		return g.errResp(400, "Request_BadRequest", "The specified password does not comply with password complexity requirements.")
+	}
+	g.mu.Lock()
+	if v, ok := body["accountEnabled"].(bool); ok {
+		u.AccountEnabled = v
+	}
+	if hasPP {
+		u.Password = pw
+		u.ForceChange, _ = pp["forceChangePasswordNextSignIn"].(bool)
+	}
+	g.mu.Unlock()
+	return g.ok(204, nil)
+}
+
+// complexEnough is Entra's rule: 8 to 256 characters, three of four classes.
+func complexEnough(pw string) bool {
+	var upper, lower, digit, other int
+	for _, c := range pw {
+		switch {
+		case c >= 'A' && c <= 'Z':
+			upper = 1
+		case c >= 'a' && c <= 'z':
+			lower = 1
+		case c >= '0' && c <= '9':
+			digit = 1
+		default:
+			other = 1
+		}
+	}
+	return len(pw) >= 8 && len(pw) <= 256 && upper+lower+digit+other >= 3
+}
+
+// listUsers answers /users?$filter=mail eq '…'.
+func (g *fakeGraph) listUsers(r fakeReq) fakeResp {
+	f := r.query.Get("$filter")
+	lit, ok := strings.CutPrefix(f, "mail eq '")
+	if !ok || !strings.HasSuffix(lit, "'") {
+		return g.errResp(400, "Request_UnsupportedQuery", "Unsupported or invalid query filter clause.")
+	}
+	lit = strings.TrimSuffix(lit, "'")
+	if strings.Contains(strings.ReplaceAll(lit, "''", ""), "'") {
+		return g.errResp(400, "BadRequest", "Syntax error: unterminated string literal.")
+	}
+	mail := strings.ReplaceAll(lit, "''", "'")
+	g.mu.Lock()
+	var ids []string
+	for id, u := range g.users {
+		if strings.EqualFold(u.Mail, mail) {
+			ids = append(ids, id)
+		}
+	}
+	g.mu.Unlock()
+	sort.Strings(ids)
+	items := make([]any, len(ids))
+	for i, id := range ids {
+		items[i] = g.userJSON(g.user(id), r.query.Get("$select"))
+	}
+	return g.page(r, items)
+}
+
+// page answers one page of items, with an absolute @odata.nextLink.
+func (g *fakeGraph) page(r fakeReq, items []any) fakeResp {
+	skip, _ := strconv.Atoi(r.query.Get("$skiptoken"))
+	end := min(skip+g.pageSize, len(items))
+	if skip > len(items) {
+		skip = len(items)
+	}
+	body := map[string]any{"value": items[skip:end]}
+	if end < len(items) {
+		q := url.Values{}
+		for k, v := range r.query {
+			q[k] = v
+		}
+		q.Set("$skiptoken", strconv.Itoa(end))
+		body["@odata.nextLink"] = g.srv.URL + "/v1.0" + r.path + "?" + q.Encode()
+	}
+	return g.ok(200, body)
+}
+
+func (g *fakeGraph) roles(u *fakeUser, r fakeReq, rest []string) fakeResp {
+	if len(rest) > 1 || r.method != http.MethodGet {
+		return g.errResp(400, "BadRequest", "Unsupported segment.")
+	}
+	if len(rest) == 1 {
+		cast := strings.TrimPrefix(rest[0], "microsoft.graph.")
+		if cast == rest[0] || !g.model.isEntity(cast) {
+			return g.errResp(400, "BadRequest", "Unknown type cast '"+rest[0]+"'.")
+		}
+		if r.header.Get("ConsistencyLevel") != "eventual" || r.query.Get("$count") != "true" {
+			return g.errResp(400, "Request_UnsupportedQuery", "OData cast needs ConsistencyLevel: eventual and $count=true.")
+		}
+		if cast != "directoryRole" {
+			return g.page(r, nil)
+		}
+	}
+	g.mu.Lock()
+	items := make([]any, len(u.Roles))
+	for i, name := range u.Roles {
+		items[i] = map[string]any{"@odata.type": "#microsoft.graph.directoryRole", "id": fmt.Sprintf("role-%d", i), "displayName": name}
+	}
+	g.mu.Unlock()
+	return g.page(r, items)
+}
+
+// tokenBucket is a Graph-like throttle: rate requests a second, bursts of
+// burst.
+type tokenBucket struct {
+	mu     sync.Mutex
+	rate   float64
+	burst  float64
+	tokens float64
+	last   time.Time
+}
+
+func newTokenBucket(rate, burst float64) *tokenBucket {
+	return &tokenBucket{rate: rate, burst: burst, tokens: burst, last: time.Now()}
+}
+
+// take spends a token, or says how long until one is there.
+func (b *tokenBucket) take() (bool, time.Duration) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := time.Now()
+	b.tokens = math.Min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return true, 0
+	}
+	return false, time.Duration((1 - b.tokens) / b.rate * float64(time.Second))
+}
+
+// batch answers POST /$batch: every inner request is served (and throttled)
+// on its own; answers come back in reverse order, as Graph does not promise
+// any order.
+func (g *fakeGraph) batch(r fakeReq) fakeResp {
+	g.mu.Lock()
+	g.calls = append(g.calls, "POST /$batch")
+	var hit *fault
+	for _, f := range g.faults {
+		if f.times > 0 && f.match == "$batch" {
+			f.times--
+			hit = f
+			break
+		}
+	}
+	g.mu.Unlock()
+	if hit != nil {
+		resp := g.errResp(hit.status, hit.code, "Injected batch failure.")
+		if hit.retryAfter != "" {
+			resp.header.Set("Retry-After", hit.retryAfter)
+		}
+		return resp
+	}
+	var in struct {
+		Requests []struct {
+			ID      string            `json:"id"`
+			Method  string            `json:"method"`
+			URL     string            `json:"url"`
+			Headers map[string]string `json:"headers"`
+			Body    json.RawMessage   `json:"body"`
+		} `json:"requests"`
+	}
+	if err := json.Unmarshal(r.body, &in); err != nil || len(in.Requests) == 0 {
+		return g.errResp(400, "BadRequest", "Invalid batch payload.")
+	}
+	if len(in.Requests) > 20 {
+		return g.errResp(400, "BadRequest", "A batch takes at most 20 requests.")
+	}
+	seen := map[string]bool{}
+	var out []any
+	for i := len(in.Requests) - 1; i >= 0; i-- {
+		q := in.Requests[i]
+		if q.ID == "" || seen[q.ID] || !strings.HasPrefix(q.URL, "/") {
+			return g.errResp(400, "BadRequest", "Batch request ids must be unique and URLs relative.")
+		}
+		seen[q.ID] = true
+		hdr := http.Header{}
+		for k, v := range q.Headers {
+			hdr.Set(k, v)
+		}
+		body := []byte(bytes.TrimSpace(q.Body))
+		if len(body) > 0 && string(body) != "null" && hdr.Get("Content-Type") == "" {
+			out = append(out, map[string]any{"id": q.ID, "status": 400, "body": g.errResp(400, "BadRequest", "Content-Type header is required with a body.").body})
+			continue
+		}
+		p, rawQ, _ := strings.Cut(q.URL, "?")
+		qv, _ := url.ParseQuery(rawQ)
+		resp := g.handle(fakeReq{method: q.Method, path: p, query: qv, raw: rawQ, header: hdr, body: body, batch: true})
+		item := map[string]any{"id": q.ID, "status": resp.status}
+		h := map[string]string{}
+		for k := range resp.header {
+			h[k] = resp.header.Get(k)
+		}
+		item["headers"] = h
+		if resp.body != nil {
+			item["body"] = resp.body
+		}
+		out = append(out, item)
+	}
+	return g.ok(200, map[string]any{"responses": out})
+}

@@ -1,0 +1,258 @@
+package entra
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/mfadesk/mfadesk/actions"
+)
+
+// maxBody bounds what is read of one Graph response.
+const maxBody = 8 << 20
+
+// maxPages bounds how many @odata.nextLink pages one listing follows.
+const maxPages = 1000
+
+// errNoAnswer is a call that timed out before Graph answered. It does not wrap
+// context.DeadlineExceeded, so that the retry policy treats it as transient.
+var errNoAnswer = errors.New("no answer from Graph within the call timeout")
+
+// reply is what a successful call returned.
+type reply struct {
+	status    int
+	requestID string
+	body      []byte
+}
+
+// graphError is Graph's error body.
+type graphError struct {
+	Error struct {
+		Code       string         `json:"code"`
+		Message    string         `json:"message"`
+		InnerError map[string]any `json:"innerError"`
+	} `json:"error"`
+}
+
+// do sends one Graph request, retrying it under the retry policy, and decodes
+// a JSON answer into out (when out is not nil and the answer has a body). Any
+// answer other than 2xx is a *actions.DirectoryError.
+func (d *Directory) do(ctx context.Context, op, method, rawURL string, hdr http.Header, body, out any) (reply, error) {
+	var payload []byte
+	if body != nil {
+		var err error
+		if payload, err = json.Marshal(body); err != nil {
+			return reply{}, fmt.Errorf("%s: encode request: %w", op, err)
+		}
+	}
+	var r reply
+	attempt := 0
+	_, err := d.cfg.Retry.Do(ctx, d.cfg.Sleep, func(ctx context.Context) error {
+		attempt++
+		var err error
+		r, err = d.once(ctx, op, method, rawURL, hdr, payload)
+		if err != nil {
+			d.logFailure(op, attempt, err)
+		}
+		return err
+	})
+	if err != nil {
+		return r, err
+	}
+	if out != nil && len(bytes.TrimSpace(r.body)) > 0 {
+		if err := json.Unmarshal(r.body, out); err != nil {
+			return r, &actions.DirectoryError{Op: op, Status: r.status, RequestID: r.requestID,
+				Err: fmt.Errorf("decode answer: %w", err)}
+		}
+	}
+	return r, nil
+}
+
+func (d *Directory) logFailure(op string, attempt int, err error) {
+	var de *actions.DirectoryError
+	if errors.As(err, &de) {
+		d.log.Warn("graph call failed", "op", op, "attempt", attempt, "status", de.Status,
+			"code", de.Code, "graph_request_id", de.RequestID, "retry_after", de.RetryAfter.String(),
+			"retryable", de.Retryable())
+		return
+	}
+	d.log.Warn("graph call failed", "op", op, "attempt", attempt, "error", err.Error())
+}
+
+// once is one HTTP attempt.
+func (d *Directory) once(parent context.Context, op, method, rawURL string, hdr http.Header, payload []byte) (reply, error) {
+	ctx, cancel := context.WithTimeout(parent, d.cfg.CallTimeout)
+	defer cancel()
+	noAnswer := func(err error) error {
+		if parent.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			err = errNoAnswer
+		}
+		return &actions.DirectoryError{Op: op, Err: err}
+	}
+	tok, err := d.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{d.scope}})
+	if err != nil {
+		if parent.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			return reply{}, noAnswer(err)
+		}
+		// Not a DirectoryError: a credential that is refused stays refused.
+		return reply{}, fmt.Errorf("%s: get Graph token: %w", op, err)
+	}
+	var rd io.Reader
+	if payload != nil {
+		rd = bytes.NewReader(payload)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
+	if err != nil {
+		return reply{}, fmt.Errorf("%s: %w", op, err)
+	}
+	for k, vs := range hdr {
+		req.Header[k] = vs
+	}
+	req.Header.Set("Authorization", "Bearer "+tok.Token)
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "mfadesk")
+	req.Header.Set("client-request-id", newRequestID())
+	if payload != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := d.hc.Do(req)
+	if err != nil {
+		return reply{}, noAnswer(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return reply{}, noAnswer(fmt.Errorf("read answer: %w", err))
+	}
+	r := reply{status: resp.StatusCode, requestID: resp.Header.Get("request-id"), body: data}
+	if resp.StatusCode/100 != 2 {
+		return r, d.answerError(op, resp.StatusCode, resp.Header, data)
+	}
+	return r, nil
+}
+
+// answerError turns a non-2xx Graph answer into a DirectoryError.
+func (d *Directory) answerError(op string, status int, h http.Header, body []byte) *actions.DirectoryError {
+	de := &actions.DirectoryError{
+		Op:         op,
+		Status:     status,
+		RequestID:  h.Get("request-id"),
+		RetryAfter: actions.ParseRetryAfter(h.Get("Retry-After"), d.cfg.Now()),
+	}
+	var ge graphError
+	if json.Unmarshal(body, &ge) == nil {
+		de.Code, de.Message = ge.Error.Code, ge.Error.Message
+		if de.RequestID == "" {
+			if id, ok := ge.Error.InnerError["request-id"].(string); ok {
+				de.RequestID = id
+			}
+		}
+	}
+	return de
+}
+
+// list reads a collection, following @odata.nextLink, and hands each item
+// to each. each may return errStop to end the listing early.
+func (d *Directory) list(ctx context.Context, op, firstURL string, hdr http.Header, each func(json.RawMessage) error) error {
+	next := firstURL
+	for page := 0; next != ""; page++ {
+		if page == maxPages {
+			return fmt.Errorf("%s: more than %d pages", op, maxPages)
+		}
+		var p struct {
+			Value    []json.RawMessage `json:"value"`
+			NextLink string            `json:"@odata.nextLink"`
+		}
+		if _, err := d.do(ctx, op, http.MethodGet, next, hdr, nil, &p); err != nil {
+			return err
+		}
+		for _, v := range p.Value {
+			if err := each(v); err != nil {
+				if errors.Is(err, errStop) {
+					return nil
+				}
+				return err
+			}
+		}
+		if p.NextLink != "" && !strings.HasPrefix(p.NextLink, d.root+"/") {
+			// The bearer token only ever goes to GraphURL.
+			return fmt.Errorf("%s: next page link points outside %s", op, d.root)
+		}
+		next = p.NextLink
+	}
+	return nil
+}
+
+var errStop = errors.New("stop listing")
+
+// url joins the version base, an already escaped path and a query.
+func (d *Directory) url(path string, q query) string {
+	return d.base + path + q.encode()
+}
+
+// query is a set of OData query options. Keys keep their "$"; values are
+// percent-encoded with %20 for spaces, as Graph documents.
+type query map[string]string
+
+func (q query) encode() string {
+	if len(q) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i == 0 {
+			b.WriteByte('?')
+		} else {
+			b.WriteByte('&')
+		}
+		b.WriteString(escapeQuery(k))
+		b.WriteByte('=')
+		b.WriteString(escapeQuery(q[k]))
+	}
+	return b.String()
+}
+
+func escapeQuery(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(url.QueryEscape(s), "+", "%20"), "%24", "$")
+}
+
+// userPath addresses a user by object ID or user principal name. A UPN that
+// starts with "$" must be written /users('$x@y') (Graph would otherwise read
+// it as a system segment); "#" (guests' #EXT#) and other reserved characters
+// are percent-encoded.
+func userPath(idOrUPN string) string {
+	if strings.HasPrefix(idOrUPN, "$") {
+		return "/users('" + url.PathEscape(strings.ReplaceAll(idOrUPN, "'", "''")) + "')"
+	}
+	return "/users/" + url.PathEscape(idOrUPN)
+}
+
+// odataString quotes s as an OData string literal.
+func odataString(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}
+
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}

@@ -1,0 +1,98 @@
+package entra
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/mfadesk/mfadesk/actions"
+)
+
+const userSelect = "id,userPrincipalName,mail,displayName"
+
+type graphUser struct {
+	ID                string `json:"id"`
+	UserPrincipalName string `json:"userPrincipalName"`
+	Mail              string `json:"mail"`
+	DisplayName       string `json:"displayName"`
+}
+
+func (u graphUser) directoryUser() actions.DirectoryUser {
+	email := u.Mail
+	if email == "" {
+		email = u.UserPrincipalName
+	}
+	return actions.DirectoryUser{ID: u.ID, Email: email, DisplayName: u.DisplayName}
+}
+
+// ResolveUser finds the user whose user principal name is email, or else
+// the one user whose mail is email. It returns an error wrapping
+// actions.ErrUnknownUser when there is none, an error naming the count when
+// several users share that mail, and a *actions.DirectoryError when Graph
+// fails.
+func (d *Directory) ResolveUser(ctx context.Context, email string) (actions.DirectoryUser, error) {
+	email = strings.TrimSpace(email)
+	if email == "" {
+		return actions.DirectoryUser{}, fmt.Errorf("resolve user: empty email: %w", actions.ErrUnknownUser)
+	}
+	var u graphUser
+	_, err := d.do(ctx, "get user", http.MethodGet, d.url(userPath(email), query{"$select": userSelect}), nil, nil, &u)
+	if err == nil {
+		if u.ID == "" {
+			return actions.DirectoryUser{}, fmt.Errorf("resolve user %s: Graph returned a user without an id", email)
+		}
+		return u.directoryUser(), nil
+	}
+	var de *actions.DirectoryError
+	if !errors.As(err, &de) || (de.Status != http.StatusNotFound && de.Status != http.StatusBadRequest) {
+		return actions.DirectoryUser{}, fmt.Errorf("resolve user %s: %w", email, err)
+	}
+	// Not a user principal name (404), or not one Graph can address as a
+	// key (400): look the address up as a mail.
+	var found []graphUser
+	q := query{"$filter": "mail eq " + odataString(email), "$select": userSelect}
+	err = d.list(ctx, "find user by mail", d.url("/users", q), nil, func(raw json.RawMessage) error {
+		var u graphUser
+		if err := json.Unmarshal(raw, &u); err != nil {
+			return fmt.Errorf("decode user: %w", err)
+		}
+		found = append(found, u)
+		return nil
+	})
+	switch {
+	case err != nil:
+		return actions.DirectoryUser{}, fmt.Errorf("resolve user %s: %w", email, err)
+	case len(found) == 0:
+		return actions.DirectoryUser{}, fmt.Errorf("resolve user %s: no user has that sign-in name or mail: %w", email, actions.ErrUnknownUser)
+	case len(found) > 1:
+		return actions.DirectoryUser{}, fmt.Errorf("resolve user %s: %d users have that mail; use the sign-in name", email, len(found))
+	}
+	return found[0].directoryUser(), nil
+}
+
+// IsPrivileged reports whether the user holds a Microsoft Entra directory
+// role, directly or through a role-assignable group. It returns a
+// *actions.DirectoryError when Graph fails (404 for an unknown user).
+func (d *Directory) IsPrivileged(ctx context.Context, userID string) (bool, error) {
+	if userID == "" {
+		return false, errors.New("is privileged: empty user id")
+	}
+	// The OData cast needs ConsistencyLevel: eventual and $count (advanced
+	// query capabilities on directory objects).
+	hdr := http.Header{}
+	hdr.Set("ConsistencyLevel", "eventual")
+	q := query{"$select": "id,displayName", "$count": "true"}
+	u := d.url(userPath(userID)+"/transitiveMemberOf/microsoft.graph.directoryRole", q)
+	privileged := false
+	err := d.list(ctx, "list directory roles", u, hdr, func(json.RawMessage) error {
+		privileged = true
+		return errStop
+	})
+	if err != nil {
+		return false, fmt.Errorf("is privileged %s: %w", userID, err)
+	}
+	return privileged, nil
+}
