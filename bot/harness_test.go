@@ -115,8 +115,9 @@ type harness struct {
 }
 
 type harnessOptions struct {
-	dir    actions.Directory
-	budget time.Duration
+	dir     actions.Directory
+	budget  time.Duration
+	metrics Metrics
 }
 
 func newHarness(t *testing.T, store *storage.Store, opts ...func(*harnessOptions)) *harness {
@@ -146,7 +147,7 @@ func newHarness(t *testing.T, store *storage.Store, opts ...func(*harnessOptions
 	h.bot, err = New(Config{
 		Service: h.svc, Slack: slack.New(h.fake.Token, slack.OptionAPIURL(h.fake.APIURL())),
 		SigningSecret: testSecret, ApprovalChannel: approvalChannel, Logger: log, Now: h.clock.Now,
-		UpdateInterval: 50 * time.Millisecond, SubmitBudget: o.budget,
+		UpdateInterval: 50 * time.Millisecond, SubmitBudget: o.budget, Metrics: o.metrics,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -230,18 +230,21 @@ func (rd *renderer) redraw(ctx context.Context, id string) {
 		// A change stored before the message was remembered may have been
 		// reported elsewhere with no message to draw on: look once more.
 		rd.later(id, m, b.cfg.UpdateInterval)
-	case m.latest.Version > cur.Version:
-		rd.later(id, m, 0)
 	default:
 		rd.done(id, m, cur)
 	}
 }
 
-// done ends a redraw; a request whose final state is drawn is forgotten.
+// done ends a redraw of cur: it redraws again at once when a newer version
+// was reported meanwhile, and forgets a request whose final state is drawn.
 // The caller holds rd.mu.
 func (rd *renderer) done(id string, m *message, cur actions.Request) {
-	m.busy = false
-	if cur.State.Terminal() && m.latest.Version <= cur.Version && m.timer == nil {
+	switch {
+	case m.latest.Version > cur.Version:
+		rd.later(id, m, 0)
+	case cur.State.Terminal() && m.timer == nil:
 		delete(rd.m, id)
+	default:
+		m.busy = false
 	}
 }
