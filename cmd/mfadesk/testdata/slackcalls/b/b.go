@@ -1,0 +1,3 @@
+package b
+
+func f(c interface{ GetUserInfoContext() }) { c.GetUserInfoContext() }
