@@ -315,7 +315,7 @@ func TestPerform(t *testing.T) {
 						t.Errorf("secret %q empty or in the detail %q", p.Secret.Reveal(), p.Detail)
 					}
 				}
-				if p.Outcome == actions.OutcomeOK && !strings.Contains(p.Detail, "okta request-id req-") {
+				if p.Outcome == actions.OutcomeOK && !strings.Contains(p.Detail, "(request-id req-") {
 					t.Errorf("detail %q lacks Okta's request ID", p.Detail)
 				}
 			}

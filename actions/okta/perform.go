@@ -43,7 +43,7 @@ func lifecycle(id, op string) string { return httpapi.Path("api", "v1", "users",
 // withID appends Okta's request ID to a detail.
 func withID(detail string, r httpapi.Response) string {
 	if id := r.Header.Get(requestIDHeader); id != "" {
-		return detail + " (okta request-id " + id + ")"
+		return detail + " (request-id " + id + ")"
 	}
 	return detail
 }
@@ -125,7 +125,7 @@ func (d *Directory) suspend(ctx context.Context, id string) (actions.Performed, 
 	if gerr != nil || u.Status != statusSuspended {
 		return actions.Performed{}, stateErr(err, u.Status)
 	}
-	return actions.Performed{Outcome: actions.OutcomeSkipped, Detail: "already suspended: nothing to do"}, nil
+	return actions.Performed{Outcome: actions.OutcomeSkipped, Detail: withErrID("already suspended: nothing to do", err)}, nil
 }
 
 func (d *Directory) unsuspend(ctx context.Context, id string) (actions.Performed, error) {
@@ -145,7 +145,16 @@ func (d *Directory) unsuspend(ctx context.Context, id string) (actions.Performed
 		return actions.Performed{}, stateErr(err, u.Status)
 	}
 	return actions.Performed{Outcome: actions.OutcomeSkipped,
-		Detail: "not suspended (status " + u.Status + "): nothing to do"}, nil
+		Detail: withErrID("not suspended (status "+u.Status+"): nothing to do", err)}, nil
+}
+
+// withErrID appends the request ID of Okta's refusal to a detail.
+func withErrID(detail string, err error) string {
+	var de *actions.DirectoryError
+	if errors.As(err, &de) && de.RequestID != "" {
+		return detail + " (request-id " + de.RequestID + ")"
+	}
+	return detail
 }
 
 // stateErr adds the user's status, when known, to Okta's refusal.
