@@ -145,7 +145,7 @@ func newHarness(t *testing.T, store *storage.Store, opts ...func(*harnessOptions
 		Retry: actions.RetryPolicy{Attempts: 1},
 	})
 	h.bot, err = New(Config{
-		Service: h.svc, Slack: slack.New(h.fake.Token, slack.OptionAPIURL(h.fake.APIURL())),
+		Service: h.svc, Slack: slack.New(h.fake.Token, slack.OptionAPIURL(h.fake.APIURL())), APIURL: h.fake.APIURL(),
 		SigningSecret: testSecret, ApprovalChannel: approvalChannel, Logger: log, Now: h.clock.Now,
 		UpdateInterval: 50 * time.Millisecond, SubmitBudget: o.budget, Metrics: o.metrics,
 	})

@@ -37,7 +37,6 @@ type App struct {
 	Channel string
 
 	mu       sync.Mutex
-	seq      int
 	lastPath string
 	lastBody []byte
 }
@@ -105,15 +104,20 @@ func (a *App) Redeliver() (*Reply, error) {
 	return a.Send(path, body, 1)
 }
 
+// CommandForm is the form Slack posts for a slash command user ran in
+// channel, with a fresh trigger_id and response_url.
+func (s *Server) CommandForm(user, channel, command, text string) url.Values {
+	return url.Values{
+		"team_id": {"T0FAKE"}, "team_domain": {"fake"}, "channel_id": {channel}, "channel_name": {"general"},
+		"user_id": {user}, "user_name": {user}, "command": {command}, "text": {text},
+		"response_url": {s.NewResponseURL(user)}, "trigger_id": {s.NewTrigger(user)}, "api_app_id": {"A0MFADESK"},
+	}
+}
+
 // Command runs a slash command as user, with a fresh trigger_id and
 // response_url.
 func (a *App) Command(user, command, text string) (*Reply, error) {
-	form := url.Values{
-		"team_id": {"T0FAKE"}, "team_domain": {"fake"}, "channel_id": {a.Channel}, "channel_name": {"general"},
-		"user_id": {user}, "user_name": {user}, "command": {command}, "text": {text},
-		"response_url": {a.s.NewResponseURL(user)}, "trigger_id": {a.s.NewTrigger(user)}, "api_app_id": {"A0MFADESK"},
-	}
-	return a.Send("/slack/commands", []byte(form.Encode()), 0)
+	return a.Send("/slack/commands", []byte(a.s.CommandForm(user, a.Channel, command, text).Encode()), 0)
 }
 
 func (a *App) interaction(payload any) (*Reply, error) {
@@ -124,7 +128,8 @@ func (a *App) interaction(payload any) (*Reply, error) {
 	return a.Send("/slack/interactivity", []byte(url.Values{"payload": {string(b)}}.Encode()), 0)
 }
 
-// Input values for Submit, keyed by block ID and action ID.
+// Values are a view's input values for a submission, keyed by block ID and
+// action ID.
 type Values map[string]map[string]any
 
 // UsersValue is a multi_users_select's state.
@@ -144,11 +149,10 @@ func OptionValue(value string) any {
 // TextValue is a plain_text_input's state.
 func TextValue(v string) any { return map[string]any{"type": "plain_text_input", "value": v} }
 
-// Submit submits view viewID as user with values, as Slack does when the
-// submit button is pressed. Like Slack, it applies the app's answer: an
-// "update" replaces the view, a "clear" closes it.
-func (a *App) Submit(viewID, user string, values Values) (*Reply, error) {
-	v, ok := a.s.View(viewID)
+// SubmissionPayload is the view_submission payload of view viewID submitted
+// by user with values.
+func (s *Server) SubmissionPayload(viewID, user string, values Values) (map[string]any, error) {
+	v, ok := s.View(viewID)
 	if !ok {
 		return nil, fmt.Errorf("fakeslack: no open view %s", viewID)
 	}
@@ -158,40 +162,60 @@ func (a *App) Submit(viewID, user string, values Values) (*Reply, error) {
 	}
 	view["id"], view["hash"], view["team_id"] = v.ID, v.Hash, "T0FAKE"
 	view["state"] = map[string]any{"values": values}
-	reply, err := a.interaction(map[string]any{
+	return map[string]any{
 		"type": "view_submission", "team": map[string]any{"id": "T0FAKE"}, "user": map[string]any{"id": user},
-		"api_app_id": "A0MFADESK", "trigger_id": a.s.NewTrigger(user), "view": view,
-	})
-	if err != nil || reply.Status != http.StatusOK || len(reply.Body) == 0 {
-		return reply, err
+		"api_app_id": "A0MFADESK", "trigger_id": s.NewTrigger(user), "view": view,
+	}, nil
+}
+
+// ApplyViewAnswer does what Slack does with an app's answer to a view
+// submission: an "update" replaces the view, a "clear" closes it, "errors"
+// leaves it as it is.
+func (s *Server) ApplyViewAnswer(viewID string, answer []byte) error {
+	if len(answer) == 0 {
+		return nil
 	}
-	var answer struct {
+	var a struct {
 		ResponseAction string          `json:"response_action"`
 		View           json.RawMessage `json:"view"`
 	}
-	if err := reply.JSON(&answer); err != nil {
-		return reply, fmt.Errorf("fakeslack: view submission answer: %w", err)
+	if err := json.Unmarshal(answer, &a); err != nil {
+		return fmt.Errorf("fakeslack: view submission answer: %w", err)
 	}
-	switch answer.ResponseAction {
+	switch a.ResponseAction {
 	case "update":
-		if err := a.s.UpdateView(viewID, answer.View); err != nil {
-			return reply, fmt.Errorf("fakeslack: response_action update: %w", err)
+		if err := s.UpdateView(viewID, a.View); err != nil {
+			return fmt.Errorf("fakeslack: response_action update: %w", err)
 		}
 	case "clear":
-		a.s.CloseView(viewID)
+		s.CloseView(viewID)
 	}
-	return reply, nil
+	return nil
 }
 
-// Click presses a button (actionID, value) in message ts of channel as user.
-func (a *App) Click(user, channel, ts, actionID, value string) (*Reply, error) {
-	a.mu.Lock()
-	a.seq++
-	actionTS := fmt.Sprintf("%d.%06d", time.Now().Unix(), a.seq)
-	a.mu.Unlock()
-	return a.interaction(map[string]any{
+// Submit submits view viewID as user with values, as Slack does when the
+// submit button is pressed, and applies the app's answer as Slack would.
+func (a *App) Submit(viewID, user string, values Values) (*Reply, error) {
+	payload, err := a.s.SubmissionPayload(viewID, user, values)
+	if err != nil {
+		return nil, err
+	}
+	reply, err := a.interaction(payload)
+	if err != nil || reply.Status != http.StatusOK {
+		return reply, err
+	}
+	return reply, a.s.ApplyViewAnswer(viewID, reply.Body)
+}
+
+// ClickPayload is the block_actions payload of user pressing button
+// (actionID, value) in message ts of channel.
+func (s *Server) ClickPayload(user, channel, ts, actionID, value string) map[string]any {
+	s.mu.Lock()
+	actionTS := fmt.Sprintf("%d.%06d", time.Now().Unix(), s.next())
+	s.mu.Unlock()
+	return map[string]any{
 		"type": "block_actions", "team": map[string]any{"id": "T0FAKE"}, "user": map[string]any{"id": user},
-		"api_app_id": "A0MFADESK", "trigger_id": a.s.NewTrigger(user),
+		"api_app_id": "A0MFADESK", "trigger_id": s.NewTrigger(user),
 		"container": map[string]any{"type": "message", "channel_id": channel, "message_ts": ts},
 		"channel":   map[string]any{"id": channel},
 		"message":   map[string]any{"ts": ts},
@@ -199,5 +223,10 @@ func (a *App) Click(user, channel, ts, actionID, value string) (*Reply, error) {
 			"type": "button", "action_id": actionID, "block_id": "", "value": value, "action_ts": actionTS,
 			"text": map[string]any{"type": "plain_text", "text": actionID},
 		}},
-	})
+	}
+}
+
+// Click presses a button (actionID, value) in message ts of channel as user.
+func (a *App) Click(user, channel, ts, actionID, value string) (*Reply, error) {
+	return a.interaction(a.s.ClickPayload(user, channel, ts, actionID, value))
 }

@@ -95,8 +95,10 @@ type trigger struct {
 type Server struct {
 	// URL is the server's base URL.
 	URL string
-	// Token is the bot token API calls must carry.
-	Token string
+	// Token is the bot token API calls must carry; AppToken the app-level
+	// token apps.connections.open (Socket Mode) must carry.
+	Token    string
+	AppToken string
 	// TriggerTTL is how long a trigger_id may be used (3s, as in Slack).
 	TriggerTTL time.Duration
 
@@ -115,12 +117,13 @@ type Server struct {
 	faults     map[string][]fault
 	delays     map[string]time.Duration
 	files      map[string]*File
+	sock       *socket
 }
 
 // New starts a fake Slack; Close stops it.
 func New() *Server {
 	s := &Server{
-		Token: DefaultToken, TriggerTTL: 3 * time.Second,
+		Token: DefaultToken, AppToken: DefaultAppToken, TriggerTTL: 3 * time.Second, sock: newSocket(),
 		users: map[string]User{}, channels: map[string]bool{}, ims: map[string]string{},
 		respUser: map[string]string{}, views: map[string]*View{},
 		triggers: map[string]*trigger{}, faults: map[string][]fault{}, delays: map[string]time.Duration{},
@@ -130,13 +133,21 @@ func New() *Server {
 	mux.HandleFunc("/api/{method}", s.serveAPI)
 	mux.HandleFunc("POST /response/{id}", s.serveResponse)
 	mux.HandleFunc("POST /upload/{id}", s.serveUpload)
+	mux.HandleFunc("GET /socket", s.serveSocket)
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL
 	return s
 }
 
 // Close shuts the server down.
-func (s *Server) Close() { s.srv.Close() }
+func (s *Server) Close() {
+	s.sock.mu.Lock()
+	if s.sock.conn != nil {
+		_ = s.sock.conn.Close()
+	}
+	s.sock.mu.Unlock()
+	s.srv.Close()
+}
 
 // APIURL is the base URL for slack.OptionAPIURL.
 func (s *Server) APIURL() string { return s.URL + "/api/" }
@@ -372,7 +383,8 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	case token == "":
 		slackError(w, "not_authed")
 		return
-	case token != s.Token:
+	case token != s.Token && method != "apps.connections.open",
+		method == "apps.connections.open" && token != s.AppToken:
 		slackError(w, "invalid_auth")
 		return
 	case f != nil && f.code == "ratelimited":

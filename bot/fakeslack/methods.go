@@ -15,6 +15,7 @@ type handler func(a map[string]string) (obj, string)
 func (s *Server) methods() map[string]handler {
 	return map[string]handler{
 		"auth.test":                    s.authTest,
+		"apps.connections.open":        s.appsConnectionsOpen,
 		"users.info":                   s.usersInfo,
 		"conversations.open":           s.conversationsOpen,
 		"chat.postMessage":             s.postMessage,

@@ -1,0 +1,189 @@
+package bot
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/dryrun"
+	"github.com/mfadesk/mfadesk/bot/fakeslack"
+	"github.com/mfadesk/mfadesk/storage"
+	"github.com/mfadesk/mfadesk/storage/storagetest"
+)
+
+// fakeService stands in where the service is never called.
+type fakeService struct{ Service }
+
+// newTestBot returns a bot on a fresh SQLite store and the dry-run
+// directory, talking to fake.
+func newTestBot(t testing.TB, fake *fakeslack.Server) *Bot {
+	t.Helper()
+	for _, u := range testUsers {
+		fake.AddUser(u)
+	}
+	fake.AddChannel(approvalChannel)
+	pol, err := actions.ParsePolicy("policy.yaml", []byte(testPolicy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := actions.NewService(storagetest.New(t, storage.DialectSQLite).Store, dryrun.New(dryrun.Options{}), pol, actions.ServiceOptions{})
+	b, err := New(Config{Service: svc, Slack: slack.New(fake.Token, slack.OptionAPIURL(fake.APIURL())),
+		APIURL: fake.APIURL(), SigningSecret: testSecret, ApprovalChannel: approvalChannel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Shutdown(context.Background()) })
+	return b
+}
+
+func TestNewValidates(t *testing.T) {
+	_, err := New(Config{})
+	if err == nil {
+		t.Fatal("New accepted an empty config")
+	}
+	for _, want := range []string{"Service", "Slack client", "ApprovalChannel"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+}
+
+func testLogger(testing.TB) *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func TestCheck(t *testing.T) {
+	fake := fakeslack.New()
+	defer fake.Close()
+	if err := Check(context.Background(), slack.New(fake.Token, slack.OptionAPIURL(fake.APIURL()))); err != nil {
+		t.Errorf("Check: %v", err)
+	}
+	err := Check(context.Background(), slack.New("xoxb-wrong", slack.OptionAPIURL(fake.APIURL())))
+	if err == nil || !strings.Contains(err.Error(), "invalid_auth") {
+		t.Errorf("Check with a wrong token: %v", err)
+	}
+}
+
+func TestPoolBoundsAndDrains(t *testing.T) {
+	p := newPool(2, 4, testLogger(t))
+	release := make(chan struct{})
+	var ran atomic.Int32
+	accepted := 0
+	for range 20 {
+		if p.submit("test", false, func(ctx context.Context) { <-release; ran.Add(1) }) {
+			accepted++
+		}
+	}
+	// 2 running, 4 queued: the rest is refused at once, nothing blocks.
+	if accepted > 6 || accepted < 4 {
+		t.Errorf("%d jobs accepted by 2 workers with a queue of 4", accepted)
+	}
+	close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := p.shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if int(ran.Load()) != accepted {
+		t.Errorf("%d of %d accepted jobs ran before shutdown returned", ran.Load(), accepted)
+	}
+	if p.submit("late", false, func(context.Context) {}) {
+		t.Error("a job was accepted after shutdown")
+	}
+}
+
+func TestPoolUrgentFirst(t *testing.T) {
+	p := newPool(1, 8, testLogger(t))
+	gate := make(chan struct{})
+	var mu sync.Mutex
+	var order []string
+	record := func(s string) func(context.Context) {
+		return func(context.Context) { mu.Lock(); order = append(order, s); mu.Unlock() }
+	}
+	p.submit("block", false, func(context.Context) { <-gate })
+	time.Sleep(20 * time.Millisecond) // the worker is busy
+	p.submit("n1", false, record("normal"))
+	p.submit("n2", false, record("normal"))
+	p.submit("u", true, record("urgent"))
+	close(gate)
+	if err := p.shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(order) != 3 || order[0] != "urgent" {
+		t.Errorf("order %v, want the urgent job first", order)
+	}
+}
+
+func TestPoolShutdownGivesUp(t *testing.T) {
+	p := newPool(1, 1, testLogger(t))
+	p.submit("slow", false, func(ctx context.Context) { <-ctx.Done() })
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := p.shutdown(ctx); err == nil {
+		t.Error("shutdown did not report that it gave up waiting")
+	}
+}
+
+func TestPoolSurvivesPanic(t *testing.T) {
+	p := newPool(1, 2, testLogger(t))
+	done := make(chan struct{})
+	p.submit("boom", false, func(context.Context) { panic("boom") })
+	p.submit("after", false, func(context.Context) { close(done) })
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the worker died with the panicking job")
+	}
+	_ = p.shutdown(context.Background())
+}
+
+func TestMemo(t *testing.T) {
+	m := newMemo(50*time.Millisecond, 3)
+	if !m.first("a") || m.first("a") {
+		t.Fatal("a key is not remembered")
+	}
+	m.forget("a")
+	if !m.first("a") {
+		t.Fatal("a forgotten key is remembered")
+	}
+	m.first("b")
+	m.first("c")
+	m.first("d") // over the limit: the oldest goes
+	if !m.first("a") {
+		t.Error("the oldest key survived past the limit")
+	}
+	time.Sleep(60 * time.Millisecond)
+	if !m.first("d") {
+		t.Error("a key survived its ttl")
+	}
+	if len(m.at) > 3 {
+		t.Errorf("%d keys kept, limit 3", len(m.at))
+	}
+}
+
+func TestShutdownStopsIntake(t *testing.T) {
+	fake := fakeslack.New()
+	defer fake.Close()
+	b := newTestBot(t, fake)
+	mux := http.NewServeMux()
+	b.Routes(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	app := fake.App(srv.URL, testSecret)
+	if err := b.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	reply, err := app.Command("U0HELP1", "/mfa", "help")
+	if err != nil || reply.Status != http.StatusServiceUnavailable {
+		t.Errorf("after shutdown: %v %+v, want 503", err, reply)
+	}
+	// Notifications after shutdown are dropped, not blocked on.
+	b.Changed(context.Background(), actions.Request{ID: "R1", State: actions.StatePending})
+}
