@@ -7,6 +7,8 @@ import (
 
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/actions/dryrun"
+	"github.com/mfadesk/mfadesk/actions/entra"
+	"github.com/mfadesk/mfadesk/actions/google"
 	"github.com/mfadesk/mfadesk/actions/okta"
 )
 
@@ -16,6 +18,17 @@ type directoryChecker interface {
 	Check(ctx context.Context, enabled []actions.Action) []string
 }
 
+// selfRetrying reports whether dir retries each of its own HTTP calls
+// (honouring the provider's throttling headers), in which case the executor
+// must not retry Perform again: the retries would multiply.
+func selfRetrying(dir actions.Directory) bool {
+	switch dir.(type) {
+	case *entra.Directory, *google.Directory, *okta.Directory:
+		return true
+	}
+	return false
+}
+
 // newDirectory builds the directory MFADESK_DIRECTORY names.
 func newDirectory(ctx context.Context, c config, getenv func(string) string, pol *actions.Policy, log *slog.Logger) (actions.Directory, error) {
 	switch c.Directory {
@@ -23,6 +36,15 @@ func newDirectory(ctx context.Context, c config, getenv func(string) string, pol
 		return dryrun.New(dryrun.Options{Delay: c.DryRunDelay, Logger: log}), nil
 	case "okta":
 		return orNil(okta.New(okta.Config{OrgURL: c.OktaOrgURL, Token: c.OktaToken, Logger: log}))
+	case "google":
+		return orNil(google.New(google.Config{APIURL: c.GoogleAPIURL, Admin: c.GoogleAdmin,
+			CredentialsFile: c.GoogleCredentials, Logger: log}))
+	case "entra":
+		cred, err := entra.CredentialFromEnv(getenv, nil)
+		if err != nil {
+			return nil, err
+		}
+		return orNil(entra.New(entra.Config{GraphURL: c.GraphURL, Credential: cred, Logger: log}))
 	}
 	return nil, fmt.Errorf("MFADESK_DIRECTORY: %q is not available in this build", c.Directory)
 }

@@ -48,9 +48,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	m := metrics.New(st.CountOpen, log)
 
-	exec := actions.NewExecutor(st, dir, actions.ExecutorOptions{
-		Lease: c.Lease, Drain: c.ShutdownTimeout, Observer: m, Logger: log,
-	})
+	execOpts := actions.ExecutorOptions{Lease: c.Lease, Drain: c.ShutdownTimeout, Observer: m, Logger: log}
+	if selfRetrying(dir) {
+		execOpts.Retry = actions.RetryPolicy{Attempts: 1}
+	}
+	exec := actions.NewExecutor(st, dir, execOpts)
 	svc := actions.NewService(st, dir, pol, actions.ServiceOptions{Observer: m, Logger: log, Kick: exec.Kick})
 	slackClient := slack.New(c.SlackBotToken, slack.OptionAPIURL(c.SlackAPIURL), slack.OptionHTTPClient(&http.Client{Timeout: 15 * time.Second}))
 	b, err := bot.New(bot.Config{
