@@ -205,15 +205,11 @@ func (d *Directory) Supports(a actions.Action) actions.Support {
 func (d *Directory) ManualSteps(a actions.Action) string { return "" }
 
 // Check gets an access token as the admin, reads the admin's own user to
-// prove the API answers, and lists enabled actions Google cannot perform.
+// prove the API answers (enabled actions it cannot perform are
+// reported by mfadesk check itself).
 // It returns one line per problem, none when all is well.
 func (d *Directory) Check(ctx context.Context, enabled []actions.Action) []string {
 	var problems []string
-	for _, a := range enabled {
-		if d.Supports(a) == actions.Unsupported {
-			problems = append(problems, fmt.Sprintf("google: action %s is not supported by Google Workspace: remove it from the policy", a))
-		}
-	}
 	if _, err := d.token(); err != nil {
 		return append(problems, "google: cannot get an access token from MFADESK_GOOGLE_CREDENTIALS acting as MFADESK_GOOGLE_ADMIN "+
 			d.admin+" (is domain-wide delegation granted for both scopes?): "+err.Error())
