@@ -76,6 +76,28 @@ func (b *Bot) enqueue(kind string, urgent bool, fn func(ctx context.Context)) bo
 	return false
 }
 
+// mustEnqueue is enqueue for work nobody will ask for again (posting an
+// approval message, telling a requester the outcome): when the queue is
+// full it tries again a few times, a second apart, before giving up and
+// calling dropped (if not nil).
+func (b *Bot) mustEnqueue(kind string, fn func(ctx context.Context), dropped func()) {
+	var try func(attempt int)
+	try = func(attempt int) {
+		if b.enqueue(kind, false, fn) {
+			return
+		}
+		if b.closing.Load() || attempt >= 5 {
+			b.log.Error("work dropped: the worker queue stayed full", "kind", kind)
+			if dropped != nil {
+				dropped()
+			}
+			return
+		}
+		time.AfterFunc(time.Second, func() { try(attempt + 1) })
+	}
+	try(1)
+}
+
 // parseRequestText reads `/mfa [ACTION] [@user …] [reason…]`: a leading
 // action name, every mention as a target (should_escape delivers them as
 // <@U123> or <@U123|name>), the remaining words as the reason.

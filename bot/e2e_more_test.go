@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -317,5 +318,44 @@ func TestRateLimited(t *testing.T) {
 		if rec.codes["chat.postMessage "] == 0 {
 			t.Errorf("no successful chat.postMessage recorded: %v", rec.codes)
 		}
+	})
+}
+
+func TestProgressCoalesced(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
+		h := newHarness(t, store, func(o *harnessOptions) {
+			o.dir = dryrun.New(dryrun.Options{Delay: 30 * time.Millisecond})
+			o.interval = 100 * time.Millisecond
+		})
+		var ids []string
+		for i := range 40 {
+			u := fakeslack.User{ID: fmt.Sprintf("U0T%02d", i), Name: fmt.Sprintf("t%d", i), Email: fmt.Sprintf("t%d@example.com", i)}
+			h.fake.AddUser(u)
+			ids = append(ids, u.ID)
+		}
+		r := h.request("U0HELP1", actions.RevokeMFASessions, ids...)
+		h.click("U0AUTH1", r, ActionApprove)
+		done := h.waitState(r.ID, actions.StateSucceeded)
+		var m fakeslack.Message
+		eventually(t, "the final state", func() bool {
+			m = h.message(done)
+			return strings.Contains(string(m.Blocks), "*Succeeded*: 40 ok")
+		})
+		// 40 results, an approval and a start: drawn a few times, not 42.
+		if m.Updates > 10 {
+			t.Errorf("%d updates of the approval message for 40 targets", m.Updates)
+		}
+		contains(t, "the final message", m.Blocks, "…and 20 more")
+	})
+}
+
+func TestExpiredTrigger(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
+		h := newHarness(t, store)
+		h.fake.SetTriggerTTL(0)
+		if r, err := h.app.Command("U0HELP1", "/mfa", ""); err != nil || r.Status != http.StatusOK {
+			t.Fatal(err, r)
+		}
+		h.waitEphemeral("U0HELP1", "Slack allows 3 seconds to open the form")
 	})
 }

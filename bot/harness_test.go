@@ -115,14 +115,15 @@ type harness struct {
 }
 
 type harnessOptions struct {
-	dir     actions.Directory
-	budget  time.Duration
-	metrics Metrics
+	dir      actions.Directory
+	budget   time.Duration
+	interval time.Duration
+	metrics  Metrics
 }
 
 func newHarness(t *testing.T, store *storage.Store, opts ...func(*harnessOptions)) *harness {
 	t.Helper()
-	o := harnessOptions{dir: dryrun.New(dryrun.Options{Privileged: []string{"admin@example.com"}, Unknown: []string{"ghost@example.com"}})}
+	o := harnessOptions{interval: 50 * time.Millisecond, dir: dryrun.New(dryrun.Options{Privileged: []string{"admin@example.com"}, Unknown: []string{"ghost@example.com"}})}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -147,7 +148,7 @@ func newHarness(t *testing.T, store *storage.Store, opts ...func(*harnessOptions
 	h.bot, err = New(Config{
 		Service: h.svc, Slack: slack.New(h.fake.Token, slack.OptionAPIURL(h.fake.APIURL())), APIURL: h.fake.APIURL(),
 		SigningSecret: testSecret, ApprovalChannel: approvalChannel, Logger: log, Now: h.clock.Now,
-		UpdateInterval: 50 * time.Millisecond, SubmitBudget: o.budget, Metrics: o.metrics,
+		UpdateInterval: o.interval, SubmitBudget: o.budget, Metrics: o.metrics,
 	})
 	if err != nil {
 		t.Fatal(err)

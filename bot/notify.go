@@ -60,11 +60,11 @@ func (b *Bot) tellOutcome(r actions.Request) {
 	if r.Requester.SlackID == "" || !b.seen.first("outcome:"+r.ID) {
 		return
 	}
-	b.enqueue("outcome", false, func(ctx context.Context) {
+	b.mustEnqueue("outcome", func(ctx context.Context) {
 		if _, _, err := b.dm(ctx, r.Requester.SlackID, outcomeText(r), outcomeBlocks(r)); err != nil {
 			b.log.ErrorContext(ctx, "outcome not sent", "request_id", r.ID, "error", err)
 		}
-	})
+	}, nil)
 }
 
 // renderer keeps each request's approval message in step with the request.
@@ -121,14 +121,15 @@ func (rd *renderer) changed(r actions.Request) {
 	}
 }
 
+// schedule queues a redraw of request id, whose message is busy.
 func (rd *renderer) schedule(id string) {
-	if !rd.b.enqueue("message update", false, func(ctx context.Context) { rd.redraw(ctx, id) }) {
+	rd.b.mustEnqueue("message update", func(ctx context.Context) { rd.redraw(ctx, id) }, func() {
 		rd.mu.Lock()
 		if m := rd.m[id]; m != nil {
 			m.busy = false
 		}
 		rd.mu.Unlock()
-	}
+	})
 }
 
 // later schedules a redraw after d; the caller holds rd.mu.

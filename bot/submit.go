@@ -294,12 +294,12 @@ func (b *Bot) confirm(r actions.Request) {
 	if !b.seen.first("confirm:" + r.ID) {
 		return
 	}
-	b.enqueue("confirmation", false, func(ctx context.Context) {
+	b.mustEnqueue("confirmation", func(ctx context.Context) {
 		if _, _, err := b.dm(ctx, r.Requester.SlackID, "Your request "+r.ID+" is waiting for approval.",
 			confirmationBlocks(r, b.cfg.ApprovalChannel)); err != nil {
 			b.log.ErrorContext(ctx, "confirmation not sent", "request_id", r.ID, "error", err)
 		}
-	})
+	}, nil)
 }
 
 // submitDeny handles the deny modal: the denial with its optional reason.

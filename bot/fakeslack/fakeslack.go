@@ -99,11 +99,10 @@ type Server struct {
 	// token apps.connections.open (Socket Mode) must carry.
 	Token    string
 	AppToken string
-	// TriggerTTL is how long a trigger_id may be used (3s, as in Slack).
-	TriggerTTL time.Duration
 
 	srv        *httptest.Server
 	mu         sync.Mutex
+	triggerTTL time.Duration
 	seq        int
 	users      map[string]User
 	channels   map[string]bool
@@ -123,7 +122,7 @@ type Server struct {
 // New starts a fake Slack; Close stops it.
 func New() *Server {
 	s := &Server{
-		Token: DefaultToken, AppToken: DefaultAppToken, TriggerTTL: 3 * time.Second, sock: newSocket(),
+		Token: DefaultToken, AppToken: DefaultAppToken, triggerTTL: 3 * time.Second, sock: newSocket(),
 		users: map[string]User{}, channels: map[string]bool{}, ims: map[string]string{},
 		respUser: map[string]string{}, views: map[string]*View{},
 		triggers: map[string]*trigger{}, faults: map[string][]fault{}, delays: map[string]time.Duration{},
@@ -166,7 +165,15 @@ func (s *Server) AddChannel(id string) {
 	s.channels[id] = true
 }
 
-// NewTrigger issues a trigger_id for user, valid for TriggerTTL, once.
+// SetTriggerTTL changes how long a trigger_id may be used (3s, as in Slack).
+func (s *Server) SetTriggerTTL(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.triggerTTL = d
+}
+
+// NewTrigger issues a trigger_id for user, usable once within the trigger
+// TTL.
 func (s *Server) NewTrigger(user string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

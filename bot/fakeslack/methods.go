@@ -172,7 +172,7 @@ func (s *Server) viewsOpen(a map[string]string) (obj, string) {
 		return nil, "invalid_trigger_id"
 	case t.used:
 		return nil, "exchanged_trigger_id"
-	case time.Since(t.issued) > s.TriggerTTL:
+	case time.Since(t.issued) > s.triggerTTL:
 		return nil, "expired_trigger_id"
 	}
 	v, code := viewArg(a)
