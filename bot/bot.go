@@ -76,7 +76,6 @@ type Config struct {
 	SigningSecret   string
 	ApprovalChannel string
 	Logger          *slog.Logger
-	Now             func() time.Time
 	// Workers is the size of the worker pool (default 8); QueueSize bounds
 	// the work waiting for it (default 64 per worker).
 	Workers   int
@@ -90,8 +89,9 @@ type Config struct {
 	// UpdateInterval spaces the approval message's progress updates
 	// (default 2s); the final state is always drawn at once.
 	UpdateInterval time.Duration
-	// CallTimeout bounds each Slack Web API call (default 10s); Retries is
-	// how many times a throttled call is tried again (default 3).
+	// CallTimeout bounds each try of a Slack Web API call (default 10s);
+	// Retries is how many times a throttled (429) call is tried again
+	// (default 3; negative for none).
 	CallTimeout time.Duration
 	Retries     int
 }
@@ -112,9 +112,6 @@ func (c *Config) validate() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
-	}
-	if c.Now == nil {
-		c.Now = time.Now
 	}
 	if c.Workers <= 0 {
 		c.Workers = 8

@@ -147,7 +147,7 @@ func newHarness(t *testing.T, store *storage.Store, opts ...func(*harnessOptions
 	})
 	h.bot, err = New(Config{
 		Service: h.svc, Slack: slack.New(h.fake.Token, slack.OptionAPIURL(h.fake.APIURL())), APIURL: h.fake.APIURL(),
-		SigningSecret: testSecret, ApprovalChannel: approvalChannel, Logger: log, Now: h.clock.Now,
+		SigningSecret: testSecret, ApprovalChannel: approvalChannel, Logger: log,
 		UpdateInterval: o.interval, SubmitBudget: o.budget, Metrics: o.metrics,
 	})
 	if err != nil {

@@ -72,11 +72,8 @@ func (m *memo) evict(now time.Time) {
 type flight struct {
 	done chan struct{}
 	mu   sync.Mutex
-	// resp is the answer for Slack's HTTP response (or Socket Mode ack),
-	// late the view to put up with views.update when that answer had to go
-	// out before the work finished.
+	// resp is the answer for Slack's HTTP response (or Socket Mode ack).
 	resp     *slack.ViewSubmissionResponse
-	late     *slack.ModalViewRequest
 	finished bool
 	// answeredLate: an answer ("Checking…") went out before the work
 	// finished, so the result must be sent with views.update.

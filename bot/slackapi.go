@@ -67,10 +67,7 @@ func errorCode(err error) string {
 // slackErr reports whether err is Slack's error code code.
 func slackErr(err error, code string) bool {
 	var se slack.SlackErrorResponse
-	if errors.As(err, &se) {
-		return se.Err == code
-	}
-	return err != nil && strings.Contains(err.Error(), code)
+	return errors.As(err, &se) && se.Err == code
 }
 
 // peopleCache keeps users.info answers briefly: a form shown again, a

@@ -66,7 +66,7 @@ func (b *Bot) runFlight(ctx context.Context, ic slack.InteractionCallback, d *de
 		ok := b.enqueue("view submission", true, func(ctx context.Context) {
 			res := work(ctx)
 			f.mu.Lock()
-			f.resp, f.late, f.finished = res.resp, &res.late, true
+			f.resp, f.finished = res.resp, true
 			late, acked := f.answeredLate, f.acked
 			f.mu.Unlock()
 			close(f.done)

@@ -128,6 +128,9 @@ func writeAnswer(w http.ResponseWriter, answer any) {
 func (b *Bot) interaction(ctx context.Context, ic slack.InteractionCallback, d *delivery) any {
 	switch ic.Type {
 	case slack.InteractionTypeViewSubmission:
+		if ic.View.ID == "" {
+			return nil
+		}
 		switch ic.View.CallbackID {
 		case CallbackRequest:
 			return b.submitRequest(ctx, ic, d)
