@@ -169,6 +169,10 @@ func (rd *renderer) redraw(ctx context.Context, id string) {
 	b := rd.b
 	rd.mu.Lock()
 	m := rd.m[id]
+	if m == nil { // cannot happen: an entry is kept while a redraw is due
+		rd.mu.Unlock()
+		return
+	}
 	reported := m.latest
 	rd.mu.Unlock()
 

@@ -47,8 +47,13 @@ func (b *Bot) RunSocketMode(ctx context.Context, appToken string) error {
 			}
 			return fmt.Errorf("socket mode: %w", err)
 		case evt := <-client.Events:
-			if evt.Request == nil || b.closing.Load() {
+			switch {
+			case evt.Request == nil || b.closing.Load():
 				b.socketEvent(ctx, evt)
+				continue
+			case evt.Type != socketmode.EventTypeSlashCommand && evt.Type != socketmode.EventTypeInteractive &&
+				evt.Type != socketmode.EventTypeEventsAPI:
+				b.socketEvent(ctx, evt) // hello, disconnect: the client handles them
 				continue
 			}
 			select {
@@ -65,20 +70,26 @@ func (b *Bot) RunSocketMode(ctx context.Context, appToken string) error {
 	}
 }
 
-// socketEvent logs the client's own events (connecting, errors).
+// socketEvent logs what the bot does not answer: the client's own events
+// (connecting, errors), Slack's hello and disconnect, and, while shutting
+// down, payloads left unacknowledged so that Slack delivers them to another
+// connection.
 func (b *Bot) socketEvent(ctx context.Context, evt socketmode.Event) {
 	switch evt.Type {
-	case socketmode.EventTypeConnecting, socketmode.EventTypeConnected, socketmode.EventTypeHello:
+	case socketmode.EventTypeConnecting, socketmode.EventTypeConnected, socketmode.EventTypeHello,
+		socketmode.EventTypeDisconnect:
 		b.log.DebugContext(ctx, "socket mode", "event", evt.Type)
 	case socketmode.EventTypeInvalidAuth:
 		b.log.ErrorContext(ctx, "socket mode: the app-level token was refused")
 	case socketmode.EventTypeConnectionError, socketmode.EventTypeIncomingError,
 		socketmode.EventTypeErrorBadMessage, socketmode.EventTypeErrorWriteFailed:
 		b.log.WarnContext(ctx, "socket mode", "event", evt.Type, "error", fmt.Sprint(evt.Data))
-	default:
-		if evt.Request != nil { // shutting down: left unacknowledged for another connection
-			b.log.InfoContext(ctx, "socket mode: not taken while shutting down", "envelope_id", evt.Request.EnvelopeID)
+	case socketmode.EventTypeSlashCommand, socketmode.EventTypeInteractive, socketmode.EventTypeEventsAPI:
+		if evt.Request == nil {
+			return
 		}
+		b.log.InfoContext(ctx, "socket mode: payload left to another connection while shutting down",
+			"envelope_id", evt.Request.EnvelopeID)
 	}
 }
 
