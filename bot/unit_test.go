@@ -187,3 +187,18 @@ func TestShutdownStopsIntake(t *testing.T) {
 	// Notifications after shutdown are dropped, not blocked on.
 	b.Changed(context.Background(), actions.Request{ID: "R1", State: actions.StatePending})
 }
+
+func TestBodyLimit(t *testing.T) {
+	fake := fakeslack.New()
+	defer fake.Close()
+	b := newTestBot(t, fake)
+	mux := http.NewServeMux()
+	b.Routes(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	big := []byte("payload=" + strings.Repeat("x", maxBody))
+	reply, err := fake.App(srv.URL, testSecret).Send("/slack/interactivity", big, 0)
+	if err != nil || reply.Status != http.StatusRequestEntityTooLarge {
+		t.Errorf("a body over the limit: %v %+v, want 413", err, reply.Status)
+	}
+}
