@@ -122,27 +122,7 @@ func parseRequestText(text string) (a actions.Action, targets []string, reason s
 func (b *Bot) openRequestModal(ctx context.Context, cmd slack.SlashCommand, received time.Time) {
 	ctx, cancel := context.WithDeadline(ctx, received.Add(triggerLife))
 	defer cancel()
-	p, err := b.person(ctx, cmd.UserID)
-	if err != nil {
-		b.replyText(context.WithoutCancel(ctx), cmd.ResponseURL, cmd.ChannelID, cmd.UserID, b.explain(ctx, err, ""))
-		return
-	}
-	offered := b.svc.Requestable(p)
-	if len(offered) == 0 {
-		b.replyText(context.WithoutCancel(ctx), cmd.ResponseURL, cmd.ChannelID, cmd.UserID,
-			"You hold no role that may request an MFA action, so there is nothing to open. Ask whoever runs mfadesk to add you to a role in its policy.")
-		return
-	}
-	a, targets, reason := parseRequestText(cmd.Text)
-	if !slices.Contains(offered, a) {
-		a = ""
-	}
-	view := requestModal(requestForm{Actions: offered, Action: a, Targets: targets, Reason: reason,
-		MaxTargets: b.svc.Policy().MaxTargets, Channel: b.cfg.ApprovalChannel})
-	err = b.call(ctx, "views.open", func(ctx context.Context) error {
-		_, err := b.api.OpenViewContext(ctx, cmd.TriggerID, view)
-		return err
-	})
+	err := b.showRequestForm(ctx, cmd)
 	if err == nil {
 		return
 	}
@@ -152,6 +132,33 @@ func (b *Bot) openRequestModal(ctx context.Context, cmd slack.SlashCommand, rece
 		b.log.WarnContext(ctx, "request form not opened in time", "slack_user", cmd.UserID, "error", err)
 	}
 	b.replyText(context.WithoutCancel(ctx), cmd.ResponseURL, cmd.ChannelID, cmd.UserID, msg)
+}
+
+// errNoRole: the person holds no role that may request anything.
+var errNoRole = &actions.DecisionError{Kind: actions.ErrForbidden,
+	Reason: "you hold no role that may request an MFA action, so there is nothing to open. Ask whoever runs mfadesk to add you to a role in its policy"}
+
+// showRequestForm looks the requester up and opens the form with the
+// actions they may request.
+func (b *Bot) showRequestForm(ctx context.Context, cmd slack.SlashCommand) error {
+	p, err := b.person(ctx, cmd.UserID)
+	if err != nil {
+		return err
+	}
+	offered := b.svc.Requestable(p)
+	if len(offered) == 0 {
+		return errNoRole
+	}
+	a, targets, reason := parseRequestText(cmd.Text)
+	if !slices.Contains(offered, a) {
+		a = ""
+	}
+	view := requestModal(requestForm{Actions: offered, Action: a, Targets: targets, Reason: reason,
+		MaxTargets: b.svc.Policy().MaxTargets, Channel: b.cfg.ApprovalChannel})
+	return b.call(ctx, "views.open", func(ctx context.Context) error {
+		_, err := b.api.OpenViewContext(ctx, cmd.TriggerID, view)
+		return err
+	})
 }
 
 // pending lists the open requests the caller can act on.

@@ -188,11 +188,9 @@ func (s *Server) viewsOpen(a map[string]string) (obj, string) {
 
 func (s *Server) viewsUpdate(a map[string]string) (obj, string) {
 	view, ok := s.views[a["view_id"]]
-	if !ok {
-		for _, v := range s.views {
-			if a["external_id"] != "" && string(v.JSON) != "" && externalID(v.JSON) == a["external_id"] {
-				view, ok = v, true
-			}
+	for _, v := range s.views {
+		if !ok && a["external_id"] != "" && externalID(v.JSON) == a["external_id"] {
+			view, ok = v, true
 		}
 	}
 	if !ok {
