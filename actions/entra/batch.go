@@ -67,46 +67,79 @@ func (d *Directory) performOne(ctx context.Context, a actions.Action, t actions.
 	return actions.BatchResult{Performed: p, Err: err}
 }
 
-// batch does one $batch of at most 20 targets of a simple action.
+// batch does at most 20 targets of a simple action in $batch requests as
+// large as the pacer allows.
 func (d *Directory) batch(ctx context.Context, a actions.Action, ts []actions.Target, out []actions.BatchResult) {
-	items := make([]batchItem, 0, len(ts))
 	ops := make([]simpleOp, len(ts))
-	pos := make(map[string]int, len(ts))
+	var todo []int
 	for i, t := range ts {
 		id := strings.TrimSpace(t.DirectoryID)
-		s, _ := simpleFor(a, id)
-		ops[i] = s
 		if id == "" {
 			out[i] = d.performOne(ctx, a, t) // reports the missing id
 			continue
 		}
-		it := batchItem{ID: strconv.Itoa(i + 1), Method: s.method, URL: s.path}
-		if s.body != nil {
-			it.Body = s.body
+		ops[i], _ = simpleFor(a, id)
+		todo = append(todo, i)
+	}
+	var again []throttled
+	for len(todo) > 0 {
+		t, err := d.pace.acquire(ctx, len(todo))
+		if err != nil {
+			for _, i := range todo {
+				out[i] = actions.BatchResult{Err: &actions.DirectoryError{Op: ops[i].op, Err: err}}
+			}
+			return
+		}
+		part := todo[:t.n]
+		todo = todo[t.n:]
+		res := d.sendBatch(ctx, a, part, ops, out)
+		d.pace.release(t, res.throttled, res.ok)
+		again = append(again, res.again...)
+		if res.failed != nil {
+			d.log.Warn("graph batch failed; doing its targets one by one", "action", string(a),
+				"targets", len(part), "error", res.failed.Error())
+			for _, i := range part {
+				out[i] = d.performOne(ctx, a, ts[i])
+			}
+		}
+	}
+	d.retryEach(ctx, a, ts, out, again)
+}
+
+type batchResult struct {
+	ok, throttled int
+	again         []throttled
+	failed        error // the $batch itself failed: do part one by one
+}
+
+// sendBatch sends the targets at positions part in one $batch and records
+// their results in out, except those to try again on their own.
+func (d *Directory) sendBatch(ctx context.Context, a actions.Action, part []int, ops []simpleOp, out []actions.BatchResult) batchResult {
+	items := make([]batchItem, len(part))
+	pos := make(map[string]int, len(part))
+	for k, i := range part {
+		it := batchItem{ID: strconv.Itoa(i + 1), Method: ops[i].method, URL: ops[i].path}
+		if ops[i].body != nil {
+			it.Body = ops[i].body
 			it.Headers = map[string]string{"Content-Type": "application/json"}
 		}
-		items = append(items, it)
+		items[k] = it
 		pos[it.ID] = i
-	}
-	if len(items) == 0 {
-		return
 	}
 	var ans struct {
 		Responses []batchAnswer `json:"responses"`
 	}
-	r, err := d.do(ctx, "batch "+string(a), http.MethodPost, d.base+"/$batch", nil,
-		map[string]any{"requests": items}, &ans)
+	r, err := d.do(ctx, call{op: "batch " + string(a), method: http.MethodPost, url: d.base + "/$batch",
+		body: map[string]any{"requests": items}, out: &ans, paced: true})
 	if err != nil {
-		d.log.Warn("graph batch failed; doing its targets one by one", "action", string(a),
-			"targets", len(items), "error", err.Error())
-		for _, it := range items {
-			i := pos[it.ID]
-			out[i] = d.performOne(ctx, a, ts[i])
+		res := batchResult{failed: err}
+		if throttledErr(err) {
+			res.throttled = len(part)
 		}
-		return
+		return res
 	}
-	answered := make(map[int]bool, len(items))
-	var again []throttled
+	var res batchResult
+	answered := make(map[int]bool, len(part))
 	for _, an := range ans.Responses {
 		i, ok := pos[an.ID]
 		if !ok || answered[i] {
@@ -114,6 +147,7 @@ func (d *Directory) batch(ctx context.Context, a actions.Action, ts []actions.Ta
 		}
 		answered[i] = true
 		if an.Status/100 == 2 {
+			res.ok++
 			out[i] = actions.BatchResult{Performed: actions.Performed{
 				Outcome: actions.OutcomeOK,
 				Detail:  withRequestID(ops[i].done, firstNonEmpty(header(an.Headers, "request-id"), r.requestID)),
@@ -125,20 +159,20 @@ func (d *Directory) batch(ctx context.Context, a actions.Action, ts []actions.Ta
 			de.RequestID = id
 		}
 		de.RetryAfter = actions.ParseRetryAfter(header(an.Headers, "Retry-After"), d.cfg.Now())
-		switch an.Status {
-		case http.StatusTooManyRequests, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-			again = append(again, throttled{i, de})
-		default:
-			out[i] = actions.BatchResult{Err: de}
+		if isThrottle(an.Status) {
+			res.throttled++
+			res.again = append(res.again, throttled{i, de})
+			continue
 		}
+		out[i] = actions.BatchResult{Err: de}
 	}
-	for _, it := range items {
-		if i := pos[it.ID]; !answered[i] {
+	for _, i := range part {
+		if !answered[i] {
 			// Graph left it out of the answer: do it on its own.
-			again = append(again, throttled{i: i})
+			res.again = append(res.again, throttled{i: i})
 		}
 	}
-	d.retryEach(ctx, a, ts, out, again)
+	return res
 }
 
 type throttled struct {

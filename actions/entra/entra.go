@@ -47,7 +47,8 @@ type Config struct {
 	// Required.
 	Credential azcore.TokenCredential
 	// HTTPClient sends the Graph requests. Default: a client with no overall
-	// timeout (CallTimeout bounds each call).
+	// timeout (CallTimeout bounds each call) that keeps up to 32 idle
+	// connections to Graph.
 	HTTPClient *http.Client
 	// TAPLifetime is how long an issued Temporary Access Pass is valid, in
 	// whole minutes between 10 and 43200. Default 60 minutes. The tenant's
@@ -79,6 +80,7 @@ type Directory struct {
 	hc    *http.Client
 	cfg   Config
 	log   *slog.Logger
+	pace  *pacer
 }
 
 var (
@@ -131,7 +133,11 @@ func New(cfg Config) (*Directory, error) {
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{}
+		// Keep connections to Graph for concurrent workers (the default
+		// transport keeps 2 per host, so bulk runs would keep redialling).
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 32
+		hc = &http.Client{Transport: tr}
 	}
 	return &Directory{
 		root:  root,
@@ -141,6 +147,7 @@ func New(cfg Config) (*Directory, error) {
 		hc:    hc,
 		cfg:   cfg,
 		log:   cfg.Logger.With("directory", "entra"),
+		pace:  newPacer(),
 	}, nil
 }
 

@@ -197,6 +197,7 @@ func (g *fakeGraph) handle(r fakeReq) fakeResp {
 			break
 		}
 	}
+	bucket := g.bucket
 	g.mu.Unlock()
 	if hit != nil {
 		resp := g.errResp(hit.status, hit.code, "Injected failure.")
@@ -205,8 +206,8 @@ func (g *fakeGraph) handle(r fakeReq) fakeResp {
 		}
 		return resp
 	}
-	if g.bucket != nil {
-		if ok, wait := g.bucket.take(); !ok {
+	if bucket != nil {
+		if ok, wait := bucket.take(); !ok {
 			g.mu.Lock()
 			g.throttle++
 			g.mu.Unlock()

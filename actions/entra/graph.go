@@ -45,15 +45,27 @@ type graphError struct {
 	} `json:"error"`
 }
 
-// do sends one Graph request, retrying it under the retry policy, and decodes
-// a JSON answer into out (when out is not nil and the answer has a body). Any
-// answer other than 2xx is a *actions.DirectoryError.
-func (d *Directory) do(ctx context.Context, op, method, rawURL string, hdr http.Header, body, out any) (reply, error) {
+// call is one Graph request.
+type call struct {
+	op     string // what is being done, for errors and logs
+	method string
+	url    string // absolute
+	hdr    http.Header
+	body   any // encoded as JSON when not nil
+	out    any // the JSON answer is decoded into it when not nil
+	// paced says the caller already holds pacer units for the request (a
+	// $batch); otherwise each attempt takes one.
+	paced bool
+}
+
+// do sends c, retrying it under the retry policy, and decodes a JSON answer
+// into c.out. Any answer other than 2xx is a *actions.DirectoryError.
+func (d *Directory) do(ctx context.Context, c call) (reply, error) {
 	var payload []byte
-	if body != nil {
+	if c.body != nil {
 		var err error
-		if payload, err = json.Marshal(body); err != nil {
-			return reply{}, fmt.Errorf("%s: encode request: %w", op, err)
+		if payload, err = json.Marshal(c.body); err != nil {
+			return reply{}, fmt.Errorf("%s: encode request: %w", c.op, err)
 		}
 	}
 	var r reply
@@ -61,22 +73,50 @@ func (d *Directory) do(ctx context.Context, op, method, rawURL string, hdr http.
 	_, err := d.cfg.Retry.Do(ctx, d.cfg.Sleep, func(ctx context.Context) error {
 		attempt++
 		var err error
-		r, err = d.once(ctx, op, method, rawURL, hdr, payload)
+		r, err = d.paced(ctx, c, payload)
 		if err != nil {
-			d.logFailure(op, attempt, err)
+			d.logFailure(c.op, attempt, err)
 		}
 		return err
 	})
 	if err != nil {
 		return r, err
 	}
-	if out != nil && len(bytes.TrimSpace(r.body)) > 0 {
-		if err := json.Unmarshal(r.body, out); err != nil {
-			return r, &actions.DirectoryError{Op: op, Status: r.status, RequestID: r.requestID,
+	if c.out != nil && len(bytes.TrimSpace(r.body)) > 0 {
+		if err := json.Unmarshal(r.body, c.out); err != nil {
+			return r, &actions.DirectoryError{Op: c.op, Status: r.status, RequestID: r.requestID,
 				Err: fmt.Errorf("decode answer: %w", err)}
 		}
 	}
 	return r, nil
+}
+
+// paced is one attempt under the pacer.
+func (d *Directory) paced(ctx context.Context, c call, payload []byte) (reply, error) {
+	if c.paced {
+		return d.once(ctx, c, payload)
+	}
+	t, err := d.pace.acquire(ctx, 1)
+	if err != nil {
+		return reply{}, &actions.DirectoryError{Op: c.op, Err: err}
+	}
+	r, err := d.once(ctx, c, payload)
+	if throttledErr(err) {
+		d.pace.release(t, 1, 0)
+	} else {
+		d.pace.release(t, 0, 1)
+	}
+	return r, err
+}
+
+// throttledErr reports whether Graph answered err to say it is overloaded.
+func throttledErr(err error) bool {
+	var de *actions.DirectoryError
+	return errors.As(err, &de) && isThrottle(de.Status)
+}
+
+func isThrottle(status int) bool {
+	return status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
 }
 
 func (d *Directory) logFailure(op string, attempt int, err error) {
@@ -91,7 +131,8 @@ func (d *Directory) logFailure(op string, attempt int, err error) {
 }
 
 // once is one HTTP attempt.
-func (d *Directory) once(parent context.Context, op, method, rawURL string, hdr http.Header, payload []byte) (reply, error) {
+func (d *Directory) once(parent context.Context, c call, payload []byte) (reply, error) {
+	op := c.op
 	ctx, cancel := context.WithTimeout(parent, d.cfg.CallTimeout)
 	defer cancel()
 	noAnswer := func(err error) error {
@@ -112,11 +153,11 @@ func (d *Directory) once(parent context.Context, op, method, rawURL string, hdr 
 	if payload != nil {
 		rd = bytes.NewReader(payload)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
+	req, err := http.NewRequestWithContext(ctx, c.method, c.url, rd)
 	if err != nil {
 		return reply{}, fmt.Errorf("%s: %w", op, err)
 	}
-	for k, vs := range hdr {
+	for k, vs := range c.hdr {
 		req.Header[k] = vs
 	}
 	req.Header.Set("Authorization", "Bearer "+tok.Token)
@@ -174,7 +215,7 @@ func (d *Directory) list(ctx context.Context, op, firstURL string, hdr http.Head
 			Value    []json.RawMessage `json:"value"`
 			NextLink string            `json:"@odata.nextLink"`
 		}
-		if _, err := d.do(ctx, op, http.MethodGet, next, hdr, nil, &p); err != nil {
+		if _, err := d.do(ctx, call{op: op, method: http.MethodGet, url: next, hdr: hdr, out: &p}); err != nil {
 			return err
 		}
 		for _, v := range p.Value {

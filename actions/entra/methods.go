@@ -209,7 +209,7 @@ func (d *Directory) deleteMethods(ctx context.Context, userID string, todo []aut
 func (d *Directory) deleteMethod(ctx context.Context, userID string, m authMethod) error {
 	k, _ := m.kind()
 	path := userPath(userID) + "/authentication/" + k.nav + "/" + url.PathEscape(m.ID)
-	_, err := d.do(ctx, "delete "+k.label+" method", http.MethodDelete, d.url(path, nil), nil, nil, nil)
+	_, err := d.do(ctx, call{op: "delete " + k.label + " method", method: http.MethodDelete, url: d.url(path, nil)})
 	return err
 }
 

@@ -22,7 +22,7 @@ func (d *Directory) Perform(ctx context.Context, a actions.Action, t actions.Tar
 		return actions.Performed{}, fmt.Errorf("%s: target %q has no directory id", a, t.Email)
 	}
 	if s, ok := simpleFor(a, id); ok {
-		r, err := d.do(ctx, s.op, s.method, d.url(s.path, nil), nil, s.body, nil)
+		r, err := d.do(ctx, call{op: s.op, method: s.method, url: d.url(s.path, nil), body: s.body})
 		if err != nil {
 			return actions.Performed{}, err
 		}
@@ -93,7 +93,7 @@ func (d *Directory) resetPassword(ctx context.Context, userID string) (actions.P
 		"password":                      pw,
 		"forceChangePasswordNextSignIn": true,
 	}}
-	r, err := d.do(ctx, "reset password", http.MethodPatch, d.url(userPath(userID), nil), nil, body, nil)
+	r, err := d.do(ctx, call{op: "reset password", method: http.MethodPatch, url: d.url(userPath(userID), nil), body: body})
 	if err != nil {
 		return actions.Performed{}, err
 	}
@@ -120,8 +120,8 @@ func (d *Directory) issueTAP(ctx context.Context, userID string) (actions.Perfor
 	minutes := int(d.cfg.TAPLifetime / time.Minute)
 	body := map[string]any{"lifetimeInMinutes": minutes, "isUsableOnce": d.cfg.TAPUsableOnce}
 	var ans tapAnswer
-	r, err := d.do(ctx, "issue Temporary Access Pass", http.MethodPost,
-		d.url(userPath(userID)+"/authentication/temporaryAccessPassMethods", nil), nil, body, &ans)
+	r, err := d.do(ctx, call{op: "issue Temporary Access Pass", method: http.MethodPost,
+		url: d.url(userPath(userID)+"/authentication/temporaryAccessPassMethods", nil), body: body, out: &ans})
 	if err != nil {
 		return actions.Performed{}, err
 	}

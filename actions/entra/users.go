@@ -39,7 +39,7 @@ func (d *Directory) ResolveUser(ctx context.Context, email string) (actions.Dire
 		return actions.DirectoryUser{}, fmt.Errorf("resolve user: empty email: %w", actions.ErrUnknownUser)
 	}
 	var u graphUser
-	_, err := d.do(ctx, "get user", http.MethodGet, d.url(userPath(email), query{"$select": userSelect}), nil, nil, &u)
+	_, err := d.do(ctx, call{op: "get user", method: http.MethodGet, url: d.url(userPath(email), query{"$select": userSelect}), out: &u})
 	if err == nil {
 		if u.ID == "" {
 			return actions.DirectoryUser{}, fmt.Errorf("resolve user %s: Graph returned a user without an id", email)
