@@ -90,6 +90,9 @@ func CredentialFromEnv(getenv func(string) string, transport policy.Transporter)
 		if client == "" {
 			return fmt.Errorf("%s is required with %s", EnvClientID, how)
 		}
+		if !isGUID(client) {
+			return fmt.Errorf("%s: malformed application (client) ID %q (want a GUID)", EnvClientID, client)
+		}
 		return nil
 	}
 
@@ -150,6 +153,9 @@ func CredentialFromEnv(getenv func(string) string, transport policy.Transporter)
 
 	mo := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: opts}
 	if client != "" {
+		if !isGUID(client) {
+			return nil, fmt.Errorf("%s: malformed managed identity client ID %q (want a GUID)", EnvClientID, client)
+		}
 		mo.ID = azidentity.ClientID(client)
 	}
 	cred, err := azidentity.NewManagedIdentityCredential(mo)
@@ -158,6 +164,26 @@ func CredentialFromEnv(getenv func(string) string, transport policy.Transporter)
 			EnvClientSecret, EnvCertificatePath, EnvFederatedTokenFile, err)
 	}
 	return cred, nil
+}
+
+// isGUID reports whether s looks like 01234567-89ab-cdef-0123-456789abcdef.
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if r != '-' {
+				return false
+			}
+		default:
+			if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // validTenant accepts what Microsoft Entra accepts as a tenant: a GUID or a

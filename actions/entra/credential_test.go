@@ -222,6 +222,8 @@ func TestCredentialFromEnvErrors(t *testing.T) {
 	}{
 		{"secret without tenant", map[string]string{EnvClientSecret: testSecret, EnvClientID: testClient}, EnvTenantID},
 		{"secret without client", map[string]string{EnvClientSecret: testSecret, EnvTenantID: testTenant}, EnvClientID},
+		{"malformed client ID", map[string]string{EnvClientSecret: testSecret, EnvClientID: "my-app", EnvTenantID: testTenant}, EnvClientID},
+		{"malformed managed identity ID", map[string]string{EnvClientID: "my-app"}, EnvClientID},
 		{"malformed tenant", map[string]string{EnvClientSecret: testSecret, EnvClientID: testClient, EnvTenantID: "contoso/../x"}, EnvTenantID},
 		{"authority not https", map[string]string{EnvClientSecret: testSecret, EnvClientID: testClient, EnvTenantID: testTenant,
 			EnvAuthorityHost: "http://login.example.com/"}, EnvAuthorityHost},

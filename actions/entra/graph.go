@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"sort"
@@ -119,15 +120,22 @@ func isThrottle(status int) bool {
 	return status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
 }
 
+// logFailure logs a failed attempt: at warning level when it is throttling or
+// a transient failure (the retry policy may try again), at debug level
+// otherwise, since the caller gets and reports that error. Never a body.
 func (d *Directory) logFailure(op string, attempt int, err error) {
 	var de *actions.DirectoryError
-	if errors.As(err, &de) {
-		d.log.Warn("graph call failed", "op", op, "attempt", attempt, "status", de.Status,
-			"code", de.Code, "graph_request_id", de.RequestID, "retry_after", de.RetryAfter.String(),
-			"retryable", de.Retryable())
+	if !errors.As(err, &de) {
+		d.log.Warn("graph call failed", "op", op, "attempt", attempt, "error", err.Error())
 		return
 	}
-	d.log.Warn("graph call failed", "op", op, "attempt", attempt, "error", err.Error())
+	level := slog.LevelDebug
+	if de.Retryable() {
+		level = slog.LevelWarn
+	}
+	d.log.Log(context.Background(), level, "graph call failed", "op", op, "attempt", attempt, "status", de.Status,
+		"code", de.Code, "graph_request_id", de.RequestID, "retry_after", de.RetryAfter.String(),
+		"retryable", de.Retryable())
 }
 
 // once is one HTTP attempt.
