@@ -41,6 +41,9 @@ const (
 type FieldError struct {
 	Field   string
 	Message string
+	// Policy marks a problem of the requester's roles rather than of what
+	// was typed: such a submission is audited as refused.
+	Policy bool
 }
 
 // ValidationError lists every problem found in a submission. Nothing was
@@ -60,6 +63,11 @@ func (e *ValidationError) Error() string {
 // Add records a problem with field.
 func (e *ValidationError) Add(field, format string, args ...any) {
 	e.Problems = append(e.Problems, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// AddPolicy records a problem with field that the requester's roles cause.
+func (e *ValidationError) AddPolicy(field, format string, args ...any) {
+	e.Problems = append(e.Problems, FieldError{Field: field, Message: fmt.Sprintf(format, args...), Policy: true})
 }
 
 // Err returns e when it holds a problem, else nil.

@@ -177,7 +177,7 @@ func (s *Service) refuseSubmission(ctx context.Context, d Draft, err error) {
 	}
 	var roleProblems []string
 	for _, p := range v.Problems {
-		if strings.Contains(p.Message, "needs one of the roles") {
+		if p.Policy {
 			roleProblems = append(roleProblems, p.Message)
 		}
 	}
@@ -348,7 +348,7 @@ func (s *Service) AttachMessage(ctx context.Context, id, ref string) error {
 
 // MayDecide returns nil when by may approve or deny r now, else the reason.
 func (s *Service) MayDecide(r Request, by Person) error {
-	if err := r.checkDecider(s.pol, by, "approve", s.now()); err != nil {
+	if err := r.checkDecider(s.pol, by, "approve or deny", s.now()); err != nil {
 		return err
 	}
 	if r.ApprovedBy(by) {

@@ -46,7 +46,7 @@ func (d Draft) Validate(pol *Policy) error {
 		v.Add(FieldAction, "%s is not enabled by the policy", d.Action)
 	} else if !pol.CanRequest(d.Requester, d.Action, false) && !pol.CanRequest(d.Requester, d.Action, true) {
 		req, _ := pol.Rule(d.Action, false)
-		v.Add(FieldAction, "you may not request %s: it needs one of the roles %s", d.Action, strings.Join(req, ", "))
+		v.AddPolicy(FieldAction, "you may not request %s: it needs one of the roles %s", d.Action, strings.Join(req, ", "))
 	}
 	switch n := len(d.Targets); {
 	case n == 0:
@@ -116,9 +116,9 @@ func NewRequest(d Draft, targets []Target, support Support, pol *Policy, id stri
 					names = append(names, display(t.Person()))
 				}
 			}
-			v.Add(FieldTargets, "%s hold an admin role: acting on them needs one of the roles %s", strings.Join(names, ", "), strings.Join(req, ", "))
+			v.AddPolicy(FieldTargets, "%s hold an admin role: acting on them needs one of the roles %s", strings.Join(names, ", "), strings.Join(req, ", "))
 		} else {
-			v.Add(FieldTargets, "you may act on admins only: %s on ordinary users needs one of the roles %s", d.Action, strings.Join(req, ", "))
+			v.AddPolicy(FieldTargets, "you may act on admins only: %s on ordinary users needs one of the roles %s", d.Action, strings.Join(req, ", "))
 		}
 	}
 	if err := v.Err(); err != nil {

@@ -329,6 +329,20 @@ func TestWorkflowRefusals(t *testing.T) {
 		if refused != 1 {
 			t.Errorf("refused submission events = %d, want 1", refused)
 		}
+		// A typing mistake is not a policy refusal: no audit event.
+		if _, err := r.svc.Submit(t.Context(), actions.Draft{Requester: requester, Action: actions.ResetPassword, Targets: ts, Reason: " "}); !errors.As(err, &v) {
+			t.Fatalf("empty reason: %v", err)
+		}
+		all := 0
+		st.Events(t.Context(), 0, time.Time{}, func(e actions.Event) error {
+			if e.Kind == actions.EventRefused && e.RequestID == "" {
+				all++
+			}
+			return nil
+		})
+		if all != 1 {
+			t.Errorf("refused submission events = %d after a typing mistake, want still 1", all)
+		}
 		if rs, _ := st.ListRequests(t.Context(), actions.RequestFilter{}); len(rs) != 1 {
 			t.Errorf("%d requests stored, want 1", len(rs))
 		}
