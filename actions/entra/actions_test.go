@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/entra/fakegraph"
 )
 
 func TestSupports(t *testing.T) {
@@ -46,19 +47,19 @@ func TestPerformSimple(t *testing.T) {
 		wantDetail string
 		wantStatus int
 		wantIs     error
-		check      func(*fakeUser) error
+		check      func(fakegraph.User) error
 	}{
 		{name: "revoke", action: actions.RevokeMFASessions, wantDetail: "sign-in sessions and remembered MFA revoked (request-id req-",
-			check: func(u *fakeUser) error { return want(u.Revoked == 1, "revoked %d times", u.Revoked) }},
+			check: func(u fakegraph.User) error { return want(u.Revoked == 1, "revoked %d times", u.Revoked) }},
 		{name: "block", action: actions.BlockSignIn, wantDetail: "sign-in blocked",
-			check: func(u *fakeUser) error { return want(!u.AccountEnabled, "account still enabled") }},
+			check: func(u fakegraph.User) error { return want(!u.AccountEnabled, "account still enabled") }},
 		{name: "unknown user", action: actions.BlockSignIn, id: "no-such-user", wantStatus: 404},
 		{name: "delete app passwords is manual", action: actions.DeleteAppPasswords, wantIs: actions.ErrUnsupported},
 		{name: "unknown action", action: "format-disk", wantIs: actions.ErrUnsupported},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d, g, _ := setup(t)
-			u := g.addUser(&fakeUser{UPN: "u@contoso.com", AccountEnabled: true})
+			u := g.AddUser(fakegraph.User{UPN: "u@contoso.com", AccountEnabled: true})
 			id := tc.id
 			if id == "" {
 				id = u.ID
@@ -80,7 +81,7 @@ func TestPerformSimple(t *testing.T) {
 				if p.Outcome != actions.OutcomeOK || !strings.Contains(p.Detail, tc.wantDetail) || p.Secret != nil {
 					t.Errorf("Performed = %+v", p)
 				}
-				if err := tc.check(g.user(u.ID)); err != nil {
+				if err := tc.check(g.User(u.ID)); err != nil {
 					t.Error(err)
 				}
 			}
@@ -97,11 +98,11 @@ func want(ok bool, format string, args ...any) error {
 
 func TestUnblock(t *testing.T) {
 	d, g, _ := setup(t)
-	u := g.addUser(&fakeUser{UPN: "u@contoso.com", AccountEnabled: false})
+	u := g.AddUser(fakegraph.User{UPN: "u@contoso.com", AccountEnabled: false})
 	if _, err := d.Perform(context.Background(), actions.UnblockSignIn, actions.Target{DirectoryID: u.ID}); err != nil {
 		t.Fatal(err)
 	}
-	if !g.user(u.ID).AccountEnabled {
+	if !g.User(u.ID).AccountEnabled {
 		t.Error("account still disabled")
 	}
 	if _, err := d.Perform(context.Background(), actions.UnblockSignIn, actions.Target{}); err == nil {
@@ -111,12 +112,12 @@ func TestUnblock(t *testing.T) {
 
 func TestResetPassword(t *testing.T) {
 	d, g, _ := setup(t)
-	u := g.addUser(&fakeUser{UPN: "u@contoso.com"})
+	u := g.AddUser(fakegraph.User{UPN: "u@contoso.com"})
 	p, err := d.Perform(context.Background(), actions.ResetPassword, actions.Target{DirectoryID: u.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
-	fu := g.user(u.ID)
+	fu := g.User(u.ID)
 	if p.Secret == nil || p.Secret.Reveal() != fu.Password || !fu.ForceChange {
 		t.Fatalf("secret %v, stored %q, force change %v", p.Secret, fu.Password, fu.ForceChange)
 	}
@@ -150,7 +151,7 @@ func TestNewPassword(t *testing.T) {
 				t.Fatalf("password %q has %q", pw, c)
 			}
 		}
-		if !complexEnough(pw) {
+		if !fakegraph.ComplexEnough(pw) {
 			t.Fatalf("password %q fails Entra's complexity", pw)
 		}
 	}
@@ -169,12 +170,12 @@ func TestIssueTAP(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d, g, _ := setup(t, func(c *Config) { c.TAPLifetime, c.TAPUsableOnce = tc.lifetime, tc.once })
-			u := g.addUser(&fakeUser{UPN: "u@contoso.com", Methods: []*fakeMethod{{ID: "old", Type: "temporaryAccessPassAuthenticationMethod"}}})
+			u := g.AddUser(fakegraph.User{UPN: "u@contoso.com", Methods: []*fakegraph.Method{{ID: "old", Type: "temporaryAccessPassAuthenticationMethod"}}})
 			p, err := d.Perform(context.Background(), actions.IssueTemporaryAccessPass, actions.Target{DirectoryID: u.ID})
 			if err != nil {
 				t.Fatal(err)
 			}
-			fu := g.user(u.ID)
+			fu := g.User(u.ID)
 			if len(fu.Methods) != 1 || fu.Methods[0].ID == "old" {
 				t.Fatalf("earlier pass not replaced: %+v", fu.Methods)
 			}
@@ -189,15 +190,15 @@ func TestIssueTAP(t *testing.T) {
 	}
 }
 
-func phone(id, kind string) *fakeMethod {
-	return &fakeMethod{ID: id, Type: "phoneAuthenticationMethod", PhoneType: kind}
+func phone(id, kind string) *fakegraph.Method {
+	return &fakegraph.Method{ID: id, Type: "phoneAuthenticationMethod", PhoneType: kind}
 }
 
-func method(id, typ string) *fakeMethod { return &fakeMethod{ID: id, Type: typ} }
+func method(id, typ string) *fakegraph.Method { return &fakegraph.Method{ID: id, Type: typ} }
 
 func TestRequireReregisterMFA(t *testing.T) {
-	full := func() []*fakeMethod {
-		return []*fakeMethod{
+	full := func() []*fakegraph.Method {
+		return []*fakegraph.Method{
 			phone("p-mobile", "mobile"), phone("p-alt", "alternateMobile"), phone("p-office", "office"),
 			{ID: "app-1", Type: "microsoftAuthenticatorAuthenticationMethod", Name: "Pixel 8"},
 			method("oath-1", "softwareOathAuthenticationMethod"), method("key-1", "fido2AuthenticationMethod"),
@@ -207,7 +208,7 @@ func TestRequireReregisterMFA(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name         string
-		methods      []*fakeMethod
+		methods      []*fakegraph.Method
 		def          string
 		fault        string // path part to fail with 403
 		pageSize     int
@@ -226,7 +227,7 @@ func TestRequireReregisterMFA(t *testing.T) {
 		},
 		{
 			name: "Authenticator is the default: tried again after the phones",
-			methods: []*fakeMethod{phone("p-mobile", "mobile"), phone("p-alt", "alternateMobile"),
+			methods: []*fakegraph.Method{phone("p-mobile", "mobile"), phone("p-alt", "alternateMobile"),
 				{ID: "app-1", Type: "microsoftAuthenticatorAuthenticationMethod"}},
 			def: "app-1", wantOutcome: actions.OutcomeOK, wantDetail: []string{"removed 3 of 3"},
 			wantDeletes: []string{"app-1", "p-alt", "p-mobile", "app-1"},
@@ -237,13 +238,13 @@ func TestRequireReregisterMFA(t *testing.T) {
 		},
 		{
 			name:        "a type mfadesk does not delete",
-			methods:     []*fakeMethod{method("hw-1", "hardwareOathAuthenticationMethod")},
+			methods:     []*fakegraph.Method{method("hw-1", "hardwareOathAuthenticationMethod")},
 			wantOutcome: actions.OutcomeSkipped, wantLeft: []string{"hardwareOath"},
 			wantDetail: []string{"not removed: hardwareOathAuthenticationMethod: mfadesk does not delete this type"}, wantNoDelete: true,
 		},
 		{
 			name:    "one deletion refused",
-			methods: []*fakeMethod{phone("p-mobile", "mobile"), method("key-1", "fido2AuthenticationMethod")},
+			methods: []*fakegraph.Method{phone("p-mobile", "mobile"), method("key-1", "fido2AuthenticationMethod")},
 			fault:   "fido2Methods/key-1", wantErr: true, wantLeft: []string{"fido2"},
 			wantDetail: []string{"removed 1 of 2 authentication methods: phone (mobile)", "not removed: passkey (FIDO2): delete passkey (FIDO2) method: 403"},
 		},
@@ -251,11 +252,11 @@ func TestRequireReregisterMFA(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d, g, _ := setup(t)
 			if tc.pageSize > 0 {
-				g.pageSize = tc.pageSize
+				g.SetPageSize(tc.pageSize)
 			}
-			u := g.addUser(&fakeUser{UPN: "u@contoso.com", Methods: tc.methods, DefaultMethod: tc.def})
+			u := g.AddUser(fakegraph.User{UPN: "u@contoso.com", Methods: tc.methods, DefaultMethod: tc.def})
 			if tc.fault != "" {
-				g.inject(tc.fault, 403, "", 1)
+				g.Inject(tc.fault, 403, "", 1)
 			}
 			p, err := d.Perform(context.Background(), actions.RequireReregisterMFA, actions.Target{DirectoryID: u.ID})
 			detail := p.Detail
@@ -279,11 +280,11 @@ func TestRequireReregisterMFA(t *testing.T) {
 					t.Errorf("detail %q lacks %q", detail, s)
 				}
 			}
-			if diff := cmp.Diff(tc.wantLeft, g.methodTypes(u.ID)); diff != "" {
+			if diff := cmp.Diff(tc.wantLeft, g.MethodTypes(u.ID)); diff != "" {
 				t.Errorf("methods left (-want +got):\n%s", diff)
 			}
 			var deletes []string
-			for _, c := range g.callLog() {
+			for _, c := range g.Calls() {
 				if strings.HasPrefix(c, "DELETE ") {
 					deletes = append(deletes, c[strings.LastIndex(c, "/")+1:])
 				}
@@ -299,9 +300,9 @@ func TestRequireReregisterMFA(t *testing.T) {
 
 func TestRequireReregisterThrottled(t *testing.T) {
 	d, g, s := setup(t)
-	u := g.addUser(&fakeUser{UPN: "u@contoso.com", Methods: []*fakeMethod{phone("p-1", "mobile")}})
-	g.inject("GET /users/"+u.ID+"/authentication/methods", 503, "", 1)
-	g.inject("phoneMethods/p-1", 429, "4", 1)
+	u := g.AddUser(fakegraph.User{UPN: "u@contoso.com", Methods: []*fakegraph.Method{phone("p-1", "mobile")}})
+	g.Inject("GET /users/"+u.ID+"/authentication/methods", 503, "", 1)
+	g.Inject("phoneMethods/p-1", 429, "4", 1)
 	p, err := d.Perform(context.Background(), actions.RequireReregisterMFA, actions.Target{DirectoryID: u.ID})
 	if err != nil || p.Outcome != actions.OutcomeOK {
 		t.Fatalf("Performed %+v, err %v", p, err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/entra/fakegraph"
 )
 
 func TestMaxBatch(t *testing.T) {
@@ -25,18 +26,18 @@ func TestMaxBatch(t *testing.T) {
 }
 
 // targets adds n enabled users to the fake.
-func targets(g *fakeGraph, n int) []actions.Target {
+func targets(g *fakegraph.Server, n int) []actions.Target {
 	ts := make([]actions.Target, n)
 	for i := range ts {
-		u := g.addUser(&fakeUser{UPN: fmt.Sprintf("user%03d@contoso.com", i), AccountEnabled: true})
+		u := g.AddUser(fakegraph.User{UPN: fmt.Sprintf("user%03d@contoso.com", i), AccountEnabled: true})
 		ts[i] = actions.Target{DirectoryID: u.ID, Email: u.UPN}
 	}
 	return ts
 }
 
-func countCalls(g *fakeGraph, prefix string) int {
+func countCalls(g *fakegraph.Server, prefix string) int {
 	n := 0
-	for _, c := range g.callLog() {
+	for _, c := range g.Calls() {
 		if strings.HasPrefix(c, prefix) {
 			n++
 		}
@@ -55,7 +56,7 @@ func TestPerformBatchRevoke(t *testing.T) {
 		if r.Err != nil || r.Performed.Outcome != actions.OutcomeOK || !strings.Contains(r.Performed.Detail, "request-id req-") {
 			t.Errorf("target %d: %+v", i, r)
 		}
-		if n := g.user(ts[i].DirectoryID).Revoked; n != 1 {
+		if n := g.User(ts[i].DirectoryID).Revoked; n != 1 {
 			t.Errorf("target %d revoked %d times", i, n)
 		}
 	}
@@ -71,9 +72,9 @@ func TestPerformBatchPartialFailures(t *testing.T) {
 	d, g, s := setup(t)
 	ts := targets(g, 6)
 	ts[2] = actions.Target{DirectoryID: "gone-user", Email: "gone@contoso.com"}
-	g.inject("batch: PATCH /users/"+ts[1].DirectoryID, 429, "2", 1)
-	g.inject("batch: PATCH /users/"+ts[3].DirectoryID, 403, "", 1)
-	g.inject("batch: PATCH /users/"+ts[4].DirectoryID, 503, "", 1)
+	g.Inject("batch: PATCH /users/"+ts[1].DirectoryID, 429, "2", 1)
+	g.Inject("batch: PATCH /users/"+ts[3].DirectoryID, 403, "", 1)
+	g.Inject("batch: PATCH /users/"+ts[4].DirectoryID, 503, "", 1)
 	ts[5].DirectoryID = "  " + ts[5].DirectoryID + " "
 
 	res := d.PerformBatch(context.Background(), actions.BlockSignIn, ts)
@@ -84,7 +85,7 @@ func TestPerformBatchPartialFailures(t *testing.T) {
 			if r.Err != nil || r.Performed.Outcome != actions.OutcomeOK {
 				t.Errorf("target %d: %+v", i, r)
 			}
-			if g.user(strings.TrimSpace(ts[i].DirectoryID)).AccountEnabled {
+			if g.User(strings.TrimSpace(ts[i].DirectoryID)).AccountEnabled {
 				t.Errorf("target %d still enabled", i)
 			}
 			continue
@@ -116,10 +117,10 @@ func TestPerformBatchPartialFailures(t *testing.T) {
 func TestPerformBatchFallsBackWhenTheBatchFails(t *testing.T) {
 	d, g, _ := setup(t)
 	ts := targets(g, 3)
-	g.inject("$batch", 503, "1", 4) // every attempt of the batch
+	g.Inject("$batch", 503, "1", 4) // every attempt of the batch
 	res := d.PerformBatch(context.Background(), actions.RevokeMFASessions, ts)
 	for i, r := range res {
-		if r.Err != nil || g.user(ts[i].DirectoryID).Revoked != 1 {
+		if r.Err != nil || g.User(ts[i].DirectoryID).Revoked != 1 {
 			t.Errorf("target %d: %+v", i, r)
 		}
 	}
@@ -133,7 +134,7 @@ func TestPerformBatchUnbatchable(t *testing.T) {
 	ts := targets(g, 2)
 	res := d.PerformBatch(context.Background(), actions.ResetPassword, ts)
 	for i, r := range res {
-		if r.Err != nil || r.Performed.Secret == nil || r.Performed.Secret.Reveal() != g.user(ts[i].DirectoryID).Password {
+		if r.Err != nil || r.Performed.Secret == nil || r.Performed.Secret.Reveal() != g.User(ts[i].DirectoryID).Password {
 			t.Errorf("target %d: %+v", i, r)
 		}
 	}
@@ -145,7 +146,7 @@ func TestPerformBatchUnbatchable(t *testing.T) {
 func TestPerformBatchCancelled(t *testing.T) {
 	d, g, _ := setup(t)
 	ts := targets(g, 2)
-	g.inject("batch: POST /users/"+ts[0].DirectoryID, 429, "30", 1)
+	g.Inject("batch: POST /users/"+ts[0].DirectoryID, 429, "30", 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	d.cfg.Sleep = func(context.Context, time.Duration) error { cancel(); return context.Canceled }
 	res := d.PerformBatch(ctx, actions.RevokeMFASessions, ts)

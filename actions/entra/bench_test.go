@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/entra/fakegraph"
 )
 
 // The bulk benchmark's Graph: every HTTP request takes benchLatency, and a
@@ -47,16 +48,16 @@ func BenchmarkBulkRevoke500(b *testing.B) {
 
 func benchBulk(b *testing.B, rate float64, workers int, mode string) {
 	burst := rate / 5
-	g := newFakeGraph(b)
+	g := fakegraph.New(b)
 	ts := make([]actions.Target, benchTargets)
 	for i := range ts {
-		u := g.addUser(&fakeUser{UPN: "u@contoso.com"})
+		u := g.AddUser(fakegraph.User{UPN: "u@contoso.com"})
 		ts[i] = actions.Target{DirectoryID: u.ID}
 	}
-	g.latency = benchLatency
+	g.SetLatency(benchLatency)
 	d, err := New(Config{
-		GraphURL:   g.srv.URL,
-		Credential: staticCred{token: g.token},
+		GraphURL:   g.URL(),
+		Credential: staticCred{token: g.Token()},
 		Retry:      actions.RetryPolicy{Attempts: 10, Base: 200 * time.Millisecond, Max: 5 * time.Second},
 	})
 	if err != nil {
@@ -66,20 +67,16 @@ func benchBulk(b *testing.B, rate float64, workers int, mode string) {
 	var requests, throttled int
 	b.ResetTimer()
 	for range b.N {
-		g.mu.Lock()
-		g.bucket = newTokenBucket(rate, burst)
-		g.calls, g.throttle = nil, 0
-		g.mu.Unlock()
+		g.SetThrottle(rate, burst)
+		callsBefore, throttledBefore := len(g.Calls()), g.Throttled()
 		start := time.Now()
 		failed := runBulk(d, mode, workers, ts)
 		elapsed += time.Since(start)
 		if failed > 0 {
 			b.Fatalf("%d targets failed", failed)
 		}
-		g.mu.Lock()
-		requests += countHTTP(g.calls)
-		throttled += g.throttle
-		g.mu.Unlock()
+		requests += countHTTP(g.Calls()[callsBefore:])
+		throttled += g.Throttled() - throttledBefore
 	}
 	b.StopTimer()
 	n := float64(b.N)

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/entra/fakegraph"
 )
 
 func TestCheck(t *testing.T) {
@@ -23,7 +24,7 @@ func TestCheck(t *testing.T) {
 		enabled []actions.Action
 		want    []string // substrings, one per line
 	}{
-		{"everything granted", allRoles, actions.AllActions(), nil},
+		{"everything granted", fakegraph.AllRoles, actions.AllActions(), nil},
 		{"nothing enabled still reads users and roles", []string{"User.Read.All"}, nil,
 			[]string{"missing application permission RoleManagement.Read.Directory (to read directory roles"}},
 		{"only what is enabled", []string{"User.Read.All", "RoleManagement.Read.Directory", "User.RevokeSessions.All"},
@@ -46,7 +47,7 @@ func TestCheck(t *testing.T) {
 		{"no roles claim", nil, actions.AllActions(), []string{"no application permissions (no roles claim)"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d, _, _ := setup(t, func(c *Config) { c.Credential = staticCred{token: testToken(t, tc.roles...)} })
+			d, _, _ := setup(t, func(c *Config) { c.Credential = staticCred{token: fakegraph.Token(tc.roles...)} })
 			got := d.Check(context.Background(), tc.enabled)
 			if len(got) != len(tc.want) {
 				t.Fatalf("Check = %s\nwant %d lines", strings.Join(got, "\n"), len(tc.want))
@@ -82,7 +83,7 @@ func TestCheckBadTokens(t *testing.T) {
 }
 
 func TestTokenRoles(t *testing.T) {
-	roles, err := tokenRoles(testToken(t, "User.Read.All", "User.RevokeSessions.All"))
+	roles, err := tokenRoles(fakegraph.Token("User.Read.All", "User.RevokeSessions.All"))
 	if err != nil {
 		t.Fatal(err)
 	}

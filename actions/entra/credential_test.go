@@ -6,24 +6,21 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"math/big"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/entra/fakegraph"
 )
 
 const (
@@ -32,62 +29,14 @@ const (
 	testSecret = "s3cr3t-value-never-printed"
 )
 
-// authority is a local Microsoft Entra token endpoint over TLS.
-type authority struct {
-	srv   *httptest.Server
-	token string
-
-	mu        sync.Mutex
-	forms     []url.Values
-	discovery int
-}
-
-func newAuthority(t *testing.T, token string) *authority {
+// lastForm is the last token request that reached auth.
+func lastForm(t *testing.T, auth *fakegraph.Authority) url.Values {
 	t.Helper()
-	a := &authority{token: token}
-	a.srv = httptest.NewTLSServer(http.HandlerFunc(a.serve))
-	t.Cleanup(a.srv.Close)
-	return a
-}
-
-func (a *authority) serve(w http.ResponseWriter, r *http.Request) {
-	base := a.srv.URL + "/" + testTenant
-	switch r.URL.Path {
-	case "/" + testTenant + "/v2.0/.well-known/openid-configuration":
-		a.mu.Lock()
-		a.discovery++
-		a.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{
-			"authorization_endpoint": base + "/oauth2/v2.0/authorize",
-			"token_endpoint":         base + "/oauth2/v2.0/token",
-			"issuer":                 base + "/v2.0",
-		})
-	case "/" + testTenant + "/oauth2/v2.0/token":
-		if err := r.ParseForm(); err != nil {
-			http.Error(w, err.Error(), 400)
-			return
-		}
-		a.mu.Lock()
-		a.forms = append(a.forms, r.PostForm)
-		a.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{
-			"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": a.token,
-		})
-	default:
-		http.Error(w, "unexpected "+r.URL.Path, 404)
-	}
-}
-
-func (a *authority) lastForm(t *testing.T) url.Values {
-	t.Helper()
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if len(a.forms) == 0 {
+	forms := auth.Forms()
+	if len(forms) == 0 {
 		t.Fatal("no token request reached the authority")
 	}
-	return a.forms[len(a.forms)-1]
+	return forms[len(forms)-1]
 }
 
 func envOf(m map[string]string) func(string) string {
@@ -124,32 +73,32 @@ func TestTokenFromLocalAuthority(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g := newFakeGraph(t)
-			auth := newAuthority(t, g.token)
-			env := map[string]string{EnvTenantID: testTenant, EnvClientID: testClient, EnvAuthorityHost: auth.srv.URL + "/"}
+			g := fakegraph.New(t)
+			auth := fakegraph.NewAuthority(t, testTenant, g.Token())
+			env := map[string]string{EnvTenantID: testTenant, EnvClientID: testClient, EnvAuthorityHost: auth.URL()}
 			for k, v := range tc.env {
 				env[k] = v
 			}
-			cred, err := CredentialFromEnv(envOf(env), auth.srv.Client())
+			cred, err := CredentialFromEnv(envOf(env), auth.Client())
 			if err != nil {
 				t.Fatal(err)
 			}
-			d, err := New(Config{GraphURL: g.srv.URL, Credential: cred})
+			d, err := New(Config{GraphURL: g.URL(), Credential: cred})
 			if err != nil {
 				t.Fatal(err)
 			}
-			u := g.addUser(&fakeUser{UPN: "ada@contoso.com"})
+			u := g.AddUser(fakegraph.User{UPN: "ada@contoso.com"})
 			got, err := d.ResolveUser(context.Background(), "ada@contoso.com")
 			if err != nil || got.ID != u.ID {
 				t.Fatalf("ResolveUser = %+v, %v (the fake accepts only the authority's token)", got, err)
 			}
-			f := auth.lastForm(t)
+			f := lastForm(t, auth)
 			if f.Get("client_id") != testClient || f.Get("grant_type") != "client_credentials" ||
-				!slices.Contains(strings.Fields(f.Get("scope")), g.srv.URL+"/.default") {
+				!slices.Contains(strings.Fields(f.Get("scope")), g.URL()+"/.default") {
 				t.Errorf("token request client_id %q grant_type %q scope %q", f.Get("client_id"), f.Get("grant_type"), f.Get("scope"))
 			}
 			tc.check(t, f)
-			if auth.discovery == 0 {
+			if auth.Discoveries() == 0 {
 				t.Error("the authority's OpenID configuration was not read")
 			}
 			// Check reads the same token.

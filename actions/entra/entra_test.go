@@ -2,8 +2,6 @@ package entra
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -19,27 +17,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/entra/fakegraph"
 )
 
-// allRoles is every application permission mfadesk asks for.
-var allRoles = []string{"User.Read.All", "RoleManagement.Read.Directory", "User-PasswordProfile.ReadWrite.All",
-	"UserAuthenticationMethod.ReadWrite.All", "User.RevokeSessions.All", "User.EnableDisableAccount.All"}
-
 var testNow = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
-
-// testToken is an unsigned JWT with the given roles claim.
-func testToken(t testing.TB, roles ...string) string {
-	t.Helper()
-	enc := func(v any) string {
-		b, err := json.Marshal(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return base64.RawURLEncoding.EncodeToString(b)
-	}
-	return enc(map[string]string{"alg": "RS256", "typ": "JWT"}) + "." +
-		enc(map[string]any{"aud": "https://graph.microsoft.com", "tid": "tenant", "roles": roles}) + ".c2lnbmF0dXJl"
-}
 
 // staticCred hands out a fixed token.
 type staticCred struct {
@@ -79,13 +60,13 @@ func (s *sleeps) all() []time.Duration {
 
 // setup starts a fake Graph and points a real Directory at it, with fast
 // retries (waits are recorded, not slept).
-func setup(t *testing.T, mods ...func(*Config)) (*Directory, *fakeGraph, *sleeps) {
+func setup(t *testing.T, mods ...func(*Config)) (*Directory, *fakegraph.Server, *sleeps) {
 	t.Helper()
-	g := newFakeGraph(t)
+	g := fakegraph.New(t)
 	s := &sleeps{}
 	cfg := Config{
-		GraphURL:   g.srv.URL,
-		Credential: staticCred{token: g.token},
+		GraphURL:   g.URL(),
+		Credential: staticCred{token: g.Token()},
 		Retry:      actions.RetryPolicy{Attempts: 4, Base: 100 * time.Millisecond, Max: 5 * time.Second},
 		Sleep:      s.sleep,
 		Now:        func() time.Time { return testNow },
@@ -155,13 +136,13 @@ func TestNew(t *testing.T) {
 
 func TestResolveUser(t *testing.T) {
 	d, g, _ := setup(t)
-	g.pageSize = 2
-	ada := g.addUser(&fakeUser{UPN: "ada@contoso.com", Mail: "ada.lovelace@contoso.com", DisplayName: "Ada"})
-	dollar := g.addUser(&fakeUser{UPN: "$adele@contoso.com", DisplayName: "Adele"})
-	guest := g.addUser(&fakeUser{UPN: "bob_fabrikam.com#EXT#@contoso.onmicrosoft.com", Mail: "bob@fabrikam.com", DisplayName: "Bob"})
-	obrien := g.addUser(&fakeUser{UPN: "sean@contoso.com", Mail: "o'brien@x.com", DisplayName: "Seán"})
-	for range 3 {
-		g.addUser(&fakeUser{UPN: "shared" + strings.Repeat("x", len(g.users)) + "@contoso.com", Mail: "team@contoso.com"})
+	g.SetPageSize(2)
+	ada := g.AddUser(fakegraph.User{UPN: "ada@contoso.com", Mail: "ada.lovelace@contoso.com", DisplayName: "Ada"})
+	dollar := g.AddUser(fakegraph.User{UPN: "$adele@contoso.com", DisplayName: "Adele"})
+	guest := g.AddUser(fakegraph.User{UPN: "bob_fabrikam.com#EXT#@contoso.onmicrosoft.com", Mail: "bob@fabrikam.com", DisplayName: "Bob"})
+	obrien := g.AddUser(fakegraph.User{UPN: "sean@contoso.com", Mail: "o'brien@x.com", DisplayName: "Seán"})
+	for i := range 3 {
+		g.AddUser(fakegraph.User{UPN: "shared" + strings.Repeat("x", 4+i) + "@contoso.com", Mail: "team@contoso.com"})
 	}
 
 	for _, tc := range []struct {
@@ -200,8 +181,8 @@ func TestResolveUser(t *testing.T) {
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("user (-want +got):\n%s", diff)
 			}
-			if tc.wantCall != "" && !hasCall(g.callLog(), tc.wantCall) {
-				t.Errorf("no call starting %q in\n%s", tc.wantCall, strings.Join(g.callLog(), "\n"))
+			if tc.wantCall != "" && !hasCall(g.Calls(), tc.wantCall) {
+				t.Errorf("no call starting %q in\n%s", tc.wantCall, strings.Join(g.Calls(), "\n"))
 			}
 		})
 	}
@@ -219,7 +200,7 @@ func hasCall(lines []string, s string) bool {
 
 func TestResolveUserGraphFailure(t *testing.T) {
 	d, g, _ := setup(t)
-	g.inject("GET /users?", 403, "", 1)
+	g.Inject("GET /users?", 403, "", 1)
 	_, err := d.ResolveUser(context.Background(), "x@contoso.com")
 	if de := asDirErr(t, err); de.Status != 403 || errors.Is(err, actions.ErrUnknownUser) {
 		t.Fatalf("error = %v", err)
@@ -228,9 +209,9 @@ func TestResolveUserGraphFailure(t *testing.T) {
 
 func TestIsPrivileged(t *testing.T) {
 	d, g, _ := setup(t)
-	g.pageSize = 1
-	plain := g.addUser(&fakeUser{UPN: "plain@contoso.com"})
-	admin := g.addUser(&fakeUser{UPN: "admin@contoso.com", Roles: []string{"Helpdesk Administrator", "Global Reader", "User Administrator"}})
+	g.SetPageSize(1)
+	plain := g.AddUser(fakegraph.User{UPN: "plain@contoso.com"})
+	admin := g.AddUser(fakegraph.User{UPN: "admin@contoso.com", Roles: []string{"Helpdesk Administrator", "Global Reader", "User Administrator"}})
 	for _, tc := range []struct {
 		id      string
 		want    bool
@@ -249,7 +230,7 @@ func TestIsPrivileged(t *testing.T) {
 	}
 	// The first page answers; no need for the others.
 	n := 0
-	for _, c := range g.callLog() {
+	for _, c := range g.Calls() {
 		if strings.Contains(c, admin.ID+"/transitiveMemberOf/microsoft.graph.directoryRole?") {
 			n++
 		}
@@ -261,8 +242,8 @@ func TestIsPrivileged(t *testing.T) {
 
 func TestGraphErrorMapping(t *testing.T) {
 	d, g, s := setup(t)
-	u := g.addUser(&fakeUser{UPN: "u@contoso.com", AccountEnabled: true})
-	g.inject("PATCH /users/"+u.ID, 403, "", 1)
+	u := g.AddUser(fakegraph.User{UPN: "u@contoso.com", AccountEnabled: true})
+	g.Inject("PATCH /users/"+u.ID, 403, "", 1)
 	_, err := d.Perform(context.Background(), actions.BlockSignIn, actions.Target{DirectoryID: u.ID})
 	de := asDirErr(t, err)
 	want := &actions.DirectoryError{Op: "block sign-in", Status: 403, Code: "Authorization_RequestDenied",
@@ -270,8 +251,8 @@ func TestGraphErrorMapping(t *testing.T) {
 	if diff := cmp.Diff(want, de); diff != "" || !strings.HasPrefix(de.RequestID, "req-") {
 		t.Errorf("DirectoryError (-want +got):\n%s", diff)
 	}
-	if len(s.all()) != 0 || len(g.callLog()) != 1 {
-		t.Errorf("a 403 was retried: sleeps %v calls %v", s.all(), g.callLog())
+	if len(s.all()) != 0 || len(g.Calls()) != 1 {
+		t.Errorf("a 403 was retried: sleeps %v calls %v", s.all(), g.Calls())
 	}
 	if !strings.Contains(err.Error(), "(request-id req-") {
 		t.Errorf("message %q lacks the request-id", err)
@@ -314,19 +295,19 @@ func TestRetries(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d, g, s := setup(t)
-			u := g.addUser(&fakeUser{UPN: "u@contoso.com"})
-			g.inject("/revokeSignInSessions", tc.status, tc.retryAfter, tc.times)
+			u := g.AddUser(fakegraph.User{UPN: "u@contoso.com"})
+			g.Inject("/revokeSignInSessions", tc.status, tc.retryAfter, tc.times)
 			_, err := d.Perform(context.Background(), actions.RevokeMFASessions, actions.Target{DirectoryID: u.ID})
 			if tc.wantErr {
 				de := asDirErr(t, err)
 				if de.Status != tc.status || !de.Retryable() || de.RetryAfter != 2*time.Second {
 					t.Errorf("last error %+v", de)
 				}
-				if g.user(u.ID).Revoked != 0 {
+				if g.User(u.ID).Revoked != 0 {
 					t.Error("revoked although every attempt was throttled")
 				}
-			} else if err != nil || g.user(u.ID).Revoked != 1 {
-				t.Fatalf("err %v, revoked %d", err, g.user(u.ID).Revoked)
+			} else if err != nil || g.User(u.ID).Revoked != 1 {
+				t.Fatalf("err %v, revoked %d", err, g.User(u.ID).Revoked)
 			}
 			if !tc.wantSleeps(s.all()) {
 				t.Errorf("sleeps %v", s.all())
@@ -367,7 +348,7 @@ func TestTokenErrorIsNotRetried(t *testing.T) {
 	d, g, s := setup(t, func(c *Config) {
 		c.Credential = staticCred{err: errors.New("AADSTS7000215: invalid client secret"), calls: &calls}
 	})
-	u := g.addUser(&fakeUser{UPN: "u@contoso.com"})
+	u := g.AddUser(fakegraph.User{UPN: "u@contoso.com"})
 	_, err := d.Perform(context.Background(), actions.RevokeMFASessions, actions.Target{DirectoryID: u.ID})
 	if err == nil || !strings.Contains(err.Error(), "get Graph token") || calls.Load() != 1 || len(s.all()) != 0 {
 		t.Fatalf("err %v after %d token calls and sleeps %v", err, calls.Load(), s.all())

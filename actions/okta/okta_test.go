@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/okta/fakeokta"
 )
 
 // sleeps records the waits the client asked for instead of sleeping.
@@ -37,21 +38,21 @@ func (s *sleeps) all() []time.Duration {
 
 // setup starts a fake Okta org with a few users and points a real client at
 // it, with waits recorded rather than slept.
-func setup(t *testing.T) (*Directory, *fakeOkta, *sleeps) {
+func setup(t *testing.T) (*Directory, *fakeokta.Server, *sleeps) {
 	t.Helper()
-	f := newFakeOkta(t)
-	f.add(fakeUser{ID: "00uadmin", Login: "admin@example.com", Email: "admin@example.com", First: "Ada", Last: "Admin", Roles: []string{"SUPER_ADMIN"}})
-	f.meID = "00uadmin"
-	f.add(fakeUser{ID: "00ualice", Login: "alice@example.com", Email: "alice@example.com", First: "Alice", Last: "A", Factors: []string{"push", "sms"}})
-	f.add(fakeUser{ID: "00ubob", Login: "bob", Email: "bob@example.com", First: "Bob", Last: "B"})
-	f.add(fakeUser{ID: "00ucarol", Login: "carol@example.com", Email: "carol@example.com", Status: "SUSPENDED"})
-	f.add(fakeUser{ID: "00ughost", Login: "ghost@example.com", Email: "ghost@example.com", Status: "DEPROVISIONED"})
-	f.add(fakeUser{ID: "00utwin1", Login: "twin1", Email: "twin@example.com"})
-	f.add(fakeUser{ID: "00utwin2", Login: "twin2", Email: "twin@example.com"})
-	f.add(fakeUser{ID: "00uquote", Login: "quote", Email: `o"b\q@example.com`})
-	f.add(fakeUser{ID: "00uhelp", Login: "help@example.com", Email: "help@example.com", Roles: []string{"HELP_DESK_ADMIN"}})
+	f := fakeokta.New(t)
+	f.AddUser(fakeokta.User{ID: "00uadmin", Login: "admin@example.com", Email: "admin@example.com", First: "Ada", Last: "Admin", Roles: []string{"SUPER_ADMIN"}})
+	f.SetMe("00uadmin")
+	f.AddUser(fakeokta.User{ID: "00ualice", Login: "alice@example.com", Email: "alice@example.com", First: "Alice", Last: "A", Factors: []string{"push", "sms"}})
+	f.AddUser(fakeokta.User{ID: "00ubob", Login: "bob", Email: "bob@example.com", First: "Bob", Last: "B"})
+	f.AddUser(fakeokta.User{ID: "00ucarol", Login: "carol@example.com", Email: "carol@example.com", Status: "SUSPENDED"})
+	f.AddUser(fakeokta.User{ID: "00ughost", Login: "ghost@example.com", Email: "ghost@example.com", Status: "DEPROVISIONED"})
+	f.AddUser(fakeokta.User{ID: "00utwin1", Login: "twin1", Email: "twin@example.com"})
+	f.AddUser(fakeokta.User{ID: "00utwin2", Login: "twin2", Email: "twin@example.com"})
+	f.AddUser(fakeokta.User{ID: "00uquote", Login: "quote", Email: `o"b\q@example.com`})
+	f.AddUser(fakeokta.User{ID: "00uhelp", Login: "help@example.com", Email: "help@example.com", Roles: []string{"HELP_DESK_ADMIN"}})
 	d, err := New(Config{
-		OrgURL: f.srv.URL, Token: f.token, HTTPClient: f.srv.Client(),
+		OrgURL: f.URL(), Token: fakeokta.Token, HTTPClient: f.Client(),
 		Retry: actions.RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: time.Minute},
 	})
 	if err != nil {
@@ -180,7 +181,7 @@ func TestResolveUser(t *testing.T) {
 				}
 			}
 			if tt.calls != nil {
-				if diff := cmp.Diff(tt.calls, f.callLog()); diff != "" {
+				if diff := cmp.Diff(tt.calls, f.Calls()); diff != "" {
 					t.Errorf("calls (-want +got):\n%s", diff)
 				}
 			}
@@ -190,7 +191,7 @@ func TestResolveUser(t *testing.T) {
 
 func TestResolveUserServerError(t *testing.T) {
 	d, f, _ := setup(t)
-	f.failNext("GET /api/v1/users/{id}", failure{status: http.StatusForbidden, code: "E0000006", detail: "You do not have permission to perform the requested action"})
+	f.FailNext("GET /api/v1/users/{id}", fakeokta.Failure{Status: http.StatusForbidden, Code: "E0000006", Detail: "You do not have permission to perform the requested action"})
 	_, err := d.ResolveUser(context.Background(), "alice@example.com")
 	var de *actions.DirectoryError
 	if !errors.As(err, &de) || de.Status != http.StatusForbidden || de.Code != "E0000006" || errors.Is(err, actions.ErrUnknownUser) {
@@ -218,7 +219,7 @@ func TestPerform(t *testing.T) {
 		name        string
 		action      actions.Action
 		id          string
-		fail        map[string]failure
+		fail        map[string]fakeokta.Failure
 		wantOutcome actions.Outcome
 		wantDetail  string
 		wantSecret  bool
@@ -247,7 +248,7 @@ func TestPerform(t *testing.T) {
 		},
 		{
 			name: "require re-register MFA forbidden with factors", action: actions.RequireReregisterMFA, id: "00ualice",
-			fail:    map[string]failure{"POST /api/v1/users/{id}/lifecycle/reset_factors": {status: 403, code: "E0000006", detail: "You do not have permission to perform the requested action"}},
+			fail:    map[string]fakeokta.Failure{"POST /api/v1/users/{id}/lifecycle/reset_factors": {Status: 403, Code: "E0000006", Detail: "You do not have permission to perform the requested action"}},
 			wantErr: "E0000006",
 		},
 		{
@@ -289,7 +290,7 @@ func TestPerform(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			d, f, _ := setup(t)
 			for k, fl := range tt.fail {
-				f.failNext(k, fl)
+				f.FailNext(k, fl)
 			}
 			p, err := d.Perform(context.Background(), tt.action, actions.Target{DirectoryID: tt.id, Email: "x@example.com"})
 			if tt.wantErr != "" {
@@ -320,12 +321,12 @@ func TestPerform(t *testing.T) {
 				}
 			}
 			if tt.wantStatus != "" {
-				if got := f.user(tt.id).Status; got != tt.wantStatus {
+				if got := f.User(tt.id).Status; got != tt.wantStatus {
 					t.Errorf("user status = %s, want %s", got, tt.wantStatus)
 				}
 			}
 			if tt.wantCalls != nil {
-				if diff := cmp.Diff(tt.wantCalls, f.callLog()); diff != "" {
+				if diff := cmp.Diff(tt.wantCalls, f.Calls()); diff != "" {
 					t.Errorf("calls (-want +got):\n%s", diff)
 				}
 			}
@@ -340,42 +341,42 @@ func TestPerformUnsupported(t *testing.T) {
 		if !errors.Is(err, actions.ErrUnsupported) {
 			t.Errorf("%s: err = %v, want ErrUnsupported", a, err)
 		}
-		if n := len(f.callLog()); n != 0 {
+		if n := len(f.Calls()); n != 0 {
 			t.Errorf("%s: %d calls made", a, n)
 		}
 	}
 }
 
 func TestThrottling(t *testing.T) {
-	rateLimited := failure{status: http.StatusTooManyRequests, code: "E0000047",
-		detail: "API call exceeded rate limit due to too many requests.",
-		header: http.Header{"X-Rate-Limit-Remaining": {"0"}}}
+	rateLimited := fakeokta.Failure{Status: http.StatusTooManyRequests, Code: "E0000047",
+		Detail: "API call exceeded rate limit due to too many requests.",
+		Header: http.Header{"X-Rate-Limit-Remaining": {"0"}}}
 	tests := []struct {
 		name       string
-		fails      []failure
+		fails      []fakeokta.Failure
 		resetIn    time.Duration
 		wantErr    string
 		wantSleeps int
 		minSleep   time.Duration // the first wait at least this
 	}{
-		{name: "429 then success waits for the reset", fails: []failure{rateLimited}, resetIn: 20 * time.Second,
+		{name: "429 then success waits for the reset", fails: []fakeokta.Failure{rateLimited}, resetIn: 20 * time.Second,
 			wantSleeps: 1, minSleep: 18 * time.Second},
-		{name: "500 and 503 are retried", fails: []failure{
-			{status: 500, code: "E0000009", detail: "Internal Server Error"},
-			{status: 503, code: "E0000010", detail: "Service is in read only mode"}},
+		{name: "500 and 503 are retried", fails: []fakeokta.Failure{
+			{Status: 500, Code: "E0000009", Detail: "Internal Server Error"},
+			{Status: 503, Code: "E0000010", Detail: "Service is in read only mode"}},
 			wantSleeps: 2},
-		{name: "429 until attempts run out", fails: []failure{rateLimited, rateLimited, rateLimited}, resetIn: 5 * time.Second,
+		{name: "429 until attempts run out", fails: []fakeokta.Failure{rateLimited, rateLimited, rateLimited}, resetIn: 5 * time.Second,
 			wantErr: "429 Too Many Requests E0000047", wantSleeps: 2, minSleep: 3 * time.Second},
-		{name: "400 is not retried", fails: []failure{{status: 400, code: "E0000001", detail: "Api validation failed"}},
+		{name: "400 is not retried", fails: []fakeokta.Failure{{Status: 400, Code: "E0000001", Detail: "Api validation failed"}},
 			wantErr: "400 Bad Request E0000001", wantSleeps: 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d, f, rec := setup(t)
 			if tt.resetIn > 0 {
-				f.resetIn = tt.resetIn
+				f.SetResetIn(tt.resetIn)
 			}
-			f.failNext("POST /api/v1/users/{id}/lifecycle/suspend", tt.fails...)
+			f.FailNext("POST /api/v1/users/{id}/lifecycle/suspend", tt.fails...)
 			p, err := d.Perform(context.Background(), actions.BlockSignIn, actions.Target{DirectoryID: "00ualice"})
 			if tt.wantErr != "" {
 				var de *actions.DirectoryError
@@ -401,8 +402,8 @@ func TestThrottling(t *testing.T) {
 
 func TestPacingWhenRemainingIsZero(t *testing.T) {
 	d, f, rec := setup(t)
-	f.remaining = 0
-	f.resetIn = 30 * time.Second
+	f.SetRemaining(0)
+	f.SetResetIn(30 * time.Second)
 	ctx := context.Background()
 	if _, err := d.ResolveUser(ctx, "alice@example.com"); err != nil {
 		t.Fatal(err)
@@ -421,8 +422,8 @@ func TestPacingWhenRemainingIsZero(t *testing.T) {
 	// The pause is capped by the retry policy's Max.
 	d2, f2, rec2 := setup(t)
 	d2.api.Retry.Max = 5 * time.Second
-	f2.remaining = 0
-	f2.resetIn = time.Hour
+	f2.SetRemaining(0)
+	f2.SetResetIn(time.Hour)
 	_, _ = d2.ResolveUser(ctx, "alice@example.com")
 	_, _ = d2.ResolveUser(ctx, "alice@example.com")
 	if got := rec2.all(); len(got) != 1 || got[0] != 5*time.Second {
@@ -445,7 +446,7 @@ func TestCheck(t *testing.T) {
 	})
 	t.Run("bad token", func(t *testing.T) {
 		_, f, _ := setup(t)
-		d, err := New(Config{OrgURL: f.srv.URL, Token: "wrong-token-123", HTTPClient: f.srv.Client()})
+		d, err := New(Config{OrgURL: f.URL(), Token: "wrong-token-123", HTTPClient: f.Client()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -459,7 +460,7 @@ func TestCheck(t *testing.T) {
 	})
 	t.Run("token owner holds no role", func(t *testing.T) {
 		d, f, _ := setup(t)
-		f.meID = "00ualice"
+		f.SetMe("00ualice")
 		got := d.Check(context.Background(), nil)
 		if len(got) != 1 || !strings.Contains(got[0], "holds no admin role") {
 			t.Errorf("problems = %q", got)
@@ -470,18 +471,18 @@ func TestCheck(t *testing.T) {
 // TestSecretsNeverLogged runs the secret-producing action through retries
 // with debug logging on and looks for the token and the password in the log.
 func TestSecretsNeverLogged(t *testing.T) {
-	f := newFakeOkta(t)
-	f.add(fakeUser{ID: "00ualice", Login: "alice@example.com", Email: "alice@example.com"})
+	f := fakeokta.New(t)
+	f.AddUser(fakeokta.User{ID: "00ualice", Login: "alice@example.com", Email: "alice@example.com"})
 	var buf bytes.Buffer
 	var mu sync.Mutex
 	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	d, err := New(Config{OrgURL: f.srv.URL, Token: f.token, HTTPClient: f.srv.Client(), Logger: logger,
+	d, err := New(Config{OrgURL: f.URL(), Token: fakeokta.Token, HTTPClient: f.Client(), Logger: logger,
 		Retry: actions.RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.failNext("POST /api/v1/users/{id}/lifecycle/expire_password_with_temp_password",
-		failure{status: 500, code: "E0000009", detail: "Internal Server Error"})
+	f.FailNext("POST /api/v1/users/{id}/lifecycle/expire_password_with_temp_password",
+		fakeokta.Failure{Status: 500, Code: "E0000009", Detail: "Internal Server Error"})
 	p, err := d.Perform(context.Background(), actions.ResetPassword, actions.Target{DirectoryID: "00ualice"})
 	if err != nil || p.Secret == nil {
 		t.Fatalf("Perform = %+v, %v", p, err)
@@ -492,7 +493,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	if !strings.Contains(log, "may retry") {
 		t.Errorf("the retry was not logged: %s", log)
 	}
-	for _, s := range []string{f.token, p.Secret.Reveal()} {
+	for _, s := range []string{fakeokta.Token, p.Secret.Reveal()} {
 		if strings.Contains(log, s) {
 			t.Errorf("log contains a secret %q:\n%s", s, log)
 		}
@@ -508,37 +509,4 @@ func (l *lockedWriter) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(b)
-}
-
-// TestFakeRefusesUndocumentedRequests checks the fake itself: a path, a
-// method or a query parameter the OpenAPI description lacks is refused.
-func TestFakeRefusesUndocumentedRequests(t *testing.T) {
-	s := loadSpec(t)
-	tests := []struct {
-		method, path, query string
-		ok                  bool
-	}{
-		{"POST", "/api/v1/users/00u1/lifecycle/suspend", "", true},
-		{"DELETE", "/api/v1/users/00u1/sessions", "oauthTokens=true&forgetDevices=true", true},
-		{"GET", "/api/v1/users/alice@example.com", "", true},
-		{"GET", "/api/v1/users/00u1/roles", "", true},
-		{"POST", "/api/v1/users/00u1/lifecycle/bogus", "", false},
-		{"GET", "/api/v1/users/00u1/lifecycle/suspend", "", false},
-		{"DELETE", "/api/v1/users/00u1/sessions", "everything=true", false},
-	}
-	for _, tt := range tests {
-		rt, _ := s.match(tt.path)
-		ok := rt != nil
-		if ok {
-			_, ok = rt.methods[tt.method]
-		}
-		if ok && tt.query != "" {
-			for _, kv := range strings.Split(tt.query, "&") {
-				ok = ok && rt.methods[tt.method][strings.SplitN(kv, "=", 2)[0]]
-			}
-		}
-		if ok != tt.ok {
-			t.Errorf("%s %s?%s documented = %v, want %v", tt.method, tt.path, tt.query, ok, tt.ok)
-		}
-	}
 }

@@ -1,4 +1,4 @@
-package entra
+package fakegraph
 
 import (
 	"bytes"
@@ -42,7 +42,7 @@ func (b *tokenBucket) take() (bool, time.Duration) {
 // batch answers POST /$batch: every inner request is served (and throttled)
 // on its own; answers come back in reverse order, as Graph does not promise
 // any order.
-func (g *fakeGraph) batch(r fakeReq) fakeResp {
+func (g *Server) batch(r fakeReq) fakeResp {
 	g.mu.Lock()
 	g.calls = append(g.calls, "POST /$batch")
 	var hit *fault

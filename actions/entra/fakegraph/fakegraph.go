@@ -1,6 +1,20 @@
-package entra
+// Package fakegraph is a fake Microsoft Graph v1.0 on httptest for the
+// endpoints mfadesk calls (users, authentication methods, Temporary Access
+// Passes, revokeSignInSessions, directory roles, JSON batching), and a fake
+// Microsoft Entra token authority over TLS (Authority).
+//
+// The fake Graph refuses (400, with a Graph error body) any property,
+// navigation or action that Graph's published metadata does not define: it
+// reads the CSDL excerpt kept in shared/reference beside the repository. It
+// answers with Graph's error bodies and request-id headers, pages with
+// absolute @odata.nextLink URLs, accepts one bearer token (Token), and can be
+// told to fail requests (Inject), to throttle with a token bucket
+// (SetThrottle) and to answer slowly (SetLatency). It records every request
+// (Calls).
+package fakegraph
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,46 +30,82 @@ import (
 	"time"
 )
 
-// fakeGraph behaves like Microsoft Graph v1.0 for the endpoints mfadesk
-// calls. It refuses (400, with a Graph error body) any property, navigation
-// or action that the published metadata does not define.
-type fakeGraph struct {
+// AllRoles is every application permission mfadesk asks for: the roles claim
+// of the token the fake accepts by default.
+var AllRoles = []string{"User.Read.All", "RoleManagement.Read.Directory", "User-PasswordProfile.ReadWrite.All",
+	"UserAuthenticationMethod.ReadWrite.All", "User.RevokeSessions.All", "User.EnableDisableAccount.All"}
+
+// Token returns an unsigned JWT whose roles claim is roles, shaped like an
+// app-only Graph token (mfadesk reads the claim, never the signature).
+func Token(roles ...string) string {
+	enc := func(v any) string {
+		b, _ := json.Marshal(v) // maps of strings always marshal
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	return enc(map[string]string{"alg": "RS256", "typ": "JWT"}) + "." +
+		enc(map[string]any{"aud": "https://graph.microsoft.com", "tid": "tenant", "roles": roles}) + ".c2lnbmF0dXJl"
+}
+
+// Server behaves like Microsoft Graph v1.0 for the endpoints mfadesk calls.
+// Create it with New; it is safe for concurrent use.
+type Server struct {
 	t     testing.TB
 	model *csdlModel
 	srv   *httptest.Server
 
-	mu       sync.Mutex
-	users    map[string]*fakeUser // by object ID
-	token    string               // the bearer token it accepts
-	pageSize int
-	seq      int
-	faults   []*fault
-	calls    []string
-	latency  time.Duration
-	bucket   *tokenBucket
-	throttle int // 429s answered
+	mu        sync.Mutex
+	users     map[string]*User // by object ID
+	token     string           // the bearer token it accepts
+	pageSize  int
+	seq       int
+	faults    []*fault
+	calls     []string
+	latency   time.Duration
+	bucket    *tokenBucket
+	throttled int // 429s answered by the bucket
 }
 
-type fakeUser struct {
+// User is a user of the fake tenant.
+type User struct {
 	ID, UPN, Mail, DisplayName string
 	AccountEnabled             bool
-	Password                   string
-	ForceChange                bool
-	Methods                    []*fakeMethod
-	DefaultMethod              string // method ID
-	Roles                      []string
-	Revoked                    int
+	// Password and ForceChange are the last passwordProfile set.
+	Password    string
+	ForceChange bool
+	// Methods are the registered authentication methods but the password,
+	// which every user has (PasswordMethodID).
+	Methods       []*Method
+	DefaultMethod string // a method ID
+	// Roles are the display names of the directory roles the user holds.
+	Roles []string
+	// Revoked counts revokeSignInSessions calls.
+	Revoked int
 }
 
-type fakeMethod struct {
+// Method is an authentication method.
+type Method struct {
 	ID        string
 	Type      string // e.g. phoneAuthenticationMethod
-	PhoneType string
+	PhoneType string // mobile, alternateMobile, office
 	Name      string
-	Secret    string // a TAP
-	Start     time.Time
-	Lifetime  int
-	Once      bool
+	// Secret, Start, Lifetime (minutes) and Once describe a Temporary Access
+	// Pass.
+	Secret   string
+	Start    time.Time
+	Lifetime int
+	Once     bool
+}
+
+// clone copies u and its methods.
+func (u *User) clone() User {
+	c := *u
+	c.Methods = make([]*Method, len(u.Methods))
+	for i, m := range u.Methods {
+		mc := *m
+		c.Methods[i] = &mc
+	}
+	c.Roles = append([]string(nil), u.Roles...)
+	return c
 }
 
 // fault makes the next times requests whose "METHOD path" contains match
@@ -68,40 +118,106 @@ type fault struct {
 	times      int
 }
 
-func newFakeGraph(t testing.TB) *fakeGraph {
-	g := &fakeGraph{t: t, model: loadCSDL(t), users: map[string]*fakeUser{}, token: testToken(t, allRoles...), pageSize: 100}
+// New starts a fake Graph, stopped when t ends. It fails t when Graph's
+// metadata (shared/reference/graph-v1.0-excerpt.csdl.xml beside the module
+// root) cannot be read. It accepts Token(AllRoles...) until SetToken.
+func New(t testing.TB) *Server {
+	t.Helper()
+	g := &Server{t: t, model: loadCSDL(t), users: map[string]*User{}, token: Token(AllRoles...), pageSize: 100}
 	g.srv = httptest.NewServer(g)
 	t.Cleanup(g.srv.Close)
 	return g
 }
 
-func (g *fakeGraph) addUser(u *fakeUser) *fakeUser {
+// URL is the Graph root without a version, for MFADESK_GRAPH_URL.
+func (g *Server) URL() string { return g.srv.URL }
+
+// Token is the bearer token the fake accepts.
+func (g *Server) Token() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.token
+}
+
+// SetToken makes the fake accept tok, and only tok.
+func (g *Server) SetToken(tok string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.token = tok
+}
+
+// AddUser adds u, with an object ID made up when u.ID is empty, and returns
+// it as stored.
+func (g *Server) AddUser(u User) User {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if u.ID == "" {
 		u.ID = fmt.Sprintf("00000000-0000-0000-0000-%012d", len(g.users)+1)
 	}
-	g.users[u.ID] = u
-	return u
+	stored := u.clone()
+	g.users[u.ID] = &stored
+	return stored.clone()
 }
 
-func (g *fakeGraph) user(id string) *fakeUser {
+// User returns a copy of the user with object ID id as it stands now, or the
+// zero User.
+func (g *Server) User(id string) User {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.users[id]
+	u := g.users[id]
+	if u == nil {
+		return User{}
+	}
+	return u.clone()
 }
 
-func (g *fakeGraph) inject(match string, status int, retryAfter string, times int) {
+// Inject makes the next times requests whose log line (see Calls) contains
+// match answer status with a Graph error body, and Retry-After when
+// retryAfter is not empty. Match "$batch" fails whole batches.
+func (g *Server) Inject(match string, status int, retryAfter string, times int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	code := map[int]string{429: "TooManyRequests", 503: "serviceNotAvailable", 504: "gatewayTimeout", 403: "Authorization_RequestDenied"}[status]
 	g.faults = append(g.faults, &fault{match: match, status: status, code: code, retryAfter: retryAfter, times: times})
 }
 
-func (g *fakeGraph) callLog() []string {
+// Calls returns the requests received, oldest first, as "METHOD path?query"
+// below /v1.0 ("GET /users/{id}?$select=id"); the requests inside a $batch
+// follow its "POST /$batch" line as "batch: METHOD path?query".
+func (g *Server) Calls() []string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return append([]string(nil), g.calls...)
+}
+
+// SetPageSize sets how many items a page of a collection holds (100).
+func (g *Server) SetPageSize(n int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.pageSize = n
+}
+
+// SetLatency makes every HTTP request take d before it is answered.
+func (g *Server) SetLatency(d time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.latency = d
+}
+
+// SetThrottle installs a fresh token bucket: rate requests a second, in
+// bursts of burst, each request inside a $batch counting on its own; past it
+// the fake answers 429 with Retry-After in whole seconds, as Graph does.
+func (g *Server) SetThrottle(rate, burst float64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.bucket = newTokenBucket(rate, burst)
+}
+
+// Throttled counts the 429s the token bucket has answered.
+func (g *Server) Throttled() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.throttled
 }
 
 // fakeReq is a request to the fake, outer or inside a $batch.
@@ -121,11 +237,15 @@ type fakeResp struct {
 	body   any
 }
 
-func (g *fakeGraph) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if g.latency > 0 {
-		time.Sleep(g.latency)
+// ServeHTTP answers one Graph request.
+func (g *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	g.mu.Lock()
+	latency, token := g.latency, g.token
+	g.mu.Unlock()
+	if latency > 0 {
+		time.Sleep(latency)
 	}
-	if r.Header.Get("Authorization") != "Bearer "+g.token {
+	if r.Header.Get("Authorization") != "Bearer "+token {
 		writeFake(w, g.errResp(401, "InvalidAuthenticationToken", "Access token is missing or invalid."))
 		return
 	}
@@ -158,7 +278,7 @@ func writeFake(w http.ResponseWriter, r fakeResp) {
 
 // errResp is a Graph error answer; the request ID is in the header and in
 // innerError, as Graph does.
-func (g *fakeGraph) errResp(status int, code, msg string) fakeResp {
+func (g *Server) errResp(status int, code, msg string) fakeResp {
 	g.mu.Lock()
 	g.seq++
 	id := fmt.Sprintf("req-%04d", g.seq)
@@ -169,7 +289,7 @@ func (g *fakeGraph) errResp(status int, code, msg string) fakeResp {
 	}}
 }
 
-func (g *fakeGraph) ok(status int, body any) fakeResp {
+func (g *Server) ok(status int, body any) fakeResp {
 	g.mu.Lock()
 	g.seq++
 	id := fmt.Sprintf("req-%04d", g.seq)
@@ -178,7 +298,7 @@ func (g *fakeGraph) ok(status int, body any) fakeResp {
 }
 
 // handle serves one request (outer or inside a batch).
-func (g *fakeGraph) handle(r fakeReq) fakeResp {
+func (g *Server) handle(r fakeReq) fakeResp {
 	line := r.method + " " + r.path
 	if r.raw != "" {
 		line += "?" + r.raw
@@ -208,7 +328,7 @@ func (g *fakeGraph) handle(r fakeReq) fakeResp {
 	if bucket != nil {
 		if ok, wait := bucket.take(); !ok {
 			g.mu.Lock()
-			g.throttle++
+			g.throttled++
 			g.mu.Unlock()
 			resp := g.errResp(429, "TooManyRequests", "Too many requests.")
 			resp.header.Set("Retry-After", strconv.Itoa(int(math.Max(1, math.Ceil(wait.Seconds())))))
@@ -218,7 +338,7 @@ func (g *fakeGraph) handle(r fakeReq) fakeResp {
 	return g.route(r)
 }
 
-func (g *fakeGraph) route(r fakeReq) fakeResp {
+func (g *Server) route(r fakeReq) fakeResp {
 	segs := strings.Split(strings.TrimPrefix(r.path, "/"), "/")
 	if segs[0] == "users" && len(segs) == 1 {
 		if r.method != http.MethodGet {
@@ -288,7 +408,7 @@ func (g *fakeGraph) route(r fakeReq) fakeResp {
 	return g.ok(200, map[string]any{"@odata.context": g.srv.URL + "/v1.0/$metadata#Edm.Boolean", "value": true})
 }
 
-func (g *fakeGraph) userJSON(u *fakeUser, sel string) map[string]any {
+func (g *Server) userJSON(u *User, sel string) map[string]any {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	all := map[string]any{"id": u.ID, "userPrincipalName": u.UPN, "mail": nilIfEmpty(u.Mail),
@@ -312,7 +432,7 @@ func nilIfEmpty(s string) any {
 	return s
 }
 
-func (g *fakeGraph) patchUser(u *fakeUser, r fakeReq) fakeResp {
+func (g *Server) patchUser(u *User, r fakeReq) fakeResp {
 	var body map[string]any
 	if err := json.Unmarshal(r.body, &body); err != nil {
 		return g.errResp(400, "BadRequest", "Unreadable JSON.")
@@ -322,7 +442,7 @@ func (g *fakeGraph) patchUser(u *fakeUser, r fakeReq) fakeResp {
 	}
 	pp, hasPP := body["passwordProfile"].(map[string]any)
 	pw, _ := pp["password"].(string)
-	if hasPP && !complexEnough(pw) {
+	if hasPP && !ComplexEnough(pw) {
 		return g.errResp(400, "Request_BadRequest", "The specified password does not comply with password complexity requirements.")
 	}
 	g.mu.Lock()
@@ -337,8 +457,10 @@ func (g *fakeGraph) patchUser(u *fakeUser, r fakeReq) fakeResp {
 	return g.ok(204, nil)
 }
 
-// complexEnough is Entra's rule: 8 to 256 characters, three of four classes.
-func complexEnough(pw string) bool {
+// ComplexEnough is Entra's password rule as the fake applies it: 8 to 256
+// characters, three of the four classes upper case, lower case, digits and
+// others.
+func ComplexEnough(pw string) bool {
 	var upper, lower, digit, other int
 	for _, c := range pw {
 		switch {
@@ -356,7 +478,7 @@ func complexEnough(pw string) bool {
 }
 
 // listUsers answers /users?$filter=mail eq '…'.
-func (g *fakeGraph) listUsers(r fakeReq) fakeResp {
+func (g *Server) listUsers(r fakeReq) fakeResp {
 	f := r.query.Get("$filter")
 	lit, ok := strings.CutPrefix(f, "mail eq '")
 	if !ok || !strings.HasSuffix(lit, "'") {
@@ -378,15 +500,21 @@ func (g *fakeGraph) listUsers(r fakeReq) fakeResp {
 	sort.Strings(ids)
 	items := make([]any, len(ids))
 	for i, id := range ids {
-		items[i] = g.userJSON(g.user(id), r.query.Get("$select"))
+		g.mu.Lock()
+		u := g.users[id]
+		g.mu.Unlock()
+		items[i] = g.userJSON(u, r.query.Get("$select"))
 	}
 	return g.page(r, items)
 }
 
 // page answers one page of items, with an absolute @odata.nextLink.
-func (g *fakeGraph) page(r fakeReq, items []any) fakeResp {
+func (g *Server) page(r fakeReq, items []any) fakeResp {
 	skip, _ := strconv.Atoi(r.query.Get("$skiptoken"))
-	end := min(skip+g.pageSize, len(items))
+	g.mu.Lock()
+	size := g.pageSize
+	g.mu.Unlock()
+	end := min(skip+size, len(items))
 	if skip > len(items) {
 		skip = len(items)
 	}
@@ -402,7 +530,7 @@ func (g *fakeGraph) page(r fakeReq, items []any) fakeResp {
 	return g.ok(200, body)
 }
 
-func (g *fakeGraph) roles(u *fakeUser, r fakeReq, rest []string) fakeResp {
+func (g *Server) roles(u *User, r fakeReq, rest []string) fakeResp {
 	if len(rest) > 1 || r.method != http.MethodGet {
 		return g.errResp(400, "BadRequest", "Unsupported segment.")
 	}

@@ -1,4 +1,4 @@
-package entra
+package fakegraph
 
 import (
 	"encoding/json"
@@ -9,12 +9,12 @@ import (
 	"time"
 )
 
-// passwordMethodID is the fixed ID Graph gives every user's password method.
-const passwordMethodID = "28c10230-6103-485e-b985-444c60001490"
+// PasswordMethodID is the fixed ID Graph gives every user's password method.
+const PasswordMethodID = "28c10230-6103-485e-b985-444c60001490"
 
 // authentication serves /users/{id}/authentication/…; the segment after
 // authentication must be a navigation of microsoft.graph.authentication.
-func (g *fakeGraph) authentication(u *fakeUser, r fakeReq, rest []string) fakeResp {
+func (g *Server) authentication(u *User, r fakeReq, rest []string) fakeResp {
 	if len(rest) == 0 {
 		return g.errResp(400, "BadRequest", "The fake does not serve the authentication entity itself.")
 	}
@@ -25,7 +25,7 @@ func (g *fakeGraph) authentication(u *fakeUser, r fakeReq, rest []string) fakeRe
 	switch {
 	case rest[0] == "methods" && len(rest) == 1 && r.method == http.MethodGet:
 		g.mu.Lock()
-		items := []any{map[string]any{"@odata.type": "#microsoft.graph.passwordAuthenticationMethod", "id": passwordMethodID, "password": nil}}
+		items := []any{map[string]any{"@odata.type": "#microsoft.graph.passwordAuthenticationMethod", "id": PasswordMethodID, "password": nil}}
 		for _, m := range u.Methods {
 			items = append(items, methodJSON(m))
 		}
@@ -43,7 +43,7 @@ func (g *fakeGraph) authentication(u *fakeUser, r fakeReq, rest []string) fakeRe
 	return g.errResp(405, "BadRequest", "The fake does not serve "+r.method+" "+r.path)
 }
 
-func methodJSON(m *fakeMethod) map[string]any {
+func methodJSON(m *Method) map[string]any {
 	j := map[string]any{"@odata.type": "#microsoft.graph." + m.Type, "id": m.ID}
 	if m.Type == "phoneAuthenticationMethod" {
 		j["phoneType"], j["phoneNumber"] = m.PhoneType, "+1 5555550100"
@@ -54,7 +54,7 @@ func methodJSON(m *fakeMethod) map[string]any {
 	return j
 }
 
-func (g *fakeGraph) deleteMethod(u *fakeUser, typ, id string) fakeResp {
+func (g *Server) deleteMethod(u *User, typ, id string) fakeResp {
 	g.mu.Lock()
 	idx := -1
 	for i, m := range u.Methods {
@@ -62,7 +62,7 @@ func (g *fakeGraph) deleteMethod(u *fakeUser, typ, id string) fakeResp {
 			idx = i
 		}
 	}
-	if id == passwordMethodID {
+	if id == PasswordMethodID {
 		g.mu.Unlock()
 		return g.errResp(400, "badRequest", "The password method can't be deleted.")
 	}
@@ -92,7 +92,7 @@ func (g *fakeGraph) deleteMethod(u *fakeUser, typ, id string) fakeResp {
 	return g.ok(204, nil)
 }
 
-func (g *fakeGraph) createTAP(u *fakeUser, r fakeReq, typ string) fakeResp {
+func (g *Server) createTAP(u *User, r fakeReq, typ string) fakeResp {
 	var body map[string]any
 	if err := json.Unmarshal(r.body, &body); err != nil {
 		return g.errResp(400, "BadRequest", "Unreadable JSON.")
@@ -110,7 +110,7 @@ func (g *fakeGraph) createTAP(u *fakeUser, r fakeReq, typ string) fakeResp {
 	once, _ := body["isUsableOnce"].(bool)
 	g.mu.Lock()
 	g.seq++
-	m := &fakeMethod{ID: fmt.Sprintf("tap-%d", g.seq), Type: typ, Secret: fmt.Sprintf("TAP%06d!x", g.seq),
+	m := &Method{ID: fmt.Sprintf("tap-%d", g.seq), Type: typ, Secret: fmt.Sprintf("TAP%06d!x", g.seq),
 		Start: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC), Lifetime: lifetime, Once: once}
 	kept := u.Methods[:0:0]
 	for _, o := range u.Methods {
@@ -128,8 +128,10 @@ func (g *fakeGraph) createTAP(u *fakeUser, r fakeReq, typ string) fakeResp {
 	})
 }
 
-// methodTypes lists a user's remaining method types, for assertions.
-func (g *fakeGraph) methodTypes(id string) []string {
+// MethodTypes lists the types of the methods user id has left, the password
+// aside, without the AuthenticationMethod suffix and with the phone type:
+// "phone:mobile", "fido2".
+func (g *Server) MethodTypes(id string) []string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	var out []string

@@ -1,4 +1,15 @@
-package google
+// Package fakegoogle is a fake Google Workspace for tests, on httptest: the
+// Admin SDK Directory API (directory_v1) methods of the users,
+// twoStepVerification, verificationCodes and asps resources, and an OAuth
+// token endpoint (/token) for the JWT bearer flow of a service account with
+// domain-wide delegation, which verifies the assertion's signature against
+// the service account's public key.
+//
+// It refuses every method the discovery document does not name (and fails
+// the test that sent it), answers with Google's error bodies, can be told to
+// fail API methods (FailNext) and the token endpoint (FailToken), and records
+// the API calls (Calls) and token requests (TokenRequests).
+package fakegoogle
 
 import (
 	"crypto"
@@ -80,13 +91,15 @@ func matchRoute(method, escapedPath string) (template string, params map[string]
 	return "", nil, pathKnown
 }
 
-type gASP struct {
+// ASP is an application-specific password (app password).
+type ASP struct {
 	CodeID int64
 	Name   string
 }
 
-// gUser is a user of the fake Workspace account.
-type gUser struct {
+// User is a user of the fake Workspace account. Admin and Delegated are
+// isAdmin and isDelegatedAdmin; only an admin may be the token's subject.
+type User struct {
 	ID, Email, FullName      string
 	Aliases                  []string
 	Admin, Delegated         bool
@@ -94,21 +107,31 @@ type gUser struct {
 	SuspensionReason         string
 	Enrolled2SV, Enforced2SV bool
 	BackupCodesValid         bool
-	ASPs                     []gASP
+	ASPs                     []ASP
 	Password, HashFunction   string
 	ChangeAtNext             bool
 	SignOuts, Invalidations  int
 }
 
-// gFailure is a canned Google error answer.
-type gFailure struct {
-	status          int
-	reason, message string
-	header          http.Header
+// clone copies u and its lists.
+func (u *User) clone() User {
+	c := *u
+	c.Aliases = append([]string(nil), u.Aliases...)
+	c.ASPs = append([]ASP(nil), u.ASPs...)
+	return c
 }
 
-// claims are the JWT claims a token request carried.
-type claims struct {
+// Failure is a canned Google error answer: Status with a Google error body
+// whose first reason is Reason, and Header added.
+type Failure struct {
+	Status          int
+	Reason, Message string
+	Header          http.Header
+}
+
+// Claims are the JWT claims a token request carried, and the key ID of its
+// header.
+type Claims struct {
 	Iss   string `json:"iss"`
 	Scope string `json:"scope"`
 	Aud   string `json:"aud"`
@@ -119,30 +142,40 @@ type claims struct {
 	Kid   string `json:"-"`
 }
 
-// fakeGoogle is an Admin SDK Directory API and an OAuth token endpoint for
-// the JWT bearer flow that verifies the assertion's signature.
-type fakeGoogle struct {
-	t   *testing.T
+// The scopes the fake grants unless told otherwise (SetGranted): those
+// mfadesk's Google directory asks for.
+const (
+	ScopeUser         = "https://www.googleapis.com/auth/admin.directory.user"
+	ScopeUserSecurity = "https://www.googleapis.com/auth/admin.directory.user.security"
+)
+
+// Server is an Admin SDK Directory API and an OAuth token endpoint for the
+// JWT bearer flow. Create it with New; it is safe for concurrent use.
+type Server struct {
+	t   testing.TB
 	srv *httptest.Server
 	pub *rsa.PublicKey
 
 	mu           sync.Mutex
 	n            int
-	users        map[string]*gUser
+	users        map[string]*User
 	granted      []string          // scopes delegated to the service account
 	tokens       map[string]string // access token -> subject
-	assertions   []claims
-	tokenFails   []gFailure
-	fail         map[string][]gFailure // "METHOD template" or "METHOD path" -> answers to give first
+	assertions   []Claims
+	tokenFails   []Failure
+	fail         map[string][]Failure // "METHOD template" or "METHOD path" -> answers to give first
 	calls        []string
 	bodies       []map[string]any // users.update bodies
 	undocumented []string
 }
 
-func newFakeGoogle(t *testing.T, pub *rsa.PublicKey) *fakeGoogle {
+// New starts a fake Workspace account whose service account signs with the
+// private key of pub, stopped when t ends. Requests the Directory API does not
+// document, and assertions with a bad signature, fail t.
+func New(t testing.TB, pub *rsa.PublicKey) *Server {
 	t.Helper()
-	f := &fakeGoogle{t: t, pub: pub, users: map[string]*gUser{}, tokens: map[string]string{},
-		fail: map[string][]gFailure{}, granted: []string{ScopeUser, ScopeUserSecurity}}
+	f := &Server{t: t, pub: pub, users: map[string]*User{}, tokens: map[string]string{},
+		fail: map[string][]Failure{}, granted: []string{ScopeUser, ScopeUserSecurity}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	t.Cleanup(func() {
@@ -155,20 +188,37 @@ func newFakeGoogle(t *testing.T, pub *rsa.PublicKey) *fakeGoogle {
 	return f
 }
 
-func (f *fakeGoogle) add(u gUser) {
+// URL is the API's base URL, for MFADESK_GOOGLE_API_URL.
+func (f *Server) URL() string { return f.srv.URL }
+
+// TokenURL is the token endpoint, for a key's token_uri.
+func (f *Server) TokenURL() string { return f.srv.URL + "/token" }
+
+// Client is an HTTP client for the server.
+func (f *Server) Client() *http.Client { return f.srv.Client() }
+
+// AddUser adds u, or replaces the user with its ID.
+func (f *Server) AddUser(u User) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.users[u.ID] = &u
+	c := u.clone()
+	f.users[u.ID] = &c
 }
 
-func (f *fakeGoogle) user(id string) gUser {
+// User returns a copy of the user with ID id as it stands now, or the zero
+// User.
+func (f *Server) User(id string) User {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return *f.users[id]
+	u := f.users[id]
+	if u == nil {
+		return User{}
+	}
+	return u.clone()
 }
 
-// body is the i-th users.update body received.
-func (f *fakeGoogle) body(i int) map[string]any {
+// Body is the i-th users.update body received (from 0), or nil.
+func (f *Server) Body(i int) map[string]any {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if i >= len(f.bodies) {
@@ -177,25 +227,62 @@ func (f *fakeGoogle) body(i int) map[string]any {
 	return f.bodies[i]
 }
 
-func (f *fakeGoogle) failNext(key string, fs ...gFailure) {
+// FailNext makes the next answers to key be fs, in order. key is "METHOD
+// path" for one escaped path ("DELETE /admin/directory/v1/users/101/asps/12")
+// or "METHOD template" for a method ("POST
+// /admin/directory/v1/users/{userKey}/signOut"); a path's failures come first.
+func (f *Server) FailNext(key string, fs ...Failure) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.fail[key] = append(f.fail[key], fs...)
 }
 
-func (f *fakeGoogle) callLog() []string {
+// FailToken makes the token endpoint's next answers be fs, in order, with
+// OAuth error bodies (Reason is the error code).
+func (f *Server) FailToken(fs ...Failure) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tokenFails = append(f.tokenFails, fs...)
+}
+
+// SetGranted sets the scopes delegated to the service account (both Admin
+// SDK scopes mfadesk asks for by default); a token request for any other is
+// refused with unauthorized_client.
+func (f *Server) SetGranted(scopes ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.granted = append([]string(nil), scopes...)
+}
+
+// Calls returns the API requests received, oldest first, as "METHOD
+// escaped-path" (token requests are not among them).
+func (f *Server) Calls() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.calls...)
 }
 
-func (f *fakeGoogle) tokenRequests() []claims {
+// TokenRequests returns the verified assertions of the token requests,
+// oldest first.
+func (f *Server) TokenRequests() []Claims {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]claims(nil), f.assertions...)
+	return append([]Claims(nil), f.assertions...)
 }
 
-func (f *fakeGoogle) find(key string) *gUser {
+// AccessTokens returns the access tokens issued.
+func (f *Server) AccessTokens() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]string, 0, len(f.tokens))
+	for tok := range f.tokens {
+		out = append(out, tok)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (f *Server) find(key string) *User {
 	if u, ok := f.users[key]; ok {
 		return u
 	}
@@ -226,7 +313,7 @@ func gJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func (f *fakeGoogle) serve(w http.ResponseWriter, r *http.Request) {
+func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.n++
@@ -262,10 +349,10 @@ func (f *fakeGoogle) serve(w http.ResponseWriter, r *http.Request) {
 	if q := f.fail[fkey]; len(q) > 0 {
 		fl := q[0]
 		f.fail[fkey] = q[1:]
-		for k, vs := range fl.header {
+		for k, vs := range fl.Header {
 			w.Header()[k] = vs
 		}
-		gError(w, fl.status, fl.reason, fl.message)
+		gError(w, fl.Status, fl.Reason, fl.Message)
 		return
 	}
 	if actor := f.find(subject); actor == nil || (!actor.Admin && !actor.Delegated) {
@@ -326,7 +413,7 @@ func (f *fakeGoogle) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (f *fakeGoogle) userJSON(u *gUser) map[string]any {
+func (f *Server) userJSON(u *User) map[string]any {
 	m := map[string]any{
 		"kind": "admin#directory#user", "id": u.ID, "primaryEmail": u.Email,
 		"name":    map[string]any{"fullName": u.FullName},
@@ -340,7 +427,7 @@ func (f *fakeGoogle) userJSON(u *gUser) map[string]any {
 	return m
 }
 
-func (f *fakeGoogle) update(w http.ResponseWriter, u *gUser, body []byte) {
+func (f *Server) update(w http.ResponseWriter, u *User, body []byte) {
 	var m map[string]any
 	if err := json.Unmarshal(body, &m); err != nil {
 		gError(w, http.StatusBadRequest, "parseError", "Parse Error")
@@ -384,7 +471,7 @@ func contains(list []string, s string) bool {
 }
 
 // token is the OAuth token endpoint of the JWT bearer flow (RFC 7523).
-func (f *fakeGoogle) token(w http.ResponseWriter, r *http.Request) {
+func (f *Server) token(w http.ResponseWriter, r *http.Request) {
 	tokenErr := func(status int, code, desc string) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
@@ -397,10 +484,10 @@ func (f *fakeGoogle) token(w http.ResponseWriter, r *http.Request) {
 	if len(f.tokenFails) > 0 {
 		fl := f.tokenFails[0]
 		f.tokenFails = f.tokenFails[1:]
-		for k, vs := range fl.header {
+		for k, vs := range fl.Header {
 			w.Header()[k] = vs
 		}
-		tokenErr(fl.status, fl.reason, fl.message)
+		tokenErr(fl.Status, fl.Reason, fl.Message)
 		return
 	}
 	if r.PostForm.Get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" {
@@ -436,45 +523,35 @@ func (f *fakeGoogle) token(w http.ResponseWriter, r *http.Request) {
 
 // verify checks an RS256 JWT against the service account's public key and
 // returns its claims.
-func (f *fakeGoogle) verify(jwt string) (claims, error) {
+func (f *Server) verify(jwt string) (Claims, error) {
 	parts := strings.Split(jwt, ".")
 	if len(parts) != 3 {
-		return claims{}, fmt.Errorf("assertion has %d parts", len(parts))
+		return Claims{}, fmt.Errorf("assertion has %d parts", len(parts))
 	}
 	var hdr struct {
 		Alg, Typ, Kid string
 	}
-	var c claims
+	var c Claims
 	for i, into := range []any{&hdr, &c} {
 		b, err := base64.RawURLEncoding.DecodeString(parts[i])
 		if err != nil {
-			return claims{}, err
+			return Claims{}, err
 		}
 		if err := json.Unmarshal(b, into); err != nil {
-			return claims{}, err
+			return Claims{}, err
 		}
 	}
 	if hdr.Alg != "RS256" {
-		return claims{}, fmt.Errorf("alg %q", hdr.Alg)
+		return Claims{}, fmt.Errorf("alg %q", hdr.Alg)
 	}
 	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
 	if err != nil {
-		return claims{}, err
+		return Claims{}, err
 	}
 	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
 	if err := rsa.VerifyPKCS1v15(f.pub, crypto.SHA256, sum[:], sig); err != nil {
-		return claims{}, fmt.Errorf("signature: %w", err)
+		return Claims{}, fmt.Errorf("signature: %w", err)
 	}
 	c.Kid = hdr.Kid
 	return c, nil
-}
-
-// sortedKeys is for stable failure messages.
-func sortedKeys(m map[string]any) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

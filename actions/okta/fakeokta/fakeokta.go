@@ -1,4 +1,14 @@
-package okta
+// Package fakeokta is a fake Okta org for tests, on httptest: the Management
+// API endpoints mfadesk calls (users, lifecycle operations, factors,
+// sessions, roles), checked against Okta's published OpenAPI description
+// kept in shared/reference beside the repository. Every path, method and
+// query parameter the description does not document is refused (and fails
+// the test that sent it).
+//
+// It checks the SSWS token, answers with Okta's error bodies and its
+// X-Okta-Request-Id and X-Rate-Limit-* headers, can be told to fail
+// (FailNext), and records every call (Calls).
+package fakeokta
 
 import (
 	"encoding/json"
@@ -7,7 +17,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,11 +25,13 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/mfadesk/mfadesk/actions/internal/sharedref"
 )
 
-// specPath is Okta's published Management API description, kept in the
-// shared reference directory next to the repository.
-const specPath = "../../../shared/reference/okta-management.openapi.yaml"
+// specFile is Okta's published Management API description, kept in
+// shared/reference beside the repository.
+const specFile = "okta-management.openapi.yaml"
 
 // openAPI is the routing part of an OpenAPI document: every path template,
 // its methods and, per method, the query parameters it documents.
@@ -40,18 +51,26 @@ var (
 	specErr  error
 )
 
-func loadSpec(t *testing.T) *openAPI {
+func loadSpec(t testing.TB) *openAPI {
 	t.Helper()
 	specOnce.Do(func() {
+		var path string
+		path, specErr = sharedref.Path(specFile)
+		if specErr != nil {
+			return
+		}
 		var b []byte
-		b, specErr = os.ReadFile(filepath.FromSlash(specPath))
+		b, specErr = os.ReadFile(path)
 		if specErr != nil {
 			return
 		}
 		spec, specErr = parseOpenAPI(b)
+		if specErr != nil {
+			specErr = fmt.Errorf("%s: %w", path, specErr)
+		}
 	})
 	if specErr != nil {
-		t.Fatalf("load Okta OpenAPI description (%s): %v", specPath, specErr)
+		t.Fatalf("load Okta OpenAPI description: %v", specErr)
 	}
 	return spec
 }
@@ -165,45 +184,64 @@ func (s *openAPI) match(escapedPath string) (*route, map[string]string) {
 	return nil, nil
 }
 
-// fakeUser is a user of the fake org.
-type fakeUser struct {
+// User is a user of the fake org. Status is ACTIVE unless set.
+type User struct {
 	ID, Status, Login, Email, First, Last string
 	Factors                               []string // factor types
 	Roles                                 []string // role types
+	// TempPassword is the last temporary password
+	// expire_password_with_temp_password handed out.
+	TempPassword string
 }
 
-// failure is a canned answer the fake gives instead of the real one.
-type failure struct {
-	status       int
-	code, detail string
-	header       http.Header
+// clone copies u and its lists.
+func (u *User) clone() User {
+	c := *u
+	c.Factors = append([]string(nil), u.Factors...)
+	c.Roles = append([]string(nil), u.Roles...)
+	return c
 }
 
-// fakeOkta behaves like an Okta org for the endpoints this package uses and
-// refuses every path, method and query parameter that Okta's OpenAPI
-// description does not document.
-type fakeOkta struct {
-	t     *testing.T
+// Failure is a canned Okta error answer given instead of the real one:
+// Status with errorCode Code and errorSummary Detail, and Header added (it
+// overrides the fake's own headers).
+type Failure struct {
+	Status       int
+	Code, Detail string
+	Header       http.Header
+}
+
+// Token is the API token the fake accepts (Authorization: SSWS Token).
+const Token = "00secret-okta-token-value"
+
+// Server behaves like an Okta org for the endpoints mfadesk uses. Create it
+// with New; it is safe for concurrent use.
+type Server struct {
+	t     testing.TB
 	spec  *openAPI
 	srv   *httptest.Server
 	token string
 
 	mu           sync.Mutex
-	users        map[string]*fakeUser
+	users        map[string]*User
 	meID         string
 	n            int
 	calls        []string
 	undocumented []string
-	fail         map[string][]failure // "METHOD template" -> answers to give first
+	fail         map[string][]Failure // "METHOD template" -> answers to give first
 	remaining    int                  // X-Rate-Limit-Remaining to report on success
 	resetIn      time.Duration        // X-Rate-Limit-Reset, from now
 }
 
-func newFakeOkta(t *testing.T) *fakeOkta {
+// New starts a fake org with no users, stopped when t ends. It reports 599
+// calls remaining in a window that resets in a minute. It fails t when the
+// OpenAPI description cannot be read, and when a request it does not
+// document arrives.
+func New(t testing.TB) *Server {
 	t.Helper()
-	f := &fakeOkta{
-		t: t, spec: loadSpec(t), token: "00secret-okta-token-value",
-		users: map[string]*fakeUser{}, fail: map[string][]failure{},
+	f := &Server{
+		t: t, spec: loadSpec(t), token: Token,
+		users: map[string]*User{}, fail: map[string][]Failure{},
 		remaining: 599, resetIn: time.Minute,
 	}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
@@ -218,35 +256,74 @@ func newFakeOkta(t *testing.T) *fakeOkta {
 	return f
 }
 
-func (f *fakeOkta) add(u fakeUser) {
+// URL is the org's base URL, for OKTA_ORG_URL.
+func (f *Server) URL() string { return f.srv.URL }
+
+// Client is an HTTP client for the server.
+func (f *Server) Client() *http.Client { return f.srv.Client() }
+
+// AddUser adds u, or replaces the user with its ID.
+func (f *Server) AddUser(u User) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if u.Status == "" {
 		u.Status = "ACTIVE"
 	}
-	f.users[u.ID] = &u
+	c := u.clone()
+	f.users[u.ID] = &c
 }
 
-func (f *fakeOkta) user(id string) fakeUser {
+// User returns a copy of the user with ID id as it stands now, or the zero
+// User.
+func (f *Server) User(id string) User {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return *f.users[id]
+	u := f.users[id]
+	if u == nil {
+		return User{}
+	}
+	return u.clone()
 }
 
-// failNext makes the next answers to "METHOD template" be fs, in order.
-func (f *fakeOkta) failNext(key string, fs ...failure) {
+// SetMe makes the user with ID id the owner of the API token ("me").
+func (f *Server) SetMe(id string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.meID = id
+}
+
+// SetRemaining sets the X-Rate-Limit-Remaining successful answers carry.
+func (f *Server) SetRemaining(n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.remaining = n
+}
+
+// SetResetIn sets X-Rate-Limit-Reset to d after each answer.
+func (f *Server) SetResetIn(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.resetIn = d
+}
+
+// FailNext makes the next answers to key, "METHOD template" as the OpenAPI
+// description names the path ("POST /api/v1/users/{id}/lifecycle/suspend"),
+// be fs, in order.
+func (f *Server) FailNext(key string, fs ...Failure) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.fail[key] = append(f.fail[key], fs...)
 }
 
-func (f *fakeOkta) callLog() []string {
+// Calls returns the requests received, oldest first, as "METHOD
+// escaped-path?query".
+func (f *Server) Calls() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.calls...)
 }
 
-func (f *fakeOkta) writeError(w http.ResponseWriter, status int, code, summary string) {
+func (f *Server) writeError(w http.ResponseWriter, status int, code, summary string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{
@@ -261,7 +338,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func (f *fakeOkta) serve(w http.ResponseWriter, r *http.Request) {
+func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.n++
@@ -303,16 +380,16 @@ func (f *fakeOkta) serve(w http.ResponseWriter, r *http.Request) {
 	if q := f.fail[key]; len(q) > 0 {
 		fl := q[0]
 		f.fail[key] = q[1:]
-		for k, vs := range fl.header {
+		for k, vs := range fl.Header {
 			h[k] = vs
 		}
-		f.writeError(w, fl.status, fl.code, fl.detail)
+		f.writeError(w, fl.Status, fl.Code, fl.Detail)
 		return
 	}
 	f.route(w, r, key, params)
 }
 
-func (f *fakeOkta) find(idOrLogin string) *fakeUser {
+func (f *Server) find(idOrLogin string) *User {
 	if idOrLogin == "me" {
 		idOrLogin = f.meID
 	}
@@ -327,14 +404,14 @@ func (f *fakeOkta) find(idOrLogin string) *fakeUser {
 	return nil
 }
 
-func (u *fakeUser) json() map[string]any {
+func (u *User) json() map[string]any {
 	return map[string]any{
 		"id": u.ID, "status": u.Status,
 		"profile": map[string]any{"login": u.Login, "email": u.Email, "firstName": u.First, "lastName": u.Last},
 	}
 }
 
-func (f *fakeOkta) route(w http.ResponseWriter, r *http.Request, key string, p map[string]string) {
+func (f *Server) route(w http.ResponseWriter, r *http.Request, key string, p map[string]string) {
 	id := p["id"]
 	if id == "" {
 		id = p["userId"]
@@ -357,7 +434,8 @@ func (f *fakeOkta) route(w http.ResponseWriter, r *http.Request, key string, p m
 			return
 		}
 		u.Status = "PASSWORD_EXPIRED"
-		writeJSON(w, http.StatusOK, map[string]any{"tempPassword": fmt.Sprintf("Tmp%04dpw!", f.n)})
+		u.TempPassword = fmt.Sprintf("Tmp%04dpw!", f.n)
+		writeJSON(w, http.StatusOK, map[string]any{"tempPassword": u.TempPassword})
 	case "POST /api/v1/users/{id}/lifecycle/reset_factors":
 		if len(u.Factors) == 0 {
 			f.writeError(w, http.StatusForbidden, "E0000038", "This operation is not allowed in the user's current status.")
@@ -401,7 +479,7 @@ func (f *fakeOkta) route(w http.ResponseWriter, r *http.Request, key string, p m
 
 // search supports the one expression this package sends:
 // profile.email eq "<string literal>".
-func (f *fakeOkta) search(w http.ResponseWriter, r *http.Request) {
+func (f *Server) search(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query().Get("search")
 	const prefix = `profile.email eq "`
 	if !strings.HasPrefix(q, prefix) || !strings.HasSuffix(q, `"`) || len(q) < len(prefix)+1 {

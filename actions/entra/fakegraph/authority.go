@@ -1,0 +1,101 @@
+package fakegraph
+
+import (
+	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+	"testing"
+)
+
+// Authority is a local Microsoft Entra token authority over TLS for one
+// tenant: the OpenID configuration azidentity reads and a v2.0 token
+// endpoint that hands out one access token to every client-credentials
+// request. Its certificate is httptest's, valid for 127.0.0.1: trust it with
+// Client, or, in another process, with CertPEM written to the file
+// SSL_CERT_FILE names.
+type Authority struct {
+	srv    *httptest.Server
+	tenant string
+
+	mu        sync.Mutex
+	token     string
+	forms     []url.Values
+	discovery int
+}
+
+// NewAuthority starts an authority for tenant that issues token, stopped
+// when t ends.
+func NewAuthority(t testing.TB, tenant, token string) *Authority {
+	t.Helper()
+	a := &Authority{tenant: tenant, token: token}
+	a.srv = httptest.NewTLSServer(http.HandlerFunc(a.serve))
+	t.Cleanup(a.srv.Close)
+	return a
+}
+
+// URL is the authority host with a trailing slash, as AZURE_AUTHORITY_HOST
+// takes it.
+func (a *Authority) URL() string { return a.srv.URL + "/" }
+
+// Client is an HTTP client that trusts the authority's certificate.
+func (a *Authority) Client() *http.Client { return a.srv.Client() }
+
+// CertPEM is the authority's certificate, PEM-encoded.
+func (a *Authority) CertPEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: a.srv.Certificate().Raw})
+}
+
+// SetToken makes the authority issue tok from now on.
+func (a *Authority) SetToken(tok string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.token = tok
+}
+
+// Forms returns the token requests' forms, oldest first.
+func (a *Authority) Forms() []url.Values {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]url.Values(nil), a.forms...)
+}
+
+// Discoveries counts the reads of the OpenID configuration.
+func (a *Authority) Discoveries() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.discovery
+}
+
+func (a *Authority) serve(w http.ResponseWriter, r *http.Request) {
+	base := a.srv.URL + "/" + a.tenant
+	switch r.URL.Path {
+	case "/" + a.tenant + "/v2.0/.well-known/openid-configuration":
+		a.mu.Lock()
+		a.discovery++
+		a.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"authorization_endpoint": base + "/oauth2/v2.0/authorize",
+			"token_endpoint":         base + "/oauth2/v2.0/token",
+			"issuer":                 base + "/v2.0",
+		})
+	case "/" + a.tenant + "/oauth2/v2.0/token":
+		if err := r.ParseForm(); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		a.mu.Lock()
+		a.forms = append(a.forms, r.PostForm)
+		token := a.token
+		a.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token,
+		})
+	default:
+		http.Error(w, "unexpected "+r.URL.Path, 404)
+	}
+}
