@@ -22,7 +22,9 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
-func at(day, hour, minute int) time.Time { return time.Date(2025, 3, day, hour, minute, 0, 0, time.UTC) }
+func at(day, hour, minute int) time.Time {
+	return time.Date(2025, 3, day, hour, minute, 0, 0, time.UTC)
+}
 
 // week is the digest of a busy week with something of every kind.
 func week(t testing.TB) digest.Digest {
