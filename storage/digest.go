@@ -332,10 +332,10 @@ var humanEvents = []string{
 	string(actions.EventCancelled), string(actions.EventManualDone), string(actions.EventManualFailed),
 }
 
-// DigestFacts implements digest.Source: every number with one aggregating
-// query (GROUP BY, COUNT(*) OVER () for list totals), never loading the
-// period's events; all read in one snapshot. It fails only when the
-// database cannot be read.
+// DigestFacts implements digest.Source: each count, list and total comes
+// from one aggregating query (GROUP BY; COUNT(*) OVER () for the totals of
+// cut lists), so that only what the digest shows leaves the database, all
+// read in one snapshot. It fails only when the database cannot be read.
 func (s *Store) DigestFacts(ctx context.Context, q digest.Query) (digest.Digest, error) {
 	d := digest.Digest{Period: q.Period, Hours: q.Hours, Location: q.Hours.Loc()}
 	from, to := ceilMicros(q.Period.Start), ceilMicros(q.Period.End)

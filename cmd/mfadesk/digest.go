@@ -132,8 +132,6 @@ func digestOwner(role string) string {
 type digestTuning struct {
 	retryEvery time.Duration // how often failed posts are looked for (1m)
 	retryBase  time.Duration // first backoff after a failed post (1m)
-	lease      time.Duration // a claim's lease (2m)
-	now        func() time.Time
 }
 
 // startDigestScheduler starts the digest schedule of `mfadesk serve`:
@@ -158,14 +156,13 @@ func newDigestScheduler(ctx context.Context, c config, st *storage.Store, client
 	}
 	log = log.With("component", "digest")
 	runner := digest.NewRunner(st, digestview.NewPoster(client, c.AuditChannel), digest.RunnerOptions{
-		Owner: digestOwner("serve"), Hours: hours, Lease: tune.lease, RetryBase: tune.retryBase,
-		Now: tune.now, Logger: log, Observer: obs,
+		Owner: digestOwner("serve"), Hours: hours, RetryBase: tune.retryBase, Logger: log, Observer: obs,
 	})
 	s := digest.NewScheduler(sched, func(ctx context.Context, tick time.Time) {
 		if err := runner.Reconcile(ctx, tick); err != nil {
-			log.ErrorContext(ctx, "digest run failed", "error", err)
+			log.WarnContext(ctx, "digest run: some periods are not posted yet", "error", err)
 		}
-	}, digest.SchedulerOptions{RetryEvery: tune.retryEvery, Logger: log, Now: tune.now})
+	}, digest.SchedulerOptions{RetryEvery: tune.retryEvery, Logger: log})
 	s.Start(ctx)
 	return s.Stop, nil
 }
