@@ -17,7 +17,7 @@ import (
 	"github.com/mfadesk/mfadesk/storage/storagetest"
 )
 
-var allMigrations = []string{"0001_init"}
+var allMigrations = []string{"0001_init", "0002_digest"}
 
 func TestMigrate(t *testing.T) {
 	t.Parallel()

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/mfadesk/mfadesk/actions/digest"
 )
 
 // config is the environment of CONTRACT.md, read once and validated.
@@ -134,6 +136,9 @@ func loadConfig(getenv func(string) string, n need) (config, error) {
 		}
 		if _, err := cron.ParseStandard(c.DigestSchedule); err != nil {
 			bad("MFADESK_DIGEST_SCHEDULE", "%v", err)
+		}
+		if _, err := digest.ParseBusinessHours(c.BusinessHours); err != nil {
+			bad("MFADESK_BUSINESS_HOURS", "%v", err)
 		}
 	}
 	if n&needDirectory != 0 {

@@ -19,6 +19,7 @@ commands:
   audit export [--since D] [--format jsonl|csv]
                                  write audit events to stdout, oldest first
   audit verify [--head HASH]     check the audit hash chain
+  digest [--print] [--since D]   build the digest now; --print writes it to stdout instead of Slack
 
 configuration is read from the environment: see README.md.
 `
@@ -79,6 +80,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return auditVerify(ctx, args[1:], getenv, stdout, stderr)
 		}
 		return usageError("audit: unknown subcommand %q", args[0])
+	case "digest":
+		return digestCmd(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

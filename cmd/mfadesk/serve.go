@@ -92,6 +92,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// run ends every part: at shutdown, or when one part fails.
 	run, stopAll := context.WithCancel(ctx)
 	defer stopAll()
+	stopDigest, err := startDigestScheduler(run, c, st, slackClient, m, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	var wg sync.WaitGroup
 	errc := make(chan error, 4)
 	start := func(name string, fn func() error) {
@@ -128,6 +133,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		log.Warn("http shutdown", "error", err)
 	}
 	stopAll() // the executor drains for up to the shutdown timeout
+	if err := stopDigest(shutdown); err != nil {
+		log.Warn("digest shutdown", "error", err)
+	}
 	wg.Wait()
 	// Last, so that the executor's final notifications still reach Slack.
 	if err := b.Shutdown(shutdown); err != nil {
