@@ -47,7 +47,7 @@ func check(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	client := slack.New(c.SlackBotToken, slack.OptionAPIURL(c.SlackAPIURL), slack.OptionHTTPClient(&http.Client{Timeout: 15 * time.Second}))
 	if err := bot.Check(ctx, client); err != nil {
-		problems = append(problems, "SLACK_BOT_TOKEN: auth.test: "+err.Error())
+		problems = append(problems, "SLACK_BOT_TOKEN: "+err.Error())
 	}
 	if pol != nil {
 		dir, err := newDirectory(ctx, c, getenv, pol, newLogger(c, io.Discard))

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mfadesk/mfadesk/bot/fakeslack"
+	"github.com/mfadesk/mfadesk/storage"
+	"github.com/mfadesk/mfadesk/storage/storagetest"
+)
+
+func TestCheck(t *testing.T) {
+	slack := fakeslack.New()
+	t.Cleanup(slack.Close)
+	db := storagetest.New(t, storage.DialectSQLite)
+	fresh := storagetest.URL(t, storage.DialectSQLite) // never migrated
+	tapPolicy := filepath.Join(t.TempDir(), "tap.yaml")
+	if err := os.WriteFile(tapPolicy, []byte("roles: {a: [U0A], b: [U0B]}\nactions:\n  issue-temporary-access-pass: {request: [a], approve: [b]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := env{"SLACK_BOT_TOKEN": fakeslack.DefaultToken, "SLACK_SIGNING_SECRET": "s3cr3t", "SLACK_API_URL": slack.APIURL(),
+		"MFADESK_APPROVAL_CHANNEL": "C0APPROVE", "MFADESK_POLICY_FILE": writePolicy(t), "MFADESK_DATABASE_URL": db.URL}
+	tests := []struct {
+		name     string
+		e        env
+		code     int
+		want     []string // lines of stdout, each a substring
+		notWants []string
+	}{
+		{"all well", base, 0, []string{"ok"}, nil},
+		{"wrong token", base.with("SLACK_BOT_TOKEN", "xoxb-wrong-but-secret"), 1, []string{"SLACK_BOT_TOKEN: slack auth.test: invalid_auth"}, []string{"xoxb-wrong-but-secret"}},
+		{"migrations pending", base.with("MFADESK_DATABASE_URL", fresh), 1, []string{"database: 2 migration(s) pending"}, nil},
+		{"action the directory cannot do", base.with("MFADESK_DIRECTORY", "okta", "OKTA_ORG_URL", slack.URL, "OKTA_API_TOKEN", "00secret",
+			"MFADESK_POLICY_FILE", tapPolicy), 1, []string{"policy: issue-temporary-access-pass is enabled but the okta directory does not support it"}, []string{"00secret"}},
+		{"bad policy and variable together", base.with("MFADESK_APPROVAL_CHANNEL", "", "MFADESK_POLICY_FILE", "/nonexistent.yaml"), 1,
+			[]string{"MFADESK_APPROVAL_CHANNEL: required", "MFADESK_POLICY_FILE:"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCmd(t, tt.e, "check")
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d; stdout %q stderr %q", code, tt.code, out, errOut)
+			}
+			lines := strings.Split(strings.TrimSpace(out), "\n")
+			for _, w := range tt.want {
+				found := false
+				for _, l := range lines {
+					found = found || strings.Contains(l, w)
+				}
+				if !found {
+					t.Errorf("stdout %q lacks a line with %q", out, w)
+				}
+			}
+			for _, nw := range append(tt.notWants, "s3cr3t") {
+				if strings.Contains(out+errOut, nw) {
+					t.Errorf("output shows a secret %q: %q", nw, out+errOut)
+				}
+			}
+		})
+	}
+}
