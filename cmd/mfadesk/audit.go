@@ -31,15 +31,20 @@ func openStore(ctx context.Context, c config, stderr io.Writer, migrateNow bool)
 	return st, nil
 }
 
+// storeFromEnv opens the database of MFADESK_DATABASE_URL, not migrating it.
+func storeFromEnv(ctx context.Context, getenv func(string) string, stderr io.Writer) (*storage.Store, error) {
+	c, err := loadConfig(getenv, needDB)
+	if err != nil {
+		return nil, err
+	}
+	return openStore(ctx, c, stderr, false)
+}
+
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if err := parseFlags(flag.NewFlagSet("migrate", flag.ContinueOnError), args, stderr); err != nil {
 		return err
 	}
-	c, err := loadConfig(getenv, needDB)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, c, stderr, false)
+	st, err := storeFromEnv(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -88,11 +93,7 @@ func auditExport(ctx context.Context, args []string, getenv func(string) string,
 	if *format != "jsonl" && *format != "csv" {
 		return usageError("audit export: --format %q: want jsonl or csv", *format)
 	}
-	c, err := loadConfig(getenv, needDB)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, c, stderr, false)
+	st, err := storeFromEnv(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -168,11 +169,7 @@ func auditVerify(ctx context.Context, args []string, getenv func(string) string,
 	if *head != "" && (len(*head) != 64 || strings.Trim(*head, "0123456789abcdef") != "") {
 		return usageError("audit verify: --head wants a 64-digit hex SHA-256")
 	}
-	c, err := loadConfig(getenv, needDB)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, c, stderr, false)
+	st, err := storeFromEnv(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
