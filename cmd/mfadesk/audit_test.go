@@ -174,6 +174,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"bad directory", base.with("MFADESK_DIRECTORY", "ldap"), "MFADESK_DIRECTORY: \"ldap\""},
 		{"bad schedule", base.with("MFADESK_DIGEST_SCHEDULE", "every monday"), "MFADESK_DIGEST_SCHEDULE"},
 		{"bad lease", base.with("MFADESK_EXECUTOR_LEASE", "forever"), "MFADESK_EXECUTOR_LEASE"},
+		{"TAP lifetime out of range", base.with("MFADESK_TAP_LIFETIME", "5m"), "MFADESK_TAP_LIFETIME"},
 		{"bad business hours", base.with("MFADESK_BUSINESS_HOURS", "9 to 5"), "MFADESK_BUSINESS_HOURS"},
 		{"okta without token", base.with("MFADESK_DIRECTORY", "okta", "OKTA_ORG_URL", "https://x.okta.com"), "OKTA_API_TOKEN: required"},
 		{"missing policy", base.with("MFADESK_POLICY_FILE", "/nonexistent/policy.yaml"), "MFADESK_POLICY_FILE"},

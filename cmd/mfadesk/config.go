@@ -38,6 +38,7 @@ type config struct {
 	Lease           time.Duration // MFADESK_EXECUTOR_LEASE
 	ShutdownTimeout time.Duration // MFADESK_SHUTDOWN_TIMEOUT
 	DryRunDelay     time.Duration // MFADESK_DRYRUN_DELAY
+	TAPLifetime     time.Duration // MFADESK_TAP_LIFETIME
 	LogLevel        string        // MFADESK_LOG_LEVEL
 	LogFormat       string        // MFADESK_LOG_FORMAT
 	BusinessHours   string        // MFADESK_BUSINESS_HOURS
@@ -102,6 +103,8 @@ func loadConfig(getenv func(string) string, n need) (config, error) {
 	c.Lease = dur("MFADESK_EXECUTOR_LEASE", 30*time.Second, time.Second, 10*time.Minute)
 	c.ShutdownTimeout = dur("MFADESK_SHUTDOWN_TIMEOUT", 20*time.Second, 0, 10*time.Minute)
 	c.DryRunDelay = dur("MFADESK_DRYRUN_DELAY", 0, 0, time.Minute)
+	// Entra accepts 10 to 43200 minutes; the tenant's policy may allow less.
+	c.TAPLifetime = dur("MFADESK_TAP_LIFETIME", time.Hour, 10*time.Minute, 43200*time.Minute)
 
 	if n&needDB != 0 {
 		if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "postgres://") &&

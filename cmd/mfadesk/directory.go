@@ -44,7 +44,7 @@ func newDirectory(ctx context.Context, c config, getenv func(string) string, pol
 		if err != nil {
 			return nil, err
 		}
-		return orNil(entra.New(entra.Config{GraphURL: c.GraphURL, Credential: cred, Logger: log}))
+		return orNil(entra.New(entra.Config{GraphURL: c.GraphURL, Credential: cred, TAPLifetime: c.TAPLifetime, Logger: log}))
 	}
 	return nil, fmt.Errorf("MFADESK_DIRECTORY: %q is not available in this build", c.Directory)
 }
