@@ -228,7 +228,7 @@ type Server struct {
 	n            int
 	calls        []string
 	undocumented []string
-	fail         map[string][]Failure // "METHOD template" -> answers to give first
+	fail         map[string][]Failure // "METHOD path" or "METHOD template" -> answers to give first
 	remaining    int                  // X-Rate-Limit-Remaining to report on success
 	resetIn      time.Duration        // X-Rate-Limit-Reset, from now
 }
@@ -306,9 +306,12 @@ func (f *Server) SetResetIn(d time.Duration) {
 	f.resetIn = d
 }
 
-// FailNext makes the next answers to key, "METHOD template" as the OpenAPI
-// description names the path ("POST /api/v1/users/{id}/lifecycle/suspend"),
-// be fs, in order.
+// FailNext makes the next answers to key be fs, in order. key is "METHOD
+// path" for one escaped path, without the query
+// ("POST /api/v1/users/00u1/lifecycle/suspend"), or "METHOD template" as the
+// OpenAPI description names the path
+// ("POST /api/v1/users/{id}/lifecycle/suspend"); a path's failures come
+// first.
 func (f *Server) FailNext(key string, fs ...Failure) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -377,9 +380,13 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	key := r.Method + " " + rt.template
-	if q := f.fail[key]; len(q) > 0 {
+	fkey := r.Method + " " + r.URL.EscapedPath() // a failure for this exact path first, then for the template
+	if len(f.fail[fkey]) == 0 {
+		fkey = key
+	}
+	if q := f.fail[fkey]; len(q) > 0 {
 		fl := q[0]
-		f.fail[key] = q[1:]
+		f.fail[fkey] = q[1:]
 		for k, vs := range fl.Header {
 			h[k] = vs
 		}
