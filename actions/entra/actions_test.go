@@ -307,7 +307,7 @@ func TestRequireReregisterThrottled(t *testing.T) {
 	if err != nil || p.Outcome != actions.OutcomeOK {
 		t.Fatalf("Performed %+v, err %v", p, err)
 	}
-	if got := s.all(); len(got) != 2 || got[1] != 4*time.Second {
+	if got := s.All(); len(got) != 2 || got[1] != 4*time.Second {
 		t.Errorf("sleeps %v", got)
 	}
 }

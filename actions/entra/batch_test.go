@@ -98,11 +98,11 @@ func TestPerformBatchPartialFailures(t *testing.T) {
 	// The 429 waited for its Retry-After, the 503 for a backoff; both were
 	// then sent on their own.
 	var sawRetryAfter bool
-	for _, d := range s.all() {
+	for _, d := range s.All() {
 		sawRetryAfter = sawRetryAfter || d == 2*time.Second
 	}
 	if !sawRetryAfter {
-		t.Errorf("sleeps %v lack the 2s Retry-After", s.all())
+		t.Errorf("sleeps %v lack the 2s Retry-After", s.All())
 	}
 	for _, i := range []int{1, 4} {
 		if n := countCalls(g, "PATCH /users/"+ts[i].DirectoryID); n != 1 {

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/actions/entra/fakegraph"
+	"github.com/mfadesk/mfadesk/actions/internal/sleeprec"
 )
 
 var testNow = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
@@ -39,24 +39,8 @@ func (c staticCred) GetToken(context.Context, policy.TokenRequestOptions) (azcor
 	return azcore.AccessToken{Token: c.token, ExpiresOn: time.Now().Add(time.Hour)}, nil
 }
 
-// sleeps records the waits of the retry policy instead of waiting.
-type sleeps struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
-	s.mu.Lock()
-	s.d = append(s.d, d)
-	s.mu.Unlock()
-	return ctx.Err()
-}
-
-func (s *sleeps) all() []time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]time.Duration(nil), s.d...)
-}
+// sleeps records the waits the client asked for instead of sleeping.
+type sleeps = sleeprec.Recorder
 
 // setup starts a fake Graph and points a real Directory at it, with fast
 // retries (waits are recorded, not slept).
@@ -68,7 +52,7 @@ func setup(t *testing.T, mods ...func(*Config)) (*Directory, *fakegraph.Server, 
 		GraphURL:   g.URL(),
 		Credential: staticCred{token: g.Token()},
 		Retry:      actions.RetryPolicy{Attempts: 4, Base: 100 * time.Millisecond, Max: 5 * time.Second},
-		Sleep:      s.sleep,
+		Sleep:      s.Sleep,
 		Now:        func() time.Time { return testNow },
 	}
 	for _, m := range mods {
@@ -251,8 +235,8 @@ func TestGraphErrorMapping(t *testing.T) {
 	if diff := cmp.Diff(want, de); diff != "" || !strings.HasPrefix(de.RequestID, "req-") {
 		t.Errorf("DirectoryError (-want +got):\n%s", diff)
 	}
-	if len(s.all()) != 0 || len(g.Calls()) != 1 {
-		t.Errorf("a 403 was retried: sleeps %v calls %v", s.all(), g.Calls())
+	if len(s.All()) != 0 || len(g.Calls()) != 1 {
+		t.Errorf("a 403 was retried: sleeps %v calls %v", s.All(), g.Calls())
 	}
 	if !strings.Contains(err.Error(), "(request-id req-") {
 		t.Errorf("message %q lacks the request-id", err)
@@ -309,8 +293,8 @@ func TestRetries(t *testing.T) {
 			} else if err != nil || g.User(u.ID).Revoked != 1 {
 				t.Fatalf("err %v, revoked %d", err, g.User(u.ID).Revoked)
 			}
-			if !tc.wantSleeps(s.all()) {
-				t.Errorf("sleeps %v", s.all())
+			if !tc.wantSleeps(s.All()) {
+				t.Errorf("sleeps %v", s.All())
 			}
 		})
 	}
@@ -333,7 +317,7 @@ func TestCallTimeoutIsRetried(t *testing.T) {
 	t.Cleanup(srv.Close)
 	s := &sleeps{}
 	d, err := New(Config{GraphURL: srv.URL, Credential: staticCred{token: "t"}, CallTimeout: 100 * time.Millisecond,
-		Retry: actions.RetryPolicy{Attempts: 2, Base: time.Millisecond, Max: time.Second}, Sleep: s.sleep})
+		Retry: actions.RetryPolicy{Attempts: 2, Base: time.Millisecond, Max: time.Second}, Sleep: s.Sleep})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,8 +334,8 @@ func TestTokenErrorIsNotRetried(t *testing.T) {
 	})
 	u := g.AddUser(fakegraph.User{UPN: "u@contoso.com"})
 	_, err := d.Perform(context.Background(), actions.RevokeMFASessions, actions.Target{DirectoryID: u.ID})
-	if err == nil || !strings.Contains(err.Error(), "get Graph token") || calls.Load() != 1 || len(s.all()) != 0 {
-		t.Fatalf("err %v after %d token calls and sleeps %v", err, calls.Load(), s.all())
+	if err == nil || !strings.Contains(err.Error(), "get Graph token") || calls.Load() != 1 || len(s.All()) != 0 {
+		t.Fatalf("err %v after %d token calls and sleeps %v", err, calls.Load(), s.All())
 	}
 	if ok, _ := actions.Retryable(err); ok {
 		t.Error("a refused credential is retryable")

@@ -21,6 +21,7 @@ import (
 
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/actions/google/fakegoogle"
+	"github.com/mfadesk/mfadesk/actions/internal/sleeprec"
 )
 
 const (
@@ -52,23 +53,8 @@ func serviceAccountKey(t *testing.T) ([]byte, *rsa.PrivateKey) {
 	return b, testKey
 }
 
-type sleeps struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
-	s.mu.Lock()
-	s.d = append(s.d, d)
-	s.mu.Unlock()
-	return ctx.Err()
-}
-
-func (s *sleeps) all() []time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]time.Duration(nil), s.d...)
-}
+// sleeps records the waits the client asked for instead of sleeping.
+type sleeps = sleeprec.Recorder
 
 // clock is a settable test clock.
 type clock struct {
@@ -116,7 +102,7 @@ func setup(t *testing.T) env {
 		t.Fatal(err)
 	}
 	rec := &sleeps{}
-	d.api.Sleep = rec.sleep
+	d.api.Sleep = rec.Sleep
 	return env{d: d, f: f, rec: rec, clock: c, key: key, cfg: cfg}
 }
 
@@ -244,7 +230,7 @@ func TestTokenEndpointThrottled(t *testing.T) {
 	if _, err := e.d.ResolveUser(context.Background(), "alice@example.com"); err != nil {
 		t.Fatalf("a 503 from the token endpoint is retried: %v", err)
 	}
-	if n := len(e.rec.all()); n != 1 {
+	if n := len(e.rec.All()); n != 1 {
 		t.Errorf("%d waits, want 1", n)
 	}
 }
@@ -585,7 +571,7 @@ func TestThrottling(t *testing.T) {
 			} else if err != nil || p.Outcome != actions.OutcomeOK {
 				t.Fatalf("Perform = %+v, %v", p, err)
 			}
-			got := e.rec.all()
+			got := e.rec.All()
 			if len(got) != tt.nWaits {
 				t.Fatalf("waits = %v, want %d", got, tt.nWaits)
 			}

@@ -14,27 +14,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/internal/sleeprec"
 	"github.com/mfadesk/mfadesk/actions/okta/fakeokta"
 )
 
 // sleeps records the waits the client asked for instead of sleeping.
-type sleeps struct {
-	mu sync.Mutex
-	d  []time.Duration
-}
-
-func (s *sleeps) sleep(ctx context.Context, d time.Duration) error {
-	s.mu.Lock()
-	s.d = append(s.d, d)
-	s.mu.Unlock()
-	return ctx.Err()
-}
-
-func (s *sleeps) all() []time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]time.Duration(nil), s.d...)
-}
+type sleeps = sleeprec.Recorder
 
 // setup starts a fake Okta org with a few users and points a real client at
 // it, with waits recorded rather than slept.
@@ -59,7 +44,7 @@ func setup(t *testing.T) (*Directory, *fakeokta.Server, *sleeps) {
 		t.Fatal(err)
 	}
 	rec := &sleeps{}
-	d.api.Sleep = rec.sleep
+	d.api.Sleep = rec.Sleep
 	return d, f, rec
 }
 
@@ -389,7 +374,7 @@ func TestThrottling(t *testing.T) {
 			} else if err != nil || p.Outcome != actions.OutcomeOK {
 				t.Fatalf("Perform = %+v, %v", p, err)
 			}
-			got := rec.all()
+			got := rec.All()
 			if len(got) != tt.wantSleeps {
 				t.Fatalf("waits = %v, want %d", got, tt.wantSleeps)
 			}
@@ -408,13 +393,13 @@ func TestPacingWhenRemainingIsZero(t *testing.T) {
 	if _, err := d.ResolveUser(ctx, "alice@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	if got := rec.all(); len(got) != 0 {
+	if got := rec.All(); len(got) != 0 {
 		t.Fatalf("waited before the first call: %v", got)
 	}
 	if _, err := d.IsPrivileged(ctx, "00ualice"); err != nil {
 		t.Fatal(err)
 	}
-	got := rec.all()
+	got := rec.All()
 	if len(got) != 1 || got[0] < 28*time.Second || got[0] > 32*time.Second {
 		t.Fatalf("waits = %v, want one of about 30s before the second call", got)
 	}
@@ -426,7 +411,7 @@ func TestPacingWhenRemainingIsZero(t *testing.T) {
 	f2.SetResetIn(time.Hour)
 	_, _ = d2.ResolveUser(ctx, "alice@example.com")
 	_, _ = d2.ResolveUser(ctx, "alice@example.com")
-	if got := rec2.all(); len(got) != 1 || got[0] != 5*time.Second {
+	if got := rec2.All(); len(got) != 1 || got[0] != 5*time.Second {
 		t.Fatalf("capped waits = %v, want [5s]", got)
 	}
 }
