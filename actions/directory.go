@@ -179,6 +179,21 @@ func (e *DirectoryError) Retryable() bool {
 	return false
 }
 
+// HasStatus reports whether err is a *DirectoryError with one of the HTTP
+// status codes.
+func HasStatus(err error, codes ...int) bool {
+	var de *DirectoryError
+	if !errors.As(err, &de) {
+		return false
+	}
+	for _, c := range codes {
+		if de.Status == c {
+			return true
+		}
+	}
+	return false
+}
+
 // ParseRetryAfter reads a Retry-After header: seconds or an HTTP date. It
 // returns 0 when the header is absent or unreadable.
 func ParseRetryAfter(h string, now time.Time) time.Duration {

@@ -3,6 +3,7 @@ package actions
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -111,5 +112,27 @@ func TestSecretRedacted(t *testing.T) {
 	}
 	if s.Reveal() != "Hunter2!Hunter2!" {
 		t.Error("Reveal")
+	}
+}
+
+func TestHasStatus(t *testing.T) {
+	notFound := &DirectoryError{Op: "get user", Status: 404}
+	tests := []struct {
+		name  string
+		err   error
+		codes []int
+		want  bool
+	}{
+		{"match", notFound, []int{404}, true},
+		{"one of several", notFound, []int{400, 404}, true},
+		{"wrapped", fmt.Errorf("resolve: %w", notFound), []int{404}, true},
+		{"other status", notFound, []int{403}, false},
+		{"not a directory error", errors.New("404"), []int{404}, false},
+		{"nil", nil, []int{404}, false},
+	}
+	for _, tt := range tests {
+		if got := HasStatus(tt.err, tt.codes...); got != tt.want {
+			t.Errorf("%s: HasStatus = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

@@ -3,7 +3,6 @@ package entra
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -186,10 +185,10 @@ func (d *Directory) deleteMethods(ctx context.Context, userID string, todo []aut
 			case err == nil:
 				removed = append(removed, m.label())
 				progress = true
-			case hasStatus(err, http.StatusNotFound):
+			case actions.HasStatus(err, http.StatusNotFound):
 				removed = append(removed, m.label()+" (already gone)")
 				progress = true
-			case hasStatus(err, http.StatusBadRequest) && ctx.Err() == nil:
+			case actions.HasStatus(err, http.StatusBadRequest) && ctx.Err() == nil:
 				refused = append(refused, methodFailure{m, err})
 			default:
 				failed = append(failed, methodFailure{m, err})
@@ -211,9 +210,4 @@ func (d *Directory) deleteMethod(ctx context.Context, userID string, m authMetho
 	path := userPath(userID) + "/authentication/" + k.nav + "/" + url.PathEscape(m.ID)
 	_, err := d.do(ctx, call{op: "delete " + k.label + " method", method: http.MethodDelete, url: d.url(path, nil)})
 	return err
-}
-
-func hasStatus(err error, status int) bool {
-	var de *actions.DirectoryError
-	return errors.As(err, &de) && de.Status == status
 }

@@ -2,7 +2,6 @@ package google
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -38,19 +37,6 @@ type cached struct {
 	exp time.Time
 }
 
-func isStatus(err error, codes ...int) bool {
-	var de *actions.DirectoryError
-	if !errors.As(err, &de) {
-		return false
-	}
-	for _, c := range codes {
-		if de.Status == c {
-			return true
-		}
-	}
-	return false
-}
-
 // getUser reads a user by user key (ID, primary email or alias) and
 // remembers it briefly.
 func (d *Directory) getUser(ctx context.Context, key string) (user, error) {
@@ -79,7 +65,7 @@ func (d *Directory) ResolveUser(ctx context.Context, email string) (actions.Dire
 		return actions.DirectoryUser{}, fmt.Errorf("google: %q: %w", email, actions.ErrUnknownUser)
 	}
 	u, err := d.getUser(ctx, email)
-	if isStatus(err, http.StatusNotFound) {
+	if actions.HasStatus(err, http.StatusNotFound) {
 		return actions.DirectoryUser{}, fmt.Errorf("google: no user %s: %w (%w)", email, actions.ErrUnknownUser, err)
 	}
 	if err != nil {

@@ -2,7 +2,6 @@ package okta
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -52,19 +51,6 @@ type roleAssignment struct {
 	AssignmentType string `json:"assignmentType"`
 }
 
-func isStatus(err error, codes ...int) bool {
-	var de *actions.DirectoryError
-	if !errors.As(err, &de) {
-		return false
-	}
-	for _, c := range codes {
-		if de.Status == c {
-			return true
-		}
-	}
-	return false
-}
-
 // getUser reads a user by ID or login.
 func (d *Directory) getUser(ctx context.Context, idOrLogin string) (user, error) {
 	var u user
@@ -90,7 +76,7 @@ func (d *Directory) ResolveUser(ctx context.Context, email string) (actions.Dire
 		switch {
 		case err == nil && u.Status != statusDeprovisioned:
 			return u.directoryUser(), nil
-		case err != nil && !isStatus(err, http.StatusNotFound):
+		case err != nil && !actions.HasStatus(err, http.StatusNotFound):
 			return actions.DirectoryUser{}, fmt.Errorf("okta: resolve %s: %w", email, err)
 		}
 	}
