@@ -79,9 +79,3 @@ func (a Action) Title() string {
 
 // Effect says in a few words what the action does to a user.
 func (a Action) Effect() string { return actionEffects[a] }
-
-// ProducesSecret reports whether performing the action hands back a secret
-// (a temporary password or access pass) for private delivery.
-func (a Action) ProducesSecret() bool {
-	return a == ResetPassword || a == IssueTemporaryAccessPass
-}

@@ -98,9 +98,6 @@ func (e *Executor) SetNotifier(n Notifier) {
 	}
 }
 
-// Owner is the name this executor claims requests under.
-func (e *Executor) Owner() string { return e.o.Owner }
-
 // Kick wakes the executor to look for work now.
 func (e *Executor) Kick() {
 	select {
@@ -155,8 +152,8 @@ func (e *Executor) Run(ctx context.Context) error {
 	return nil
 }
 
-// ExecuteOnce claims and runs at most one request, for tests and for
-// `serve` start-up; it reports whether it found one.
+// ExecuteOnce claims and runs at most one request and reports whether it
+// found one; tests use it to run work step by step.
 func (e *Executor) ExecuteOnce(ctx context.Context) (bool, error) {
 	r, err := e.store.ClaimNext(ctx, e.o.Owner, e.o.Now(), e.o.Now().Add(e.o.Lease))
 	if errors.Is(err, ErrNotFound) {

@@ -34,10 +34,6 @@ func (s State) Terminal() bool {
 	return false
 }
 
-// Open reports whether a request in s still waits for a person: pending, or a
-// tracked manual step not yet marked done or failed.
-func (s State) Open() bool { return s == StatePending }
-
 // Person is a Slack user as the domain sees them: the Slack user ID and the
 // email on their Slack profile.
 type Person struct {

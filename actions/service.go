@@ -104,9 +104,6 @@ func (s *Service) Policy() *Policy { return s.pol }
 // Directory returns the directory the service acts on.
 func (s *Service) Directory() Directory { return s.dir }
 
-// Now is the service's clock.
-func (s *Service) Now() time.Time { return s.now() }
-
 // Requestable returns the actions p may request that the directory can do.
 func (s *Service) Requestable(p Person) []Action {
 	var out []Action
