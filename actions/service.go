@@ -247,18 +247,16 @@ func (s *Service) resolveOne(ctx context.Context, p Person) (Target, error) {
 func (s *Service) transition(ctx context.Context, id string, by Person, fn func(Request, time.Time) (Request, []Event, error)) (Request, error) {
 	id = NormalizeRequestID(id)
 	var from State
+	var action Action
 	now := s.now()
 	r, err := s.store.Update(ctx, id, func(r Request) (Request, []Event, error) {
-		from = r.State
+		from, action = r.State, r.Action
 		return fn(r, now)
 	})
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrForbidden):
-		ev := Event{Time: now, RequestID: id, Kind: EventRefused, Actor: by.SlackID, Detail: err.Error()}
-		if cur, gerr := s.store.Request(ctx, id); gerr == nil {
-			ev.Action = cur.Action
-		}
+		ev := Event{Time: now, RequestID: id, Kind: EventRefused, Actor: by.SlackID, Action: action, Detail: err.Error()}
 		if aerr := s.store.AppendEvents(ctx, ev); aerr != nil {
 			s.log.ErrorContext(ctx, "audit refused click", "request_id", id, "error", aerr)
 		}

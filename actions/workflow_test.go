@@ -313,6 +313,11 @@ func TestWorkflowRefusals(t *testing.T) {
 		if k := countKinds(events(t, st, req.ID)); k[actions.EventRefused] != 3 {
 			t.Errorf("refused events = %d, want 3", k[actions.EventRefused])
 		}
+		for _, e := range events(t, st, req.ID) {
+			if e.Kind == actions.EventRefused && (e.Action != actions.ResetPassword || e.Actor == "" || e.Detail == "") {
+				t.Errorf("refused event lacks action, actor or reason: %+v", e)
+			}
+		}
 		// An unauthorized requester is refused with an audit event and nothing stored.
 		_, err := r.svc.Submit(t.Context(), actions.Draft{Requester: approver, Action: actions.ResetPassword, Targets: ts, Reason: "x"})
 		var v *actions.ValidationError
