@@ -116,7 +116,7 @@ type secretDir struct{ *dryrun.Directory }
 
 func (d secretDir) Perform(ctx context.Context, a actions.Action, t actions.Target) (actions.Performed, error) {
 	p, err := d.Directory.Perform(ctx, a, t)
-	if err == nil && a.ProducesSecret() {
+	if err == nil && a == actions.ResetPassword {
 		p.Secret = actions.NewSecret("Temporary password", secretValue, "It must be changed at next sign-in.")
 	}
 	return p, err
