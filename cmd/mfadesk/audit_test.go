@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/mfadesk/mfadesk/actions"
-	"github.com/mfadesk/mfadesk/actions/dryrun"
+	"github.com/mfadesk/mfadesk/actions/directories/dryrun"
 	"github.com/mfadesk/mfadesk/storage/storagetest"
 )
 

@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/mfadesk/mfadesk/actions"
-	"github.com/mfadesk/mfadesk/actions/entra/fakegraph"
-	"github.com/mfadesk/mfadesk/actions/google/fakegoogle"
-	"github.com/mfadesk/mfadesk/actions/okta/fakeokta"
+	"github.com/mfadesk/mfadesk/actions/directories/entra/fakegraph"
+	"github.com/mfadesk/mfadesk/actions/directories/google/fakegoogle"
+	"github.com/mfadesk/mfadesk/actions/directories/okta/fakeokta"
 	"github.com/mfadesk/mfadesk/storage/storagetest"
 )
 

@@ -6,10 +6,10 @@ import (
 	"log/slog"
 
 	"github.com/mfadesk/mfadesk/actions"
-	"github.com/mfadesk/mfadesk/actions/dryrun"
-	"github.com/mfadesk/mfadesk/actions/entra"
-	"github.com/mfadesk/mfadesk/actions/google"
-	"github.com/mfadesk/mfadesk/actions/okta"
+	"github.com/mfadesk/mfadesk/actions/directories/dryrun"
+	"github.com/mfadesk/mfadesk/actions/directories/entra"
+	"github.com/mfadesk/mfadesk/actions/directories/google"
+	"github.com/mfadesk/mfadesk/actions/directories/okta"
 )
 
 // directoryChecker is implemented by directories that can verify their

@@ -18,7 +18,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" database/sql driver
 
 	"github.com/mfadesk/mfadesk/actions"
-	"github.com/mfadesk/mfadesk/actions/dryrun"
+	"github.com/mfadesk/mfadesk/actions/directories/dryrun"
 	"github.com/mfadesk/mfadesk/storage"
 	"github.com/mfadesk/mfadesk/storage/storagetest"
 )

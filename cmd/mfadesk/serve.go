@@ -15,8 +15,8 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/mfadesk/mfadesk/actions"
-	"github.com/mfadesk/mfadesk/actions/metrics"
 	"github.com/mfadesk/mfadesk/bot"
+	"github.com/mfadesk/mfadesk/cmd/mfadesk/internal/metrics"
 	"github.com/mfadesk/mfadesk/storage"
 )
 

@@ -19,7 +19,7 @@ import (
 	googleoauth "golang.org/x/oauth2/google"
 
 	"github.com/mfadesk/mfadesk/actions"
-	"github.com/mfadesk/mfadesk/actions/internal/httpapi"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
 )
 
 // DefaultAPIURL is the Admin SDK's base URL.

@@ -16,8 +16,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mfadesk/mfadesk/actions"
-	"github.com/mfadesk/mfadesk/actions/entra/fakegraph"
-	"github.com/mfadesk/mfadesk/actions/internal/sleeprec"
+	"github.com/mfadesk/mfadesk/actions/directories/entra/fakegraph"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/sleeprec"
 )
 
 var testNow = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)

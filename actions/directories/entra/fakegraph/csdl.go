@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/mfadesk/mfadesk/actions/internal/sharedref"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/sharedref"
 )
 
 // csdlFile is Microsoft Graph's published v1.0 metadata (an excerpt), kept in

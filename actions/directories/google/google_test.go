@@ -20,8 +20,8 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/mfadesk/mfadesk/actions"
-	"github.com/mfadesk/mfadesk/actions/google/fakegoogle"
-	"github.com/mfadesk/mfadesk/actions/internal/sleeprec"
+	"github.com/mfadesk/mfadesk/actions/directories/google/fakegoogle"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/sleeprec"
 )
 
 const (

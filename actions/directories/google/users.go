@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/mfadesk/mfadesk/actions"
-	"github.com/mfadesk/mfadesk/actions/internal/httpapi"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
 )
 
 // cacheTTL is how long a user read by ResolveUser answers IsPrivileged.

@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mfadesk/mfadesk/actions"
-	"github.com/mfadesk/mfadesk/actions/entra/fakegraph"
+	"github.com/mfadesk/mfadesk/actions/directories/entra/fakegraph"
 )
 
 func TestCheck(t *testing.T) {

@@ -20,7 +20,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/mfadesk/mfadesk/actions"
-	"github.com/mfadesk/mfadesk/actions/entra/fakegraph"
+	"github.com/mfadesk/mfadesk/actions/directories/entra/fakegraph"
 )
 
 const (

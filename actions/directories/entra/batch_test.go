@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/mfadesk/mfadesk/actions"
-	"github.com/mfadesk/mfadesk/actions/entra/fakegraph"
+	"github.com/mfadesk/mfadesk/actions/directories/entra/fakegraph"
 )
 
 func TestMaxBatch(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/mfadesk/mfadesk/actions"
-	"github.com/mfadesk/mfadesk/actions/internal/httpapi"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
 )
 
 // Okta user statuses this package acts on.

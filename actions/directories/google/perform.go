@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/mfadesk/mfadesk/actions"
-	"github.com/mfadesk/mfadesk/actions/internal/httpapi"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
 )
 
 // Perform does a on the user t.DirectoryID (a Google user ID). Errors are

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/mfadesk/mfadesk/actions"
-	"github.com/mfadesk/mfadesk/actions/internal/httpapi"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
 )
 
 // Config is what the Okta directory needs. OrgURL and Token are required.

@@ -11,7 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mfadesk/mfadesk/actions"
-	"github.com/mfadesk/mfadesk/actions/entra/fakegraph"
+	"github.com/mfadesk/mfadesk/actions/directories/entra/fakegraph"
 )
 
 func TestSupports(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"net/url"
 
 	"github.com/mfadesk/mfadesk/actions"
-	"github.com/mfadesk/mfadesk/actions/internal/httpapi"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
 )
 
 // Perform does a on the user t.DirectoryID. Errors are

@@ -26,7 +26,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/mfadesk/mfadesk/actions/internal/sharedref"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/sharedref"
 )
 
 // specFile is Okta's published Management API description, kept in

@@ -14,8 +14,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mfadesk/mfadesk/actions"
-	"github.com/mfadesk/mfadesk/actions/internal/sleeprec"
-	"github.com/mfadesk/mfadesk/actions/okta/fakeokta"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/sleeprec"
+	"github.com/mfadesk/mfadesk/actions/directories/okta/fakeokta"
 )
 
 // sleeps records the waits the client asked for instead of sleeping.
