@@ -40,10 +40,13 @@ type Event struct {
 	Action    Action      `json:"action"`
 	Targets   []TargetRef `json:"targets,omitempty"`
 	Target    *TargetRef  `json:"target,omitempty"`
-	Outcome   string      `json:"outcome,omitempty"`
-	Detail    string      `json:"detail,omitempty"`
-	PrevHash  string      `json:"prev_hash"`
-	Hash      string      `json:"hash"`
+	// Method is how a target was verified, on the verification events:
+	// "target", "manager" or "push".
+	Method   string `json:"method,omitempty"`
+	Outcome  string `json:"outcome,omitempty"`
+	Detail   string `json:"detail,omitempty"`
+	PrevHash string `json:"prev_hash"`
+	Hash     string `json:"hash"`
 }
 
 // EventTimePrecision is the resolution of event times. Both databases keep
@@ -62,8 +65,11 @@ type hashedEvent struct {
 	Action    Action      `json:"action"`
 	Targets   []TargetRef `json:"targets"`
 	Target    *TargetRef  `json:"target"`
-	Outcome   string      `json:"outcome"`
-	Detail    string      `json:"detail"`
+	// Method is left out when empty, so that events from before it existed
+	// keep their hashes.
+	Method  string `json:"method,omitempty"`
+	Outcome string `json:"outcome"`
+	Detail  string `json:"detail"`
 }
 
 // ComputeHash returns the hex SHA-256 of e's prev_hash and every other field
@@ -76,7 +82,7 @@ func (e Event) ComputeHash() string {
 	b, err := json.Marshal(hashedEvent{
 		PrevHash: e.PrevHash, Seq: e.Seq, Time: e.Time.UTC().Truncate(EventTimePrecision).Format(time.RFC3339Nano),
 		RequestID: e.RequestID, Kind: e.Kind, Actor: e.Actor, Action: e.Action,
-		Targets: targets, Target: e.Target, Outcome: e.Outcome, Detail: e.Detail,
+		Targets: targets, Target: e.Target, Method: e.Method, Outcome: e.Outcome, Detail: e.Detail,
 	})
 	if err != nil {
 		panic("marshal audit event: " + err.Error()) // only plain strings: cannot fail

@@ -23,8 +23,19 @@ var migrationFiles embed.FS
 
 type migration struct {
 	version string // the file name without .sql, e.g. "0001_init"
-	stmts   []string
+	stmts   []statement
 }
+
+// statement is one SQL statement of a migration and the dialect it is for
+// ("" for every dialect).
+type statement struct {
+	dialect string
+	sql     string
+}
+
+// dialectMarker starts a part of a migration that runs on one dialect only
+// ("-- dialect: postgres"), or on all again ("-- dialect: all").
+const dialectMarker = "-- dialect:"
 
 // migrations returns the embedded migrations in order.
 func migrations() ([]migration, error) {
@@ -45,23 +56,33 @@ func migrations() ([]migration, error) {
 }
 
 // splitSQL cuts a migration into statements: comment lines ("--") are
-// dropped and a statement ends with a semicolon at the end of a line.
-func splitSQL(src string) []string {
-	var stmts []string
+// dropped and a statement ends with a semicolon at the end of a line. A
+// "-- dialect: NAME" line makes the statements after it NAME's only, until
+// "-- dialect: all".
+func splitSQL(src string) []statement {
+	var stmts []statement
 	var cur strings.Builder
+	dialect := ""
 	for line := range strings.Lines(src) {
 		trimmed := strings.TrimSpace(line)
+		if d, ok := strings.CutPrefix(trimmed, dialectMarker); ok {
+			dialect = strings.TrimSpace(d)
+			if dialect == "all" {
+				dialect = ""
+			}
+			continue
+		}
 		if trimmed == "" || strings.HasPrefix(trimmed, "--") {
 			continue
 		}
 		cur.WriteString(line)
 		if strings.HasSuffix(trimmed, ";") {
-			stmts = append(stmts, strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"))
+			stmts = append(stmts, statement{dialect: dialect, sql: strings.TrimSuffix(strings.TrimSpace(cur.String()), ";")})
 			cur.Reset()
 		}
 	}
 	if s := strings.TrimSpace(cur.String()); s != "" {
-		stmts = append(stmts, s)
+		stmts = append(stmts, statement{dialect: dialect, sql: s})
 	}
 	return stmts
 }
@@ -123,7 +144,10 @@ func (s *Store) Migrate(ctx context.Context) (applied []string, err error) {
 				return nil
 			}
 			for i, stmt := range m.stmts {
-				if err := tx.Exec(stmt).Error; err != nil {
+				if stmt.dialect != "" && stmt.dialect != s.dialect {
+					continue
+				}
+				if err := tx.Exec(stmt.sql).Error; err != nil {
 					return fmt.Errorf("statement %d: %w", i+1, err)
 				}
 			}

@@ -71,6 +71,7 @@ type eventRow struct {
 	Action    string         `gorm:"column:action"`
 	Targets   sql.NullString `gorm:"column:targets"`
 	Target    sql.NullString `gorm:"column:target"`
+	Method    string         `gorm:"column:method"`
 	Outcome   string         `gorm:"column:outcome"`
 	Detail    string         `gorm:"column:detail"`
 	PrevHash  string         `gorm:"column:prev_hash"`
@@ -202,7 +203,7 @@ func normalize(r actions.Request) actions.Request {
 func newEventRow(e actions.Event) (eventRow, error) {
 	row := eventRow{
 		Seq: e.Seq, TimeUS: micros(e.Time), RequestID: e.RequestID, Event: string(e.Kind), Actor: e.Actor,
-		Action: string(e.Action), Outcome: e.Outcome, Detail: e.Detail, PrevHash: e.PrevHash, Hash: e.Hash,
+		Action: string(e.Action), Method: e.Method, Outcome: e.Outcome, Detail: e.Detail, PrevHash: e.PrevHash, Hash: e.Hash,
 	}
 	if len(e.Targets) > 0 {
 		b, err := json.Marshal(e.Targets)
@@ -224,7 +225,7 @@ func newEventRow(e actions.Event) (eventRow, error) {
 func (row eventRow) event() (actions.Event, error) {
 	e := actions.Event{
 		Seq: row.Seq, Time: fromMicros(row.TimeUS), RequestID: row.RequestID, Kind: actions.EventKind(row.Event),
-		Actor: row.Actor, Action: actions.Action(row.Action), Outcome: row.Outcome, Detail: row.Detail,
+		Actor: row.Actor, Action: actions.Action(row.Action), Method: row.Method, Outcome: row.Outcome, Detail: row.Detail,
 		PrevHash: row.PrevHash, Hash: row.Hash,
 	}
 	if row.Targets.Valid {

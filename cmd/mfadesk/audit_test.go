@@ -46,12 +46,7 @@ func TestAuditVerifyFindsTampering(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			storagetest.EachDB(t, func(t *testing.T, db storagetest.DB) {
 				e := auditDB(t, db)
-				raw := rawDB(t, db)
-				for _, q := range tt.sql {
-					if _, err := raw.ExecContext(t.Context(), q); err != nil {
-						t.Fatalf("%s: %v", q, err)
-					}
-				}
+				storagetest.Tamper(t, db, tt.sql...)
 				code, out, errOut := runCmd(t, e, "audit", "verify")
 				if tt.broken == "" {
 					if code != 0 || out != "ok 7 events\n" {
@@ -85,10 +80,7 @@ func TestAuditVerifyHead(t *testing.T) {
 		}
 		// The whole chain rewritten from event 6 on, hashes recomputed: the
 		// stated head is gone and verify says so, though the chain is consistent.
-		raw := rawDB(t, db)
-		if _, err := raw.ExecContext(t.Context(), `DELETE FROM audit_events WHERE seq >= 6`); err != nil {
-			t.Fatal(err)
-		}
+		storagetest.Tamper(t, db, `DELETE FROM audit_events WHERE seq >= 6`)
 		if code, out, _ := runCmd(t, e, "audit", "verify", "--head", hash); code != 1 || !strings.Contains(out, "not in the chain of 5 events") {
 			t.Errorf("truncated chain: exit %d, %q", code, out)
 		}

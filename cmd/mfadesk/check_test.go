@@ -31,7 +31,7 @@ func TestCheck(t *testing.T) {
 	}{
 		{"all well", base, 0, []string{"ok"}, nil},
 		{"wrong token", base.with("SLACK_BOT_TOKEN", "xoxb-wrong-but-secret"), 1, []string{"SLACK_BOT_TOKEN: slack auth.test: invalid_auth"}, []string{"xoxb-wrong-but-secret"}},
-		{"migrations pending", base.with("MFADESK_DATABASE_URL", fresh), 1, []string{"database: 2 migration(s) pending"}, nil},
+		{"migrations pending", base.with("MFADESK_DATABASE_URL", fresh), 1, []string{"migration(s) pending: run mfadesk migrate"}, nil},
 		{"action the directory cannot do", base.with("MFADESK_DIRECTORY", "okta", "OKTA_ORG_URL", slack.URL, "OKTA_API_TOKEN", "00secret",
 			"MFADESK_POLICY_FILE", tapPolicy), 1, []string{"policy: issue-temporary-access-pass is enabled but the okta directory does not support it"}, []string{"00secret"}},
 		{"bad policy and variable together", base.with("MFADESK_APPROVAL_CHANNEL", "", "MFADESK_POLICY_FILE", "/nonexistent.yaml"), 1,

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -14,13 +13,11 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/glebarez/go-sqlite"  // "sqlite" database/sql driver, to tamper with test databases
 	_ "github.com/jackc/pgx/v5/stdlib" // "pgx" database/sql driver
 
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/actions/directories/dryrun"
 	"github.com/mfadesk/mfadesk/storage"
-	"github.com/mfadesk/mfadesk/storage/storagetest"
 )
 
 // env is a getenv over a map.
@@ -47,22 +44,6 @@ func runCmd(t *testing.T, e env, args ...string) (code int, stdout, stderr strin
 	err := run(t.Context(), args, e.get, &out, &errOut)
 	code = exitCode(err, &errOut)
 	return code, out.String(), errOut.String()
-}
-
-// rawDB opens db's database with database/sql, to change rows behind
-// mfadesk's back.
-func rawDB(t *testing.T, db storagetest.DB) *sql.DB {
-	t.Helper()
-	driver, dsn := "pgx", db.URL
-	if db.Dialect == storage.DialectSQLite {
-		driver, dsn = "sqlite", strings.TrimPrefix(db.URL, "sqlite:")
-	}
-	raw, err := sql.Open(driver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
-	return raw
 }
 
 // writePolicy writes the example policy with the test's people and returns

@@ -172,3 +172,37 @@ func schemaName(test string) string {
 	}
 	return "test_" + hex.EncodeToString(b[:]) + "_" + strings.Trim(name.String(), "_")
 }
+
+// Tamper runs statements on db's database as someone with direct access
+// would, with the audit log's append-only triggers out of the way, so that
+// tests can edit, delete and reorder audit events and show that
+// `mfadesk audit verify` notices. It fails t when a statement fails.
+func Tamper(t testing.TB, db DB, statements ...string) {
+	t.Helper()
+	raw := Raw(t, db)
+	lift := []string{`ALTER TABLE audit_events DISABLE TRIGGER USER`}
+	if db.Dialect == storage.DialectSQLite {
+		lift = []string{`DROP TRIGGER IF EXISTS audit_events_no_update`, `DROP TRIGGER IF EXISTS audit_events_no_delete`}
+	}
+	for _, q := range append(lift, statements...) {
+		if _, err := raw.ExecContext(t.Context(), q); err != nil {
+			t.Fatalf("tamper: %s: %v", q, err)
+		}
+	}
+}
+
+// Raw opens db's database with database/sql, bypassing the Store, as
+// another program with the same credentials would. It is closed when t ends.
+func Raw(t testing.TB, db DB) *sql.DB {
+	t.Helper()
+	driver, dsn := "pgx", db.URL
+	if db.Dialect == storage.DialectSQLite {
+		driver, dsn = "sqlite", strings.TrimPrefix(db.URL, "sqlite:")
+	}
+	raw, err := sql.Open(driver, dsn)
+	if err != nil {
+		t.Fatalf("open %s directly: %v", db.Dialect, err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	return raw
+}
