@@ -104,6 +104,12 @@ type Directory interface {
 	// be *DirectoryError where the directory answered, so that throttling and
 	// transient failures can be retried.
 	Perform(ctx context.Context, a Action, t Target) (Performed, error)
+	// Manager returns the manager the directory records for the user with
+	// directory ID userID (Entra's manager, Google's relation of type
+	// manager, Okta's profile.managerId or profile.manager). It returns an
+	// error wrapping ErrNoManager when none is recorded or the recorded
+	// manager is not an active user of the directory.
+	Manager(ctx context.Context, userID string) (DirectoryUser, error)
 }
 
 // BatchPerformer is implemented by directories that can act on several users

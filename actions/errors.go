@@ -22,6 +22,8 @@ var (
 	ErrDuplicate = errors.New("duplicate")
 	// ErrUnknownUser: the directory has no user with that email.
 	ErrUnknownUser = errors.New("unknown user")
+	// ErrNoManager: the directory records no (active) manager for the user.
+	ErrNoManager = errors.New("no manager in the directory")
 	// ErrUnsupported: the directory cannot perform the action.
 	ErrUnsupported = errors.New("unsupported by the directory")
 	// ErrLeaseLost: another executor owns the request now.

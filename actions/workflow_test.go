@@ -67,6 +67,9 @@ func (d *fakeDir) ResolveUser(_ context.Context, email string) (actions.Director
 func (d *fakeDir) IsPrivileged(_ context.Context, id string) (bool, error) {
 	return d.admins[id], nil
 }
+func (d *fakeDir) Manager(_ context.Context, id string) (actions.DirectoryUser, error) {
+	return actions.DirectoryUser{}, fmt.Errorf("fake: %s: %w", id, actions.ErrNoManager)
+}
 func (d *fakeDir) Perform(ctx context.Context, a actions.Action, t actions.Target) (actions.Performed, error) {
 	if d.delay > 0 {
 		if err := actions.SleepContext(ctx, d.delay); err != nil {

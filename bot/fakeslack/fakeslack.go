@@ -117,6 +117,9 @@ type Server struct {
 	delays     map[string]time.Duration
 	files      map[string]*File
 	sock       *socket
+	// undocumented collects what Slack's published description does not
+	// document (see Undocumented).
+	undocumented []string
 }
 
 // New starts a fake Slack; Close stops it.

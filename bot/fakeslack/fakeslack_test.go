@@ -184,3 +184,48 @@ func TestAppSigns(t *testing.T) {
 		t.Errorf("form %v", form)
 	}
 }
+
+func TestLookupByEmail(t *testing.T) {
+	s, api := setup(t)
+	s.AddUser(fakeslack.User{ID: "U3", Name: "old", Email: "old@example.com", Deleted: true})
+	ctx := context.Background()
+	for _, tc := range []struct {
+		email, wantID, wantErr string
+		deleted                bool
+	}{
+		{email: "ann@example.com", wantID: "U1"},
+		{email: "ANN@Example.com", wantID: "U1"},
+		{email: "old@example.com", wantID: "U3", deleted: true},
+		{email: "nobody@example.com", wantErr: "users_not_found"},
+	} {
+		u, err := api.GetUserByEmailContext(ctx, tc.email)
+		if tc.wantErr != "" {
+			if slackCode(err) != tc.wantErr {
+				t.Errorf("%s: %v, want %s", tc.email, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || u.ID != tc.wantID || u.Deleted != tc.deleted {
+			t.Errorf("%s: %+v %v, want %s deleted=%v", tc.email, u, err, tc.wantID, tc.deleted)
+		}
+	}
+	if u := s.Undocumented(); len(u) != 0 {
+		t.Errorf("undocumented: %q", u)
+	}
+}
+
+func TestLookupByEmailRefusesUndocumentedArgument(t *testing.T) {
+	s, _ := setup(t)
+	resp, err := http.PostForm(s.APIURL()+"users.lookupByEmail", url.Values{"token": {s.Token}, "email": {"ann@example.com"}, "include_locale": {"true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if !strings.Contains(string(b), "invalid_arg_name") {
+		t.Errorf("answer %s, want invalid_arg_name", b)
+	}
+	if u := s.Undocumented(); len(u) != 1 || !strings.Contains(u[0], "include_locale") {
+		t.Errorf("undocumented = %q, want the include_locale argument", u)
+	}
+}

@@ -17,6 +17,7 @@ func (s *Server) methods() map[string]handler {
 		"auth.test":                    s.authTest,
 		"apps.connections.open":        s.appsConnectionsOpen,
 		"users.info":                   s.usersInfo,
+		"users.lookupByEmail":          s.documented("users.lookupByEmail", s.usersLookupByEmail),
 		"conversations.open":           s.conversationsOpen,
 		"chat.postMessage":             s.postMessage,
 		"chat.update":                  s.chatUpdate,

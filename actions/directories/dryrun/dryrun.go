@@ -27,6 +27,9 @@ type Options struct {
 	Privileged []string
 	// Unknown are emails the directory does not know.
 	Unknown []string
+	// Managers maps a user's email to their manager's email (any case);
+	// a user missing here has no manager.
+	Managers map[string]string
 	// Delay is added to every Perform, to simulate a directory's latency.
 	Delay  time.Duration
 	Logger *slog.Logger
@@ -92,6 +95,23 @@ func (d *Directory) ResolveUser(ctx context.Context, email string) (actions.Dire
 // IsPrivileged reports whether the user's email is among Privileged.
 func (d *Directory) IsPrivileged(ctx context.Context, userID string) (bool, error) {
 	return contains(d.opts.Privileged, strings.TrimPrefix(userID, "dryrun:")), nil
+}
+
+// Manager returns the manager Options.Managers names for the user, resolved
+// as ResolveUser does; an error wrapping actions.ErrNoManager when it names
+// none or an Unknown email.
+func (d *Directory) Manager(ctx context.Context, userID string) (actions.DirectoryUser, error) {
+	email := strings.TrimPrefix(userID, "dryrun:")
+	for k, m := range d.opts.Managers {
+		if strings.EqualFold(k, email) {
+			u, err := d.ResolveUser(ctx, m)
+			if err != nil {
+				return actions.DirectoryUser{}, fmt.Errorf("dryrun: manager %s of %s: %w", m, email, actions.ErrNoManager)
+			}
+			return u, nil
+		}
+	}
+	return actions.DirectoryUser{}, fmt.Errorf("dryrun: %s has no manager: %w", email, actions.ErrNoManager)
 }
 
 // Perform records the call and says what would have been done.

@@ -96,3 +96,34 @@ func (d *Directory) IsPrivileged(ctx context.Context, userID string) (bool, erro
 	}
 	return privileged, nil
 }
+
+// managerObject is the directoryObject Graph answers for a user's manager:
+// a user, or, in hybrid tenants, an orgContact.
+type managerObject struct {
+	Type string `json:"@odata.type"`
+	graphUser
+}
+
+// Manager reads the user's manager (GET /users/{id}/manager). Graph answers
+// 404 when none is set: that, and a manager that is not a user (an
+// orgContact, who has no account to confirm with), wrap
+// actions.ErrNoManager. Other failures are *actions.DirectoryError.
+func (d *Directory) Manager(ctx context.Context, userID string) (actions.DirectoryUser, error) {
+	if userID == "" {
+		return actions.DirectoryUser{}, errors.New("manager: empty user id")
+	}
+	var m managerObject
+	_, err := d.do(ctx, call{op: "get manager", method: http.MethodGet,
+		url: d.url(userPath(userID)+"/manager", query{"$select": userSelect}), out: &m})
+	switch {
+	case actions.HasStatus(err, http.StatusNotFound):
+		return actions.DirectoryUser{}, fmt.Errorf("manager of %s: none set: %w", userID, actions.ErrNoManager)
+	case err != nil:
+		return actions.DirectoryUser{}, fmt.Errorf("manager of %s: %w", userID, err)
+	case m.Type != "" && m.Type != "#microsoft.graph.user":
+		return actions.DirectoryUser{}, fmt.Errorf("manager of %s is a %s, not a user: %w", userID, strings.TrimPrefix(m.Type, "#microsoft.graph."), actions.ErrNoManager)
+	case m.ID == "":
+		return actions.DirectoryUser{}, fmt.Errorf("manager of %s: Graph returned a manager without an id", userID)
+	}
+	return m.graphUser.directoryUser(), nil
+}

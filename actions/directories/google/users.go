@@ -30,6 +30,12 @@ type user struct {
 	SuspensionReason string `json:"suspensionReason"`
 	IsEnrolledIn2Sv  bool   `json:"isEnrolledIn2Sv"`
 	IsEnforcedIn2Sv  bool   `json:"isEnforcedIn2Sv"`
+	// Relations are the user's relationships to other users; the one of
+	// type "manager" names the manager by email.
+	Relations []struct {
+		Value string `json:"value"`
+		Type  string `json:"type"`
+	} `json:"relations"`
 }
 
 type cached struct {
@@ -89,4 +95,37 @@ func (d *Directory) IsPrivileged(ctx context.Context, userID string) (bool, erro
 		return false, fmt.Errorf("google: admin status of %s: %w", userID, err)
 	}
 	return u.IsAdmin || u.IsDelegatedAdmin, nil
+}
+
+// Manager reads the user (users.get) and then the user its relation of type
+// "manager" names (by email). No such relation, a manager Google does not
+// know (404) and a suspended manager wrap actions.ErrNoManager.
+func (d *Directory) Manager(ctx context.Context, userID string) (actions.DirectoryUser, error) {
+	if userID == "" {
+		return actions.DirectoryUser{}, fmt.Errorf("google: manager: empty user id")
+	}
+	u, err := d.getUser(ctx, userID)
+	if err != nil {
+		return actions.DirectoryUser{}, fmt.Errorf("google: manager of %s: %w", userID, err)
+	}
+	key := ""
+	for _, r := range u.Relations {
+		if r.Type == "manager" && strings.TrimSpace(r.Value) != "" {
+			key = strings.TrimSpace(r.Value)
+			break
+		}
+	}
+	if key == "" || strings.Contains(key, "/") {
+		return actions.DirectoryUser{}, fmt.Errorf("google: %s has no relation of type manager: %w", u.PrimaryEmail, actions.ErrNoManager)
+	}
+	m, err := d.getUser(ctx, key)
+	switch {
+	case actions.HasStatus(err, http.StatusNotFound):
+		return actions.DirectoryUser{}, fmt.Errorf("google: manager %s of %s is not a user: %w", key, u.PrimaryEmail, actions.ErrNoManager)
+	case err != nil:
+		return actions.DirectoryUser{}, fmt.Errorf("google: manager %s of %s: %w", key, u.PrimaryEmail, err)
+	case m.Suspended:
+		return actions.DirectoryUser{}, fmt.Errorf("google: manager %s of %s is suspended: %w", key, u.PrimaryEmail, actions.ErrNoManager)
+	}
+	return actions.DirectoryUser{ID: m.ID, Email: m.PrimaryEmail, DisplayName: m.Name.FullName}, nil
 }

@@ -27,6 +27,11 @@ type user struct {
 		FirstName   string `json:"firstName"`
 		LastName    string `json:"lastName"`
 		DisplayName string `json:"displayName"`
+		// ManagerID is the manager's user ID; Manager is, as Okta documents
+		// it, the manager's display name, though many orgs (and directory
+		// imports) put the manager's login there.
+		ManagerID string `json:"managerId"`
+		Manager   string `json:"manager"`
 	} `json:"profile"`
 }
 
@@ -126,4 +131,38 @@ func (d *Directory) IsPrivileged(ctx context.Context, userID string) (bool, erro
 		return false, fmt.Errorf("okta: role assignments of %s: %w", userID, err)
 	}
 	return len(rs) > 0, nil
+}
+
+// Manager reads the user and then its manager: by profile.managerId, or else
+// by profile.manager when that holds a login (an email; a bare display name
+// cannot be looked up reliably). No manager, one Okta does not know (404) and
+// one who is not active (suspended, deprovisioned…) wrap
+// actions.ErrNoManager.
+func (d *Directory) Manager(ctx context.Context, userID string) (actions.DirectoryUser, error) {
+	if userID == "" {
+		return actions.DirectoryUser{}, fmt.Errorf("okta: manager: empty user id")
+	}
+	u, err := d.getUser(ctx, userID)
+	if err != nil {
+		return actions.DirectoryUser{}, fmt.Errorf("okta: manager of %s: %w", userID, err)
+	}
+	key := strings.TrimSpace(u.Profile.ManagerID)
+	if key == "" {
+		if m := strings.TrimSpace(u.Profile.Manager); strings.Contains(m, "@") && !strings.Contains(m, "/") {
+			key = m
+		}
+	}
+	if key == "" {
+		return actions.DirectoryUser{}, fmt.Errorf("okta: %s has no profile.managerId, nor a login in profile.manager: %w", u.Profile.Login, actions.ErrNoManager)
+	}
+	m, err := d.getUser(ctx, key)
+	switch {
+	case actions.HasStatus(err, http.StatusNotFound):
+		return actions.DirectoryUser{}, fmt.Errorf("okta: manager %s of %s is not a user: %w", key, u.Profile.Login, actions.ErrNoManager)
+	case err != nil:
+		return actions.DirectoryUser{}, fmt.Errorf("okta: manager %s of %s: %w", key, u.Profile.Login, err)
+	case m.Status != "ACTIVE" && m.Status != "PASSWORD_EXPIRED" && m.Status != "RECOVERY" && m.Status != "LOCKED_OUT":
+		return actions.DirectoryUser{}, fmt.Errorf("okta: manager %s of %s is %s: %w", m.Profile.Login, u.Profile.Login, m.Status, actions.ErrNoManager)
+	}
+	return m.directoryUser(), nil
 }

@@ -78,6 +78,9 @@ type User struct {
 	DefaultMethod string // a method ID
 	// Roles are the display names of the directory roles the user holds.
 	Roles []string
+	// Manager is the object ID of the user's manager (the manager
+	// navigation); empty for none.
+	Manager string
 	// Revoked counts revokeSignInSessions calls.
 	Revoked int
 }
@@ -392,6 +395,8 @@ func (g *Server) route(r fakeReq) fakeResp {
 		return g.authentication(u, r, rest[1:])
 	case rest[0] == "transitiveMemberOf":
 		return g.roles(u, r, rest[1:])
+	case rest[0] == "manager" && len(rest) == 1:
+		return g.manager(u, r)
 	}
 	if _, isNav := g.model.nav("user", rest[0]); isNav || len(rest) > 1 {
 		return g.errResp(400, "BadRequest", "The fake does not serve "+r.path)
@@ -553,4 +558,25 @@ func (g *Server) roles(u *User, r fakeReq, rest []string) fakeResp {
 	}
 	g.mu.Unlock()
 	return g.page(r, items)
+}
+
+// manager serves GET /users/{id}/manager as Graph does: the manager as a
+// directoryObject (with its @odata.type), honouring $select; 404 when none is
+// set. The CSDL must define the navigation.
+func (g *Server) manager(u *User, r fakeReq) fakeResp {
+	if _, ok := g.model.nav("user", "manager"); !ok {
+		return g.errResp(400, "BadRequest", "Resource not found for the segment 'manager'.")
+	}
+	if r.method != http.MethodGet {
+		return g.errResp(405, "Request_BadRequest", "Method not allowed.")
+	}
+	g.mu.Lock()
+	m := g.users[u.Manager]
+	g.mu.Unlock()
+	if m == nil {
+		return g.errResp(404, "Request_ResourceNotFound", "Resource 'manager' does not exist or one of its queried reference-property objects are not present.")
+	}
+	body := g.userJSON(m, r.query.Get("$select"))
+	body["@odata.type"] = "#microsoft.graph.user"
+	return g.ok(200, body)
 }

@@ -111,6 +111,9 @@ type User struct {
 	Password, HashFunction   string
 	ChangeAtNext             bool
 	SignOuts, Invalidations  int
+	// Manager is the email in the user's relation of type "manager"
+	// (relations is a User field of the discovery document); empty: none.
+	Manager string
 }
 
 // clone copies u and its lists.
@@ -423,6 +426,9 @@ func (f *Server) userJSON(u *User) map[string]any {
 	}
 	if u.Suspended && u.SuspensionReason != "" {
 		m["suspensionReason"] = u.SuspensionReason
+	}
+	if u.Manager != "" {
+		m["relations"] = []map[string]any{{"value": u.Manager, "type": "manager"}}
 	}
 	return m
 }

@@ -189,6 +189,8 @@ type User struct {
 	ID, Status, Login, Email, First, Last string
 	Factors                               []string // factor types
 	Roles                                 []string // role types
+	// ManagerID and Manager are profile.managerId and profile.manager.
+	ManagerID, Manager string
 	// TempPassword is the last temporary password
 	// expire_password_with_temp_password handed out.
 	TempPassword string
@@ -414,7 +416,8 @@ func (f *Server) find(idOrLogin string) *User {
 func (u *User) json() map[string]any {
 	return map[string]any{
 		"id": u.ID, "status": u.Status,
-		"profile": map[string]any{"login": u.Login, "email": u.Email, "firstName": u.First, "lastName": u.Last},
+		"profile": map[string]any{"login": u.Login, "email": u.Email, "firstName": u.First, "lastName": u.Last,
+			"managerId": nilIfEmpty(u.ManagerID), "manager": nilIfEmpty(u.Manager)},
 	}
 }
 
@@ -519,4 +522,11 @@ func (f *Server) search(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, list)
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }

@@ -1,0 +1,54 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/slack-go/slack"
+)
+
+// errNoSlackAccount: no active Slack account has that email on its profile
+// (Slack answered users_not_found, or the account is deactivated).
+var errNoSlackAccount = errors.New("no active Slack account")
+
+// lookupByEmail finds the Slack account of a directory user by the email the
+// directory holds for them (users.lookupByEmail), never by anything a
+// requester typed. It returns an error wrapping errNoSlackAccount when Slack
+// knows no such account or it is deactivated, and another error when Slack
+// could not be asked.
+func (b *Bot) lookupByEmail(ctx context.Context, email string) (*slack.User, error) {
+	email = strings.TrimSpace(email)
+	if email == "" {
+		return nil, fmt.Errorf("look up an empty email: %w", errNoSlackAccount)
+	}
+	var u *slack.User
+	err := b.call(ctx, "users.lookupByEmail", func(ctx context.Context) (err error) {
+		u, err = b.api.GetUserByEmailContext(ctx, email)
+		return err
+	})
+	switch {
+	case slackErr(err, "users_not_found"):
+		return nil, fmt.Errorf("%s: %w", email, errNoSlackAccount)
+	case err != nil:
+		return nil, err
+	case u.Deleted:
+		return nil, fmt.Errorf("%s: the Slack account %s is deactivated: %w", email, u.ID, errNoSlackAccount)
+	}
+	b.people.put(u)
+	return u, nil
+}
+
+// dmByEmail sends a direct message to the Slack account of the directory
+// user with email: users.lookupByEmail, conversations.open, then
+// chat.postMessage. It returns the user's Slack ID and the message's channel
+// and timestamp; errors as lookupByEmail, or the failed post's.
+func (b *Bot) dmByEmail(ctx context.Context, email, text string, blocks []slack.Block) (user, channel, ts string, err error) {
+	u, err := b.lookupByEmail(ctx, email)
+	if err != nil {
+		return "", "", "", err
+	}
+	channel, ts, err = b.dm(ctx, u.ID, text, blocks)
+	return u.ID, channel, ts, err
+}

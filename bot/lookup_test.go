@@ -1,0 +1,54 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/slack-go/slack"
+
+	"github.com/mfadesk/mfadesk/bot/fakeslack"
+)
+
+func TestLookupByEmailAndDM(t *testing.T) {
+	fake := fakeslack.New()
+	defer fake.Close()
+	b := newTestBot(t, fake)
+	fake.AddUser(fakeslack.User{ID: "U0TGT1", Name: "tess", Email: "Tess@Example.com"})
+	fake.AddUser(fakeslack.User{ID: "U0OLD1", Name: "old", Email: "old@example.com", Deleted: true})
+	ctx := context.Background()
+
+	for _, tc := range []struct {
+		name, email, wantID string
+		noAccount           bool
+	}{
+		{name: "found, any case", email: " tess@example.com ", wantID: "U0TGT1"},
+		{name: "unknown: users_not_found", email: "stranger@nowhere.test", noAccount: true},
+		{name: "deactivated", email: "old@example.com", noAccount: true},
+		{name: "empty", email: "", noAccount: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id, ch, ts, err := b.dmByEmail(ctx, tc.email, "hello", []slack.Block{section("hello")})
+			if tc.noAccount {
+				if !errors.Is(err, errNoSlackAccount) {
+					t.Fatalf("err = %v, want errNoSlackAccount", err)
+				}
+				return
+			}
+			if err != nil || id != tc.wantID || ch == "" || ts == "" {
+				t.Fatalf("dmByEmail = %q %q %q %v", id, ch, ts, err)
+			}
+			if ms := fake.Messages(ch); len(ms) != 1 || ms[0].TS != ts || ms[0].Text != "hello" {
+				t.Errorf("DM not posted: %+v", ms)
+			}
+		})
+	}
+	if u := fake.Undocumented(); len(u) != 0 {
+		t.Errorf("undocumented Slack calls: %q", u)
+	}
+	// A Slack failure other than users_not_found is not "no account".
+	fake.Fail("users.lookupByEmail", "fatal_error")
+	if _, err := b.lookupByEmail(ctx, "tess@example.com"); err == nil || errors.Is(err, errNoSlackAccount) {
+		t.Errorf("fatal_error: err = %v, want an error that is not errNoSlackAccount", err)
+	}
+}
