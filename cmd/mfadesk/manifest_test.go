@@ -43,7 +43,10 @@ var webAPIBotScopes = map[string][]string{
 	// users:read.email: without it the profile has no email, and the email
 	// is how Slack users are matched to directory users.
 	"users.info": {"users:read", "users:read.email"},
-	"views.open": nil, "views.update": nil, "views.push": nil, "views.publish": nil,
+	// Directory users (a target, a manager) are found in Slack by their
+	// directory email.
+	"users.lookupByEmail": {"users:read.email"},
+	"views.open":          nil, "views.update": nil, "views.push": nil, "views.publish": nil,
 	// chat:write posts only where the bot is a member: the admin invites the
 	// bot to the approval and audit channels instead of granting chat:write.public.
 	"chat.postMessage": {"chat:write"}, "chat.update": {"chat:write"},
@@ -65,6 +68,7 @@ var webAPIBotScopes = map[string][]string{
 var slackClientCalls = map[string][]string{
 	"AuthTest": {"auth.test"}, "AuthTestContext": {"auth.test"},
 	"GetUserInfo": {"users.info"}, "GetUserInfoContext": {"users.info"},
+	"GetUserByEmail": {"users.lookupByEmail"}, "GetUserByEmailContext": {"users.lookupByEmail"},
 	"OpenView": {"views.open"}, "OpenViewContext": {"views.open"},
 	"UpdateView": {"views.update"}, "UpdateViewContext": {"views.update"},
 	"PushView": {"views.push"}, "PushViewContext": {"views.push"},
@@ -103,7 +107,7 @@ var plannedClientCalls = map[string]string{
 // designed to call (CONTRACT.md, "Slack surface", and the digest): the bot
 // scopes must be exactly theirs plus commands.
 var designedWebAPIMethods = []string{
-	"auth.test", "users.info", "views.open", "views.update",
+	"auth.test", "users.info", "users.lookupByEmail", "views.open", "views.update",
 	"chat.postMessage", "chat.update", "chat.postEphemeral",
 	"conversations.open", "files.getUploadURLExternal", "files.completeUploadExternal",
 }
