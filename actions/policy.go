@@ -15,6 +15,9 @@ import (
 type ActionRule struct {
 	Request []string
 	Approve []string
+	// StepUp makes an approval count only after the approver signs in again,
+	// with MFA, at the identity provider (the README's "Approver step-up").
+	StepUp bool
 }
 
 // Policy is the parsed policy file: roles, who may request and approve each
@@ -33,6 +36,9 @@ type Policy struct {
 	TTL time.Duration
 	// MaxTargets is the most targets one request may name (limits.max_targets).
 	MaxTargets int
+	// StepUpMaxAge is how fresh an approver's step-up sign-in must be
+	// (approval.step_up_max_age).
+	StepUpMaxAge time.Duration
 	// PrivilegedRoles are the roles needed to request and approve an action on
 	// a target that holds an admin role (privileged.roles).
 	PrivilegedRoles []string
@@ -43,6 +49,8 @@ const (
 	DefaultApprovals  = 1
 	DefaultTTL        = time.Hour
 	DefaultMaxTargets = 50
+	// DefaultStepUpMaxAge is approval.step_up_max_age when left out.
+	DefaultStepUpMaxAge = 5 * time.Minute
 )
 
 // LoadPolicy reads and validates the policy file at path. Its errors name the
@@ -133,6 +141,7 @@ func ParsePolicy(file string, data []byte) (*Policy, error) {
 	pol := &Policy{
 		Roles: map[string][]string{}, Actions: map[Action]ActionRule{},
 		Approvals: DefaultApprovals, TTL: DefaultTTL, MaxTargets: DefaultMaxTargets,
+		StepUpMaxAge: DefaultStepUpMaxAge,
 	}
 	roleNodes := map[string]*yaml.Node{}
 	var actionRoleRefs []*yaml.Node
@@ -162,7 +171,13 @@ func ParsePolicy(file string, data []byte) (*Policy, error) {
 					return
 				}
 				var rule ActionRule
-				p.mapping(av, "actions."+name, []string{"request", "approve"}, func(which string, _, lv *yaml.Node) {
+				p.mapping(av, "actions."+name, []string{"request", "approve", "step_up"}, func(which string, _, lv *yaml.Node) {
+					if which == "step_up" {
+						if lv.Kind != yaml.ScalarNode || lv.Decode(&rule.StepUp) != nil {
+							p.errorf(lv, "actions.%s.step_up must be true or false, not %q", name, lv.Value)
+						}
+						return
+					}
 					roles := p.strings(lv, "actions."+name+"."+which)
 					for _, c := range lv.Content {
 						actionRoleRefs = append(actionRoleRefs, c)
@@ -182,7 +197,7 @@ func ParsePolicy(file string, data []byte) (*Policy, error) {
 				pol.Actions[a] = rule
 			})
 		case "approval":
-			p.mapping(v, "approval", []string{"approvals", "ttl"}, func(which string, _, av *yaml.Node) {
+			p.mapping(v, "approval", []string{"approvals", "ttl", "step_up_max_age"}, func(which string, _, av *yaml.Node) {
 				switch which {
 				case "approvals":
 					pol.Approvals = p.positiveInt(av, "approval.approvals", 10)
@@ -193,6 +208,13 @@ func ParsePolicy(file string, data []byte) (*Policy, error) {
 						return
 					}
 					pol.TTL = d
+				case "step_up_max_age":
+					d, err := time.ParseDuration(av.Value)
+					if av.Kind != yaml.ScalarNode || err != nil || d < time.Minute || d > time.Hour {
+						p.errorf(av, "approval.step_up_max_age must be a duration from 1m to 1h such as 5m, not %q", av.Value)
+						return
+					}
+					pol.StepUpMaxAge = d
 				}
 			})
 		case "limits":
@@ -298,6 +320,21 @@ func (pol *Policy) Enabled() []Action {
 	var out []Action
 	for _, a := range allActions {
 		if _, ok := pol.Actions[a]; ok {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// StepUp reports whether approving a needs a step-up sign-in.
+func (pol *Policy) StepUp(a Action) bool { return pol.Actions[a].StepUp }
+
+// StepUpActions returns the actions whose approval needs a step-up sign-in,
+// in stable order; none means step-up needs no configuration.
+func (pol *Policy) StepUpActions() []Action {
+	var out []Action
+	for _, a := range pol.Enabled() {
+		if pol.StepUp(a) {
 			out = append(out, a)
 		}
 	}

@@ -45,6 +45,12 @@ type ServiceOptions struct {
 	Kick func()
 	// Resolvers is how many targets are looked up in the directory at once.
 	Resolvers int
+	// StepUps keeps step-up attempts; when nil, the Store is used if it
+	// implements StepUpStore.
+	StepUps StepUpStore
+	// StepUpACR is MFADESK_OIDC_ACR: the acr a step-up sign-in must show
+	// instead of mfa in amr.
+	StepUpACR string
 }
 
 // Service runs the request workflow: submission, approval, denial,
@@ -61,12 +67,19 @@ type Service struct {
 	retry  RetryPolicy
 	kick   func()
 	nres   int
+
+	stepups StepUpStore
+	acr     string
 }
 
 // NewService returns a Service over store and dir, governed by pol.
 func NewService(store Store, dir Directory, pol *Policy, o ServiceOptions) *Service {
 	s := &Service{store: store, dir: dir, pol: pol, notify: o.Notifier, obs: o.Observer,
-		log: o.Logger, now: o.Now, retry: o.Retry, kick: o.Kick, nres: o.Resolvers}
+		log: o.Logger, now: o.Now, retry: o.Retry, kick: o.Kick, nres: o.Resolvers,
+		stepups: o.StepUps, acr: o.StepUpACR}
+	if s.stepups == nil {
+		s.stepups, _ = store.(StepUpStore)
+	}
 	if s.notify == nil {
 		s.notify = nopNotifier{}
 	}
@@ -286,6 +299,13 @@ func (s *Service) Approve(ctx context.Context, id string, by Person) (Request, e
 	if err != nil {
 		return r, err
 	}
+	s.afterApproval(ctx, r)
+	return r, nil
+}
+
+// afterApproval starts what an approval set off: the executor for an
+// approved request, the steps of a tracked manual step.
+func (s *Service) afterApproval(ctx context.Context, r Request) {
 	switch {
 	case r.State == StateApproved:
 		s.kick()
@@ -294,7 +314,6 @@ func (s *Service) Approve(ctx context.Context, id string, by Person) (Request, e
 			s.log.ErrorContext(ctx, "send manual steps", "request_id", r.ID, "error", err)
 		}
 	}
-	return r, nil
 }
 
 // Deny ends request id on by's word; errors as Approve.

@@ -160,12 +160,33 @@ func (r Request) checkDecider(pol *Policy, by Person, verb string, now time.Time
 // Approve records by's approval. With the last approval needed the request
 // becomes approved; a tracked manual step goes straight to running, since a
 // person, not the executor, carries it out.
+// An action whose rule has step_up is approved only by ApproveStepUp: here
+// it is refused with ErrStepUpRequired once every other check passed.
 func (r Request) Approve(pol *Policy, by Person, now time.Time) (Request, []Event, error) {
-	if err := r.checkDecider(pol, by, "approve", now); err != nil {
+	if err := r.checkApprover(pol, by, now); err != nil {
 		return r, nil, err
 	}
+	if pol.StepUp(r.Action) {
+		return r, nil, decisionErr(ErrStepUpRequired, "approving %s needs a fresh MFA sign-in: use the sign-in link", r.Action)
+	}
+	return r.approve(pol, by, now)
+}
+
+// checkApprover returns why by may not approve r now, or nil.
+func (r Request) checkApprover(pol *Policy, by Person, now time.Time) error {
+	if err := r.checkDecider(pol, by, "approve", now); err != nil {
+		return err
+	}
 	if r.ApprovedBy(by) {
-		return r, nil, decisionErr(ErrDuplicate, "you approved request %s already; it needs %d more approver(s)", r.ID, r.ApprovalsNeeded-len(r.Approvals))
+		return decisionErr(ErrDuplicate, "you approved request %s already; it needs %d more approver(s)", r.ID, r.ApprovalsNeeded-len(r.Approvals))
+	}
+	return nil
+}
+
+// approve records by's approval after checkApprover.
+func (r Request) approve(pol *Policy, by Person, now time.Time) (Request, []Event, error) {
+	if err := r.checkApprover(pol, by, now); err != nil {
+		return r, nil, err
 	}
 	n := r.Clone()
 	n.Approvals = append(n.Approvals, Approval{By: by, At: now})
