@@ -24,6 +24,11 @@ const (
 	EventManualDone   EventKind = "manual_done"
 	EventManualFailed EventKind = "manual_failed"
 	EventCompleted    EventKind = "completed"
+	// EventNotified: a notice about one target ended: sent, or not
+	// delivered and why (see Notice).
+	EventNotified EventKind = "notified"
+	// EventReportedNotMe: the target of a request said "This wasn't me".
+	EventReportedNotMe EventKind = "reported_not_me"
 )
 
 // BotActor is the actor of events the bot causes itself.

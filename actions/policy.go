@@ -42,7 +42,35 @@ type Policy struct {
 	// PrivilegedRoles are the roles needed to request and approve an action on
 	// a target that holds an admin role (privileged.roles).
 	PrivilegedRoles []string
+	// NotifyTarget and NotifyManager: after an action ran on a user, tell
+	// them, and their manager (notify.target, notify.manager).
+	NotifyTarget  bool
+	NotifyManager bool
+	// Containment are the protective actions run at once, in order and
+	// without approval, on a user who says "This wasn't me" (containment).
+	Containment []Action
+	// PerTarget limits how often one user is targeted (limits.per_target).
+	PerTarget PerTargetLimit
 }
+
+// PerTargetLimit allows at most Max requests of Actions on one user within
+// Window, counting requests that were approved or are still pending; the
+// zero value allows any number. Requesters holding a privileged role are
+// not limited.
+type PerTargetLimit struct {
+	Window  time.Duration
+	Max     int
+	Actions []Action
+}
+
+// Applies reports whether the limit counts requests of a.
+func (l PerTargetLimit) Applies(a Action) bool {
+	return l.Max > 0 && l.Window > 0 && slices.Contains(l.Actions, a)
+}
+
+// protective are the actions containment may run without approval: they
+// only sign an attacker out and keep them out.
+var protective = []Action{RevokeMFASessions, BlockSignIn}
 
 // Policy defaults for keys the file leaves out.
 const (
@@ -147,7 +175,7 @@ func ParsePolicy(file string, data []byte) (*Policy, error) {
 	var actionRoleRefs []*yaml.Node
 	var privilegedRefs []*yaml.Node
 
-	p.mapping(doc.Content[0], "the policy", []string{"roles", "actions", "approval", "limits", "privileged"}, func(key string, k, v *yaml.Node) {
+	p.mapping(doc.Content[0], "the policy", []string{"roles", "actions", "approval", "limits", "privileged", "notify", "containment"}, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "roles":
 			p.mapping(v, "roles", nil, func(role string, rk, rv *yaml.Node) {
@@ -218,9 +246,24 @@ func ParsePolicy(file string, data []byte) (*Policy, error) {
 				}
 			})
 		case "limits":
-			p.mapping(v, "limits", []string{"max_targets"}, func(_ string, _, lv *yaml.Node) {
+			p.mapping(v, "limits", []string{"max_targets", "per_target"}, func(which string, _, lv *yaml.Node) {
+				if which == "per_target" {
+					pol.PerTarget = p.perTarget(lv)
+					return
+				}
 				pol.MaxTargets = p.positiveInt(lv, "limits.max_targets", 1000)
 			})
+		case "notify":
+			p.mapping(v, "notify", []string{"target", "manager"}, func(which string, _, nv *yaml.Node) {
+				b := p.boolean(nv, "notify."+which)
+				if which == "target" {
+					pol.NotifyTarget = b
+				} else {
+					pol.NotifyManager = b
+				}
+			})
+		case "containment":
+			pol.Containment = p.containment(v)
 		case "privileged":
 			p.mapping(v, "privileged", []string{"roles"}, func(_ string, _, rv *yaml.Node) {
 				pol.PrivilegedRoles = p.strings(rv, "privileged.roles")

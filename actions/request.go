@@ -136,6 +136,17 @@ type Request struct {
 	// its claim lapses unless renewed; both are empty when no one holds it.
 	LeaseOwner string
 	LeaseUntil time.Time
+	// NotifyTarget and NotifyManager are the policy's notify.target and
+	// notify.manager when the request was made: whether a target the action
+	// ran on, and their manager, are told (see Notice).
+	NotifyTarget  bool
+	NotifyManager bool
+	// Containment is set on a request started by "This wasn't me": nil on
+	// every other request.
+	Containment *Containment
+	// Notices are the messages owed because of this request, in the order
+	// they became due; each is sent once (see Notice).
+	Notices []Notice
 	// Version increases with every stored change.
 	Version int64
 }
@@ -210,6 +221,11 @@ func (r Request) Clone() Request {
 		}
 	}
 	c.Approvals = append([]Approval(nil), r.Approvals...)
+	c.Notices = append([]Notice(nil), r.Notices...)
+	if r.Containment != nil {
+		k := *r.Containment
+		c.Containment = &k
+	}
 	return c
 }
 

@@ -51,6 +51,9 @@ type ServiceOptions struct {
 	// StepUpACR is MFADESK_OIDC_ACR: the acr a step-up sign-in must show
 	// instead of mfa in amr.
 	StepUpACR string
+	// ReportTTL is how long after an action the "This wasn't me" button
+	// works (default DefaultReportTTL, 7 days).
+	ReportTTL time.Duration
 }
 
 // Service runs the request workflow: submission, approval, denial,
@@ -67,6 +70,7 @@ type Service struct {
 	retry  RetryPolicy
 	kick   func()
 	nres   int
+	ttl    time.Duration
 
 	stepups StepUpStore
 	acr     string
@@ -75,7 +79,7 @@ type Service struct {
 // NewService returns a Service over store and dir, governed by pol.
 func NewService(store Store, dir Directory, pol *Policy, o ServiceOptions) *Service {
 	s := &Service{store: store, dir: dir, pol: pol, notify: o.Notifier, obs: o.Observer,
-		log: o.Logger, now: o.Now, retry: o.Retry, kick: o.Kick, nres: o.Resolvers,
+		log: o.Logger, now: o.Now, retry: o.Retry, kick: o.Kick, nres: o.Resolvers, ttl: o.ReportTTL,
 		stepups: o.StepUps, acr: o.StepUpACR}
 	if s.stepups == nil {
 		s.stepups, _ = store.(StepUpStore)
@@ -100,6 +104,9 @@ func NewService(store Store, dir Directory, pol *Policy, o ServiceOptions) *Serv
 	}
 	if s.nres <= 0 {
 		s.nres = 8
+	}
+	if s.ttl <= 0 {
+		s.ttl = DefaultReportTTL
 	}
 	return s
 }
@@ -157,6 +164,10 @@ func (s *Service) Submit(ctx context.Context, d Draft) (Request, error) {
 		return Request{}, err
 	}
 	now := s.now()
+	if err := s.checkPerTarget(ctx, d, targets, now); err != nil {
+		s.refuseSubmission(ctx, d, err)
+		return Request{}, err
+	}
 	r, events, err := NewRequest(d, targets, support, s.pol, NewRequestID(), now)
 	if err != nil {
 		s.refuseSubmission(ctx, d, err)

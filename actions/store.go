@@ -35,6 +35,21 @@ type Store interface {
 	// there is no such request.
 	Update(ctx context.Context, id string, fn func(Request) (Request, []Event, error)) (Request, error)
 
+	// UpdateCreate is Update whose fn may also return new requests, stored
+	// with their targets in the same transaction, before the events are
+	// appended. A new request whose ID or SubmissionKey exists already rolls
+	// everything back with an error wrapping ErrDuplicate.
+	UpdateCreate(ctx context.Context, id string, fn func(Request) (Request, []Request, []Event, error)) (Request, []Request, error)
+
+	// ClaimNotice finds a notice that a courier may take — due with its
+	// NotBefore passed, or claimed or posting with a claim that lapsed
+	// before now — whose After request (if any) has ended, locks its
+	// request as Update does, and calls fn with the request and the
+	// notice's index; it writes fn's change like Update. Notices are only
+	// ever changed under their request's lock. It returns ErrNotFound when
+	// no notice is waiting.
+	ClaimNotice(ctx context.Context, now time.Time, fn func(Request, int) (Request, []Event, error)) (Request, int, error)
+
 	// AppendEvents appends events that belong to no state change, such as a
 	// refused click.
 	AppendEvents(ctx context.Context, events ...Event) error
@@ -46,8 +61,10 @@ type Store interface {
 	// step: approved, or running with a lease that lapsed before now. It
 	// applies Start to an approved one, sets LeaseOwner to owner and
 	// LeaseUntil to until, and appends the events, in one transaction; rows
-	// locked by another claimer are skipped rather than waited for. It returns
-	// ErrNotFound when there is nothing to claim.
+	// locked by another claimer are skipped rather than waited for. A
+	// containment request waits until the one named by its
+	// Containment.After has ended. It returns ErrNotFound when there is
+	// nothing to claim.
 	ClaimNext(ctx context.Context, owner string, now, until time.Time) (Request, error)
 
 	// Events calls fn for every audit event with Seq > afterSeq and Time at or
@@ -63,6 +80,17 @@ type RequestFilter struct {
 	Requester string
 	// ExpiresBefore keeps requests whose approval deadline is before it.
 	ExpiresBefore time.Time
+	// Actions keeps requests of these actions.
+	Actions []Action
+	// CreatedAfter keeps requests made at or after it.
+	CreatedAfter time.Time
+	// ExcludeStates drops requests in these states.
+	ExcludeStates []State
+	// Target keeps requests with a target who is this user: same Slack ID,
+	// same email (case-insensitive) or same directory ID.
+	Target *TargetRef
+	// Contains keeps the containment requests of this reported request.
+	Contains string
 	// Limit caps the number returned; 0 means 500.
 	Limit int
 }

@@ -129,6 +129,7 @@ func NewRequest(d Draft, targets []Target, support Support, pol *Policy, id stri
 		Reason: strings.TrimSpace(d.Reason), Ticket: strings.TrimSpace(d.Ticket),
 		State: StatePending, CreatedAt: now, ExpiresAt: now.Add(pol.TTL), UpdatedAt: now,
 		ApprovalsNeeded: pol.Approvals, Manual: support == Manual, SubmissionKey: d.SubmissionKey,
+		NotifyTarget: pol.NotifyTarget, NotifyManager: pol.NotifyManager,
 	}
 	ev := r.event(EventCreated, d.Requester.SlackID, now)
 	ev.Targets = r.Refs()
@@ -284,6 +285,9 @@ func (r Request) RecordResult(i int, res TargetResult, now time.Time) (Request, 
 	ref := n.Targets[i].Ref()
 	ev := n.event(EventTargetResult, BotActor, now)
 	ev.Target, ev.Outcome, ev.Detail = &ref, string(res.Outcome), res.Detail
+	if res.Outcome == OutcomeOK {
+		n.Notices = append(n.Notices, n.actionNotices(i, now)...)
+	}
 	return n, []Event{ev}, nil
 }
 

@@ -24,39 +24,50 @@ func (s *Store) CreateRequest(ctx context.Context, r actions.Request, events []a
 		return errors.New("create request: empty request ID")
 	}
 	err := s.tx(ctx, func(tx *gorm.DB) error {
-		row := newRequestRow(r)
-		if err := tx.Create(&row).Error; err != nil {
-			if errors.Is(err, gorm.ErrDuplicatedKey) {
-				return fmt.Errorf("a request with this ID or submission key exists: %w", actions.ErrDuplicate)
-			}
+		if err := createRequest(tx, r); err != nil {
 			return err
-		}
-		if len(r.Targets) > 0 {
-			rows := make([]targetRow, len(r.Targets))
-			for i, t := range r.Targets {
-				rows[i] = newTargetRow(r.ID, i, t)
-			}
-			if err := tx.Create(&rows).Error; err != nil {
-				return fmt.Errorf("store targets: %w", err)
-			}
-		}
-		if len(r.Approvals) > 0 {
-			rows := make([]approvalRow, len(r.Approvals))
-			for i, a := range r.Approvals {
-				rows[i] = newApprovalRow(r.ID, i, a)
-			}
-			err := tx.Create(&rows).Error
-			if errors.Is(err, gorm.ErrDuplicatedKey) {
-				return fmt.Errorf("one approver listed twice: %w", actions.ErrDuplicate)
-			}
-			if err != nil {
-				return fmt.Errorf("store approvals: %w", err)
-			}
 		}
 		return appendEvents(tx, events)
 	})
 	if err != nil {
 		return fmt.Errorf("create request %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// createRequest inserts r with its targets, approvals and notices.
+func createRequest(tx *gorm.DB, r actions.Request) error {
+	row := newRequestRow(r)
+	if err := tx.Create(&row).Error; err != nil {
+		if errors.Is(err, gorm.ErrDuplicatedKey) {
+			return fmt.Errorf("a request with this ID or submission key exists: %w", actions.ErrDuplicate)
+		}
+		return err
+	}
+	if len(r.Targets) > 0 {
+		rows := make([]targetRow, len(r.Targets))
+		for i, t := range r.Targets {
+			rows[i] = newTargetRow(r.ID, i, t)
+		}
+		if err := tx.Create(&rows).Error; err != nil {
+			return fmt.Errorf("store targets: %w", err)
+		}
+	}
+	if err := insertNotices(tx, r.ID, 0, r.Notices); err != nil {
+		return err
+	}
+	if len(r.Approvals) > 0 {
+		rows := make([]approvalRow, len(r.Approvals))
+		for i, a := range r.Approvals {
+			rows[i] = newApprovalRow(r.ID, i, a)
+		}
+		err := tx.Create(&rows).Error
+		if errors.Is(err, gorm.ErrDuplicatedKey) {
+			return fmt.Errorf("one approver listed twice: %w", actions.ErrDuplicate)
+		}
+		if err != nil {
+			return fmt.Errorf("store approvals: %w", err)
+		}
 	}
 	return nil
 }
@@ -140,6 +151,11 @@ func complete(db *gorm.DB, rows []requestRow) ([]actions.Request, error) {
 		Order("request_id, idx").Find(&approvals).Error; err != nil {
 		return nil, fmt.Errorf("load approvals: %w", err)
 	}
+	var notices []noticeRow
+	if err := db.Where("request_id IN ?", ids).
+		Order("request_id, idx").Find(&notices).Error; err != nil {
+		return nil, fmt.Errorf("load notices: %w", err)
+	}
 	byID := make(map[string]*actions.Request, len(rows))
 	out := make([]actions.Request, len(rows))
 	for i, row := range rows {
@@ -156,6 +172,13 @@ func complete(db *gorm.DB, rows []requestRow) ([]actions.Request, error) {
 	for _, a := range approvals {
 		r := byID[a.RequestID]
 		r.Approvals = append(r.Approvals, a.approval())
+	}
+	for _, n := range notices {
+		r := byID[n.RequestID]
+		if n.Idx != len(r.Notices) {
+			return nil, fmt.Errorf("request %s: notice %d missing", n.RequestID, len(r.Notices))
+		}
+		r.Notices = append(r.Notices, n.notice())
 	}
 	return out, nil
 }
@@ -186,6 +209,7 @@ func (s *Store) ListRequests(ctx context.Context, f actions.RequestFilter) ([]ac
 		if !f.ExpiresBefore.IsZero() {
 			q = q.Where("expires_at < ?", ceilMicros(f.ExpiresBefore))
 		}
+		q = filterMore(tx, q, f)
 		var rows []requestRow
 		if err := q.Order("created_at, id").Limit(limit).Find(&rows).Error; err != nil {
 			return err

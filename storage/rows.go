@@ -34,6 +34,12 @@ type requestRow struct {
 	LeaseOwner       string         `gorm:"column:lease_owner"`
 	LeaseUntilUS     sql.NullInt64  `gorm:"column:lease_until"`
 	Version          int64          `gorm:"column:version"`
+	NotifyTarget     bool           `gorm:"column:notify_target"`
+	NotifyManager    bool           `gorm:"column:notify_manager"`
+	ContainsRequest  string         `gorm:"column:contains_request"`
+	ContainStep      int            `gorm:"column:contain_step"`
+	ContainSteps     int            `gorm:"column:contain_steps"`
+	AfterRequest     string         `gorm:"column:after_request"`
 }
 
 func (requestRow) TableName() string { return "requests" }
@@ -61,6 +67,58 @@ type approvalRow struct {
 }
 
 func (approvalRow) TableName() string { return "approvals" }
+
+type noticeRow struct {
+	RequestID    string `gorm:"column:request_id;primaryKey"`
+	Idx          int    `gorm:"column:idx;primaryKey;autoIncrement:false"`
+	To           string `gorm:"column:recipient_to"`
+	TargetIdx    int    `gorm:"column:target_idx"`
+	State        string `gorm:"column:state"`
+	AfterRequest string `gorm:"column:after_request"`
+	Recipient    string `gorm:"column:recipient"`
+	Detail       string `gorm:"column:detail"`
+	Ref          string `gorm:"column:ref"`
+	Attempts     int    `gorm:"column:attempts"`
+	NotBeforeUS  int64  `gorm:"column:not_before"`
+	Owner        string `gorm:"column:owner"`
+	UntilUS      int64  `gorm:"column:claim_until"`
+	CreatedUS    int64  `gorm:"column:created_at"`
+	UpdatedUS    int64  `gorm:"column:updated_at"`
+}
+
+func (noticeRow) TableName() string { return "notices" }
+
+// zeroMicros stores the zero time as 0.
+func zeroMicros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return micros(t)
+}
+
+func fromZeroMicros(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return fromMicros(us)
+}
+
+func newNoticeRow(id string, k int, n actions.Notice) noticeRow {
+	return noticeRow{
+		RequestID: id, Idx: k, To: string(n.To), TargetIdx: n.Target, State: string(n.State), AfterRequest: n.After,
+		Recipient: n.Recipient, Detail: n.Detail, Ref: n.Ref, Attempts: n.Attempts, NotBeforeUS: zeroMicros(n.NotBefore),
+		Owner: n.Owner, UntilUS: zeroMicros(n.Until), CreatedUS: micros(n.CreatedAt), UpdatedUS: micros(n.UpdatedAt),
+	}
+}
+
+func (row noticeRow) notice() actions.Notice {
+	return actions.Notice{
+		To: actions.NoticeTo(row.To), Target: row.TargetIdx, State: actions.NoticeState(row.State), After: row.AfterRequest,
+		Recipient: row.Recipient, Detail: row.Detail, Ref: row.Ref, Attempts: row.Attempts,
+		NotBefore: fromZeroMicros(row.NotBeforeUS), Owner: row.Owner, Until: fromZeroMicros(row.UntilUS),
+		CreatedAt: fromMicros(row.CreatedUS), UpdatedAt: fromMicros(row.UpdatedUS),
+	}
+}
 
 type eventRow struct {
 	Seq       int64          `gorm:"column:seq;primaryKey;autoIncrement:false"`
@@ -132,20 +190,25 @@ func normalTime(t time.Time) time.Time {
 }
 
 func newRequestRow(r actions.Request) requestRow {
-	return requestRow{
+	row := requestRow{
 		ID: r.ID, RequesterSlackID: r.Requester.SlackID, RequesterEmail: r.Requester.Email,
 		Action: string(r.Action), Reason: r.Reason, Ticket: r.Ticket, State: string(r.State),
 		CreatedUS: micros(r.CreatedAt), ExpiresUS: micros(r.ExpiresAt), UpdatedUS: micros(r.UpdatedAt),
 		ApprovalsNeeded: r.ApprovalsNeeded, DecidedBySlackID: r.DecidedBy.SlackID, DecidedByEmail: r.DecidedBy.Email,
 		DecisionNote: r.DecisionNote, Manual: r.Manual, Message: r.Message, SubmissionKey: nullString(r.SubmissionKey),
 		LeaseOwner: r.LeaseOwner, LeaseUntilUS: nullMicros(r.LeaseUntil), Version: r.Version,
+		NotifyTarget: r.NotifyTarget, NotifyManager: r.NotifyManager,
 	}
+	if c := r.Containment; c != nil {
+		row.ContainsRequest, row.ContainStep, row.ContainSteps, row.AfterRequest = c.Reported, c.Step, c.Steps, c.After
+	}
+	return row
 }
 
 // request builds the domain request from its row; targets and approvals
 // are added by the caller.
 func (row requestRow) request() actions.Request {
-	return actions.Request{
+	r := actions.Request{
 		ID: row.ID, Requester: actions.Person{SlackID: row.RequesterSlackID, Email: row.RequesterEmail},
 		Action: actions.Action(row.Action), Reason: row.Reason, Ticket: row.Ticket, State: actions.State(row.State),
 		CreatedAt: fromMicros(row.CreatedUS), ExpiresAt: fromMicros(row.ExpiresUS), UpdatedAt: fromMicros(row.UpdatedUS),
@@ -153,7 +216,12 @@ func (row requestRow) request() actions.Request {
 		DecidedBy:       actions.Person{SlackID: row.DecidedBySlackID, Email: row.DecidedByEmail},
 		DecisionNote:    row.DecisionNote, Manual: row.Manual, Message: row.Message, SubmissionKey: row.SubmissionKey.String,
 		LeaseOwner: row.LeaseOwner, LeaseUntil: fromNullMicros(row.LeaseUntilUS), Version: row.Version,
+		NotifyTarget: row.NotifyTarget, NotifyManager: row.NotifyManager,
 	}
+	if row.ContainsRequest != "" {
+		r.Containment = &actions.Containment{Reported: row.ContainsRequest, Step: row.ContainStep, Steps: row.ContainSteps, After: row.AfterRequest}
+	}
+	return r
 }
 
 func newTargetRow(id string, i int, t actions.Target) targetRow {
@@ -195,6 +263,9 @@ func normalize(r actions.Request) actions.Request {
 	}
 	for i, a := range r.Approvals {
 		out.Approvals = append(out.Approvals, newApprovalRow(r.ID, i, a).approval())
+	}
+	for k, n := range r.Notices {
+		out.Notices = append(out.Notices, newNoticeRow(r.ID, k, n).notice())
 	}
 	return out
 }

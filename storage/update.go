@@ -62,7 +62,8 @@ func (s *Store) Update(ctx context.Context, id string, fn func(actions.Request) 
 // to until and UpdatedAt to now, and stores that like Update, in one
 // transaction. On PostgreSQL rows locked by another claimer or updater are
 // skipped (FOR UPDATE SKIP LOCKED), not waited for; on SQLite claimers take
-// turns. It returns an error wrapping actions.ErrNotFound when there is
+// turns. A containment request whose after_request has not ended is not
+// taken. It returns an error wrapping actions.ErrNotFound when there is
 // nothing to claim.
 func (s *Store) ClaimNext(ctx context.Context, owner string, now, until time.Time) (actions.Request, error) {
 	if owner == "" {
@@ -71,8 +72,8 @@ func (s *Store) ClaimNext(ctx context.Context, owner string, now, until time.Tim
 	var out actions.Request
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var rows []requestRow
-		err := tx.Where("NOT manual AND (state = ? OR (state = ? AND (lease_until IS NULL OR lease_until < ?)))",
-			string(actions.StateApproved), string(actions.StateRunning), ceilMicros(now)).
+		err := tx.Where("NOT manual AND (state = ? OR (state = ? AND (lease_until IS NULL OR lease_until < ?))) AND "+afterEnded,
+			string(actions.StateApproved), string(actions.StateRunning), ceilMicros(now), terminalStates).
 			Order("updated_at, created_at, id").Limit(1).
 			Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate, Options: clause.LockingOptionsSkipLocked}).
 			Find(&rows).Error
@@ -113,6 +114,9 @@ func persist(tx *gorm.DB, cur, next actions.Request, events []actions.Event) (ac
 		if err := persistResult(tx, cur, next, i); err != nil {
 			return actions.Request{}, err
 		}
+	}
+	if err := persistNotices(tx, cur, next); err != nil {
+		return actions.Request{}, err
 	}
 	for i := len(cur.Approvals); i < len(next.Approvals); i++ {
 		row := newApprovalRow(cur.ID, i, next.Approvals[i])
@@ -208,6 +212,10 @@ func checkImmutable(cur, next actions.Request) error {
 		bad = "number of targets"
 	case len(next.Approvals) < len(cur.Approvals):
 		bad = "approvals (some were dropped)"
+	case next.NotifyTarget != cur.NotifyTarget || next.NotifyManager != cur.NotifyManager:
+		bad = "notify flags"
+	case (next.Containment == nil) != (cur.Containment == nil) || next.Containment != nil && *next.Containment != *cur.Containment:
+		bad = "containment"
 	}
 	for i := 0; bad == "" && i < len(cur.Targets); i++ {
 		c, n := cur.Targets[i], next.Targets[i]

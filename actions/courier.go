@@ -1,0 +1,266 @@
+package actions
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+)
+
+// Sentinels of notice delivery.
+var (
+	// ErrUndeliverable: the notice cannot reach its recipient: no chat
+	// account for the email, a deactivated one, no manager. It is not
+	// tried again; the error says why.
+	ErrUndeliverable = errors.New("undeliverable")
+	// ErrNotSent: posting certainly delivered nothing (the chat service
+	// refused or throttled it), so it may be tried again.
+	ErrNotSent = errors.New("not sent")
+)
+
+// Messenger delivers notices over chat. The Slack bot implements it.
+type Messenger interface {
+	// FindPerson returns the chat account with this email. An error
+	// wrapping ErrUndeliverable says there is none, or it is deactivated.
+	FindPerson(ctx context.Context, email string) (Person, error)
+	// SendNotice posts notice k of r to its Recipient (a chat user ID; the
+	// security channel for NoticeSecurity) and returns where the message
+	// is. An error wrapping ErrNotSent or ErrUndeliverable delivered
+	// nothing; after any other error the message may have arrived.
+	SendNotice(ctx context.Context, r Request, k int) (string, error)
+}
+
+// ManagerFinder is implemented by directories that know a user's manager.
+type ManagerFinder interface {
+	// Manager returns the manager of the user with this directory ID; an
+	// error wrapping ErrUnknownUser when they have none.
+	Manager(ctx context.Context, userID string) (DirectoryUser, error)
+}
+
+// CourierOptions tune a Courier; zero values take the defaults.
+type CourierOptions struct {
+	// Owner names this courier in claims; unique per process.
+	Owner string
+	// Lease is how long a claim lasts (default 2m): longer than a look-up
+	// and a post take together.
+	Lease time.Duration
+	// Poll is how often to look for notices when idle (default 1s).
+	Poll time.Duration
+	// Backoff is the wait before the first retry, doubled each time
+	// (default 5s).
+	Backoff  time.Duration
+	Notifier Notifier
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+// Courier delivers the notices that requests owe, durably: a notice is
+// claimed under its request's lock, its recipient found, marked as posting,
+// posted, and recorded with its `notified` event, so that any replica — or
+// the same one after a restart — picks up what another left, and nothing is
+// posted twice (see Notice).
+type Courier struct {
+	store Store
+	dir   Directory
+	msg   Messenger
+	o     CourierOptions
+	kick  chan struct{}
+}
+
+// NewCourier returns a courier delivering over msg; dir finds managers when
+// it implements ManagerFinder.
+func NewCourier(store Store, dir Directory, msg Messenger, o CourierOptions) *Courier {
+	if o.Owner == "" {
+		host, _ := os.Hostname()
+		var b [4]byte
+		_, _ = rand.Read(b[:])
+		o.Owner = fmt.Sprintf("%s-%d-%s-notice", host, os.Getpid(), hex.EncodeToString(b[:]))
+	}
+	if o.Lease <= 0 {
+		o.Lease = 2 * time.Minute
+	}
+	if o.Poll <= 0 {
+		o.Poll = time.Second
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = 5 * time.Second
+	}
+	if o.Notifier == nil {
+		o.Notifier = nopNotifier{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Courier{store: store, dir: dir, msg: msg, o: o, kick: make(chan struct{}, 1)}
+}
+
+// Kick wakes the courier to look for notices now.
+func (c *Courier) Kick() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers notices until ctx ends; a delivery under way when it ends is
+// finished first (bounded by the messenger's own timeouts).
+func (c *Courier) Run(ctx context.Context) error {
+	for ctx.Err() == nil {
+		found, err := c.DeliverOnce(context.WithoutCancel(ctx))
+		if err != nil {
+			c.o.Logger.ErrorContext(ctx, "deliver notice", "error", err)
+		}
+		if found && err == nil {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+		case <-c.kick:
+		case <-time.After(c.o.Poll):
+		}
+	}
+	return nil
+}
+
+// DeliverOnce takes one waiting notice and delivers it, reporting whether
+// there was one. Its error is the store's; delivery problems are recorded
+// on the notice.
+func (c *Courier) DeliverOnce(ctx context.Context) (bool, error) {
+	now := c.o.Now()
+	r, k, err := c.store.ClaimNotice(ctx, now, func(r Request, k int) (Request, []Event, error) {
+		return r.TakeNotice(k, c.o.Owner, now, now.Add(c.o.Lease))
+	})
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return false, nil
+	case errors.Is(err, ErrConflict):
+		return true, nil // taken by another courier meanwhile
+	case err != nil:
+		return false, err
+	}
+	n := r.Notices[k]
+	log := c.o.Logger.With("request_id", r.ID, "notice", n.To, "target", n.Target)
+	if n.State.Final() { // found uncertain: recorded, nothing to post
+		log.WarnContext(ctx, "notice uncertain: not posted again")
+		c.o.Notifier.Changed(ctx, r)
+		return true, nil
+	}
+	return true, c.deliver(ctx, r, k, log)
+}
+
+func (c *Courier) deliver(ctx context.Context, r Request, k int, log *slog.Logger) error {
+	n := r.Notices[k]
+	recipient, err := c.recipient(ctx, r, n)
+	if err != nil {
+		return c.failed(ctx, r.ID, k, err, log)
+	}
+	r, err = c.store.Update(ctx, r.ID, func(cur Request) (Request, []Event, error) {
+		now := c.o.Now()
+		next, err := cur.PostNotice(k, c.o.Owner, recipient, now, now.Add(c.o.Lease))
+		return next, nil, err
+	})
+	if err != nil {
+		return fmt.Errorf("mark notice %d of %s posting: %w", k, r.ID, err)
+	}
+	ref, err := c.msg.SendNotice(ctx, r, k)
+	if err != nil && !errors.Is(err, ErrNotSent) && !errors.Is(err, ErrUndeliverable) {
+		log.ErrorContext(ctx, "notice may not have arrived: not posted again", "error", err)
+		return c.end(ctx, r.ID, k, NoticeUncertain, "posting failed and may or may not have arrived ("+err.Error()+"); not posted again, so that it is never sent twice", "")
+	}
+	if err != nil {
+		return c.failed(ctx, r.ID, k, err, log)
+	}
+	log.InfoContext(ctx, "notice sent", "recipient", recipient)
+	return c.end(ctx, r.ID, k, NoticeSent, "", ref)
+}
+
+// recipient finds the chat user a notice goes to.
+func (c *Courier) recipient(ctx context.Context, r Request, n Notice) (string, error) {
+	if n.Target < 0 || n.Target >= len(r.Targets) {
+		return "", fmt.Errorf("notice names no target: %w", ErrUndeliverable)
+	}
+	t := r.Targets[n.Target]
+	switch n.To {
+	case NoticeSecurity:
+		return "", nil // the messenger knows the channel
+	case NoticeReporter:
+		if n.Recipient != "" {
+			return n.Recipient, nil
+		}
+		return t.SlackID, nil
+	case NoticeManager:
+		mf, ok := c.dir.(ManagerFinder)
+		if !ok {
+			return "", fmt.Errorf("the %s directory does not name managers: %w", c.dir.Name(), ErrUndeliverable)
+		}
+		m, err := mf.Manager(ctx, t.DirectoryID)
+		if errors.Is(err, ErrUnknownUser) {
+			return "", fmt.Errorf("%s has no manager in the directory: %w", t.Email, ErrUndeliverable)
+		}
+		if err != nil {
+			return "", fmt.Errorf("look up the manager of %s: %w", t.Email, err)
+		}
+		if m.Email == "" {
+			return "", fmt.Errorf("the manager of %s has no email in the directory: %w", t.Email, ErrUndeliverable)
+		}
+		p, err := c.msg.FindPerson(ctx, m.Email)
+		if err != nil {
+			return "", fmt.Errorf("manager %s: %w", m.Email, err)
+		}
+		return p.SlackID, nil
+	}
+	p, err := c.msg.FindPerson(ctx, t.Email)
+	if err != nil {
+		return "", err
+	}
+	return p.SlackID, nil
+}
+
+// failed records a delivery that reached nobody: undeliverable for good, or
+// due again later.
+func (c *Courier) failed(ctx context.Context, id string, k int, cause error, log *slog.Logger) error {
+	if errors.Is(cause, ErrUndeliverable) {
+		log.WarnContext(ctx, "notice undeliverable", "reason", cause.Error())
+		return c.end(ctx, id, k, NoticeUndeliverable, undeliverableReason(cause), "")
+	}
+	log.WarnContext(ctx, "notice not sent: will retry", "error", cause)
+	r, err := c.store.Update(ctx, id, func(cur Request) (Request, []Event, error) {
+		wait := c.o.Backoff << min(cur.Notices[k].Attempts, 10)
+		return cur.RetryNotice(k, c.o.Owner, cause.Error(), wait, c.o.Now())
+	})
+	if err != nil {
+		return fmt.Errorf("give notice %d of %s back: %w", k, id, err)
+	}
+	if r.Notices[k].State.Final() {
+		c.o.Notifier.Changed(ctx, r)
+	}
+	return nil
+}
+
+// undeliverableReason is the reason without the sentinel's own word.
+func undeliverableReason(err error) string {
+	s := err.Error()
+	const suffix = ": " + "undeliverable"
+	if len(s) > len(suffix) && s[len(s)-len(suffix):] == suffix {
+		return s[:len(s)-len(suffix)]
+	}
+	return s
+}
+
+func (c *Courier) end(ctx context.Context, id string, k int, st NoticeState, detail, ref string) error {
+	r, err := c.store.Update(ctx, id, func(cur Request) (Request, []Event, error) {
+		return cur.EndNotice(k, c.o.Owner, st, detail, ref, c.o.Now())
+	})
+	if err != nil {
+		return fmt.Errorf("record notice %d of %s as %s: %w", k, id, st, err)
+	}
+	c.o.Notifier.Changed(ctx, r)
+	return nil
+}
