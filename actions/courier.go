@@ -34,13 +34,6 @@ type Messenger interface {
 	SendNotice(ctx context.Context, r Request, k int) (string, error)
 }
 
-// ManagerFinder is implemented by directories that know a user's manager.
-type ManagerFinder interface {
-	// Manager returns the manager of the user with this directory ID; an
-	// error wrapping ErrUnknownUser when they have none.
-	Manager(ctx context.Context, userID string) (DirectoryUser, error)
-}
-
 // CourierOptions tune a Courier; zero values take the defaults.
 type CourierOptions struct {
 	// Owner names this courier in claims; unique per process.
@@ -71,8 +64,7 @@ type Courier struct {
 	kick  chan struct{}
 }
 
-// NewCourier returns a courier delivering over msg; dir finds managers when
-// it implements ManagerFinder.
+// NewCourier returns a courier delivering over msg; dir finds managers.
 func NewCourier(store Store, dir Directory, msg Messenger, o CourierOptions) *Courier {
 	if o.Owner == "" {
 		host, _ := os.Hostname()
@@ -196,12 +188,8 @@ func (c *Courier) recipient(ctx context.Context, r Request, n Notice) (string, e
 		}
 		return t.SlackID, nil
 	case NoticeManager:
-		mf, ok := c.dir.(ManagerFinder)
-		if !ok {
-			return "", fmt.Errorf("the %s directory does not name managers: %w", c.dir.Name(), ErrUndeliverable)
-		}
-		m, err := mf.Manager(ctx, t.DirectoryID)
-		if errors.Is(err, ErrUnknownUser) {
+		m, err := c.dir.Manager(ctx, t.DirectoryID)
+		if errors.Is(err, ErrNoManager) {
 			return "", fmt.Errorf("%s has no manager in the directory: %w", t.Email, ErrUndeliverable)
 		}
 		if err != nil {

@@ -43,7 +43,7 @@ type managerDir struct{ *fakeDir }
 
 func (d managerDir) Manager(_ context.Context, id string) (actions.DirectoryUser, error) {
 	if id == "id-orphan@example.com" {
-		return actions.DirectoryUser{}, fmt.Errorf("no manager: %w", actions.ErrUnknownUser)
+		return actions.DirectoryUser{}, fmt.Errorf("no manager: %w", actions.ErrNoManager)
 	}
 	return actions.DirectoryUser{ID: "id-carol", Email: "carol@example.com"}, nil
 }
