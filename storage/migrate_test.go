@@ -122,9 +122,9 @@ func TestOpenErrors(t *testing.T) {
 		{"no scheme", "mfadesk.db", "sqlite:PATH"},
 		{"sqlite without path", "sqlite:", "needs a PATH"},
 		{"sqlite with parameters", "sqlite:x.db?_pragma=foo", "no query parameters"},
-		{"sqlite in a missing directory", "sqlite:" + filepath.Join(dir, "missing", "x.db"), "open sqlite database"},
-		{"postgres unreachable", "postgres://mfadesk:" + secret + "@127.0.0.1:1/mfadesk?sslmode=disable&connect_timeout=5", "open postgres database"},
-		{"postgres malformed", "postgresql://mfadesk:" + secret + "@127.0.0.1:notaport/mfadesk", "open postgres database"},
+		{"sqlite in a missing directory", "sqlite:" + filepath.Join(dir, "missing", "x.db"), "MFADESK_DATABASE_URL: cannot open SQLite database"},
+		{"postgres unreachable", "postgres://mfadesk:" + secret + "@127.0.0.1:1/mfadesk?sslmode=disable&connect_timeout=5", "MFADESK_DATABASE_URL: cannot connect to PostgreSQL"},
+		{"postgres malformed", "postgresql://mfadesk:" + secret + "@127.0.0.1:notaport/mfadesk", "MFADESK_DATABASE_URL: not a valid PostgreSQL URL"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -56,7 +56,9 @@ var _ actions.Store = (*Store)(nil)
 // sqlite:PATH for the embedded SQLite database (created when missing). It
 // checks that the database answers, but does not migrate it; call Migrate.
 // It fails when databaseURL has another form or the database cannot be
-// reached; its errors never include a password from databaseURL.
+// reached; its errors are one line that names MFADESK_DATABASE_URL and never
+// include a password from databaseURL (an *OpenError when the database
+// could not be opened).
 func Open(ctx context.Context, databaseURL string, logger *slog.Logger) (*Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -70,13 +72,16 @@ func Open(ctx context.Context, databaseURL string, logger *slog.Logger) (*Store,
 		Logger:                 newGormLogger(logger),
 		SkipDefaultTransaction: true,
 		NowFunc:                func() time.Time { return time.Now().UTC() },
+		// Pinged below, with ctx; gorm's own ping would log the
+		// driver's error, which may quote the URL.
+		DisableAutomaticPing: true,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+		return nil, openError(dialect, databaseURL, err)
 	}
 	sqlDB, err := db.DB()
 	if err != nil {
-		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+		return nil, openError(dialect, databaseURL, err)
 	}
 	switch dialect {
 	case DialectSQLite:
@@ -94,7 +99,7 @@ func Open(ctx context.Context, databaseURL string, logger *slog.Logger) (*Store,
 	s := &Store{db: db, dialect: dialect, log: logger}
 	if err := sqlDB.PingContext(ctx); err != nil {
 		_ = sqlDB.Close()
-		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+		return nil, openError(dialect, databaseURL, err)
 	}
 	return s, nil
 }

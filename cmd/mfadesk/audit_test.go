@@ -170,6 +170,16 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"bad business hours", base.with("MFADESK_BUSINESS_HOURS", "9 to 5"), "MFADESK_BUSINESS_HOURS"},
 		{"okta without token", base.with("MFADESK_DIRECTORY", "okta", "OKTA_ORG_URL", "https://x.okta.com"), "OKTA_API_TOKEN: required"},
 		{"missing policy", base.with("MFADESK_POLICY_FILE", "/nonexistent/policy.yaml"), "MFADESK_POLICY_FILE"},
+		{"unknown log level", base.with("MFADESK_LOG_LEVEL", "verbose"), "MFADESK_LOG_LEVEL: \"verbose\": want debug, info, warn or error"},
+		{"unknown log format", base.with("MFADESK_LOG_FORMAT", "yaml"), "MFADESK_LOG_FORMAT: \"yaml\": want json or text"},
+		{"metrics address without port", base.with("MFADESK_METRICS_ADDR", "localhost"), "MFADESK_METRICS_ADDR: \"localhost\": want HOST:PORT"},
+		{"metrics address is the HTTP address", base.with("MFADESK_METRICS_ADDR", "127.0.0.1:0"), "MFADESK_METRICS_ADDR: is MFADESK_HTTP_ADDR"},
+		{"sqlite directory missing", base.with("MFADESK_DATABASE_URL", "sqlite:/nonexistent/dir/x.db"),
+			"MFADESK_DATABASE_URL: cannot open SQLite database /nonexistent/dir/x.db: the directory /nonexistent/dir does not exist"},
+		{"postgres password in the query", base.with("MFADESK_DATABASE_URL", "postgres://u@127.0.0.1:1/db?password=hunter2&sslmode=bogus"),
+			"MFADESK_DATABASE_URL: not a valid PostgreSQL URL: failed to configure TLS (sslmode is invalid)"},
+		{"postgres unreachable", base.with("MFADESK_DATABASE_URL", "postgres://u:hunter2@127.0.0.1:1/db?sslmode=disable"),
+			"MFADESK_DATABASE_URL: cannot connect to PostgreSQL at 127.0.0.1:1/db"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -177,7 +187,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 			if code == 0 || !strings.Contains(errOut, tt.want) {
 				t.Fatalf("exit %d, stderr %q; want it to name %q", code, errOut, tt.want)
 			}
-			for _, secret := range []string{"s3cr3t-value", "hunter2"} {
+			for _, secret := range []string{"s3cr3t-value", "hunter2", "gorm"} {
 				if strings.Contains(errOut, secret) {
 					t.Errorf("stderr shows a secret: %q", errOut)
 				}

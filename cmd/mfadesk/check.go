@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -36,10 +37,10 @@ func check(ctx context.Context, args []string, getenv func(string) string, stdou
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if st, err := openStore(ctx, c, stderr, false); err != nil {
-		problems = append(problems, "MFADESK_DATABASE_URL: "+err.Error())
+		problems = append(problems, named("MFADESK_DATABASE_URL", err))
 	} else {
 		if pending, err := st.Pending(ctx); err != nil {
-			problems = append(problems, "MFADESK_DATABASE_URL: "+err.Error())
+			problems = append(problems, named("MFADESK_DATABASE_URL", err))
 		} else if len(pending) > 0 {
 			problems = append(problems, fmt.Sprintf("database: %d migration(s) pending: run mfadesk migrate (serve applies them too)", len(pending)))
 		}
@@ -67,6 +68,16 @@ func check(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 	return report(stdout, problems)
+}
+
+// named is err's message led by the variable it is about, unless it names
+// it already.
+func named(variable string, err error) string {
+	if msg := err.Error(); strings.HasPrefix(msg, variable+":") {
+		return msg
+	} else {
+		return variable + ": " + msg
+	}
 }
 
 func report(stdout io.Writer, problems []string) error {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
+	"net"
 	"net/url"
 	"regexp"
 	"strings"
@@ -16,6 +18,7 @@ import (
 type config struct {
 	DatabaseURL     string
 	HTTPAddr        string
+	MetricsAddr     string // MFADESK_METRICS_ADDR: "" serves /metrics, /healthz and /readyz on HTTPAddr
 	PolicyFile      string
 	ApprovalChannel string
 	AuditChannel    string
@@ -67,6 +70,7 @@ func loadConfig(getenv func(string) string, n need) (config, error) {
 	c := config{
 		DatabaseURL:        get("MFADESK_DATABASE_URL", "sqlite:mfadesk.db"),
 		HTTPAddr:           get("MFADESK_HTTP_ADDR", ":8080"),
+		MetricsAddr:        get("MFADESK_METRICS_ADDR", ""),
 		PolicyFile:         get("MFADESK_POLICY_FILE", "policy.yaml"),
 		ApprovalChannel:    get("MFADESK_APPROVAL_CHANNEL", ""),
 		DigestSchedule:     get("MFADESK_DIGEST_SCHEDULE", "CRON_TZ=UTC 0 9 * * 1"),
@@ -105,6 +109,26 @@ func loadConfig(getenv func(string) string, n need) (config, error) {
 	c.DryRunDelay = dur("MFADESK_DRYRUN_DELAY", 0, 0, time.Minute)
 	// Entra accepts 10 to 43200 minutes; the tenant's policy may allow less.
 	c.TAPLifetime = dur("MFADESK_TAP_LIFETIME", time.Hour, 10*time.Minute, 43200*time.Minute)
+
+	var level slog.Level
+	if level.UnmarshalText([]byte(c.LogLevel)) != nil {
+		bad("MFADESK_LOG_LEVEL", "%q: want debug, info, warn or error", c.LogLevel)
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		bad("MFADESK_LOG_FORMAT", "%q: want json or text", c.LogFormat)
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			bad("MFADESK_METRICS_ADDR", "%q: want HOST:PORT or :PORT, such as :9090", c.MetricsAddr)
+		} else if c.MetricsAddr == c.HTTPAddr {
+			bad("MFADESK_METRICS_ADDR", "is MFADESK_HTTP_ADDR: leave it unset to serve the metrics there, or give another address")
+		}
+	}
+	// slack-go appends the method name to the base URL: without the
+	// slash, https://slack.com/api would call https://slack.com/apiauth.test.
+	if !strings.HasSuffix(c.SlackAPIURL, "/") {
+		c.SlackAPIURL += "/"
+	}
 
 	if n&needDB != 0 {
 		if !strings.HasPrefix(c.DatabaseURL, "sqlite:") && !strings.HasPrefix(c.DatabaseURL, "postgres://") &&
