@@ -84,6 +84,12 @@ const (
 // LoadPolicy reads and validates the policy file at path. Its errors name the
 // file, the line and the key at fault.
 func LoadPolicy(path string) (*Policy, error) {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		// docker run -v on a host file that does not exist mounts an
+		// empty directory (README "Docker").
+		return nil, fmt.Errorf("%s is a directory, not a policy file: if it is a bind mount, the file on the host did not exist "+
+			"(copy cmd/mfadesk/policy.example.yaml to policy.yaml, then mount that file)", path)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read policy: %w", err)
@@ -161,7 +167,7 @@ func ParsePolicy(file string, data []byte) (*Policy, error) {
 	p := &policyParser{file: file}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
+		return nil, yamlSyntaxError(file, data, err)
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return nil, fmt.Errorf("%s: the policy file is empty", file)
