@@ -1,6 +1,8 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -106,6 +108,30 @@ func TestLogDurationsAsText(t *testing.T) {
 		newLogger(config{LogLevel: "info", LogFormat: format}, &b).Info("x", "retry_every", time.Minute)
 		if !strings.Contains(b.String(), "1m0s") || strings.Contains(b.String(), "60000000000") {
 			t.Errorf("%s: %q", format, b.String())
+		}
+	}
+}
+
+// MFADESK_DIRECTORY=entra with no credentials stops start-up with one line
+// that names the variables, instead of failing every request later.
+func TestEntraWithoutCredentialsStopsStart(t *testing.T) {
+	mi := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"error":"invalid_request","error_description":"no identity here"}`, http.StatusBadRequest)
+	}))
+	t.Cleanup(mi.Close)
+	// Where azidentity looks for a managed identity (App Service's variables).
+	t.Setenv("IDENTITY_ENDPOINT", mi.URL)
+	t.Setenv("IDENTITY_HEADER", "h")
+	e := env{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "MFADESK_APPROVAL_CHANNEL": "C0APPROVE",
+		"MFADESK_POLICY_FILE": writePolicy(t), "MFADESK_DATABASE_URL": "sqlite:" + t.TempDir() + "/x.db",
+		"MFADESK_HTTP_ADDR": "127.0.0.1:0", "MFADESK_DIRECTORY": "entra"}
+	code, _, errOut := runCmd(t, e, "serve")
+	if code != 1 || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+		t.Fatalf("exit %d, stderr %q: want exit 1 and one line", code, errOut)
+	}
+	for _, v := range []string{"MFADESK_DIRECTORY=entra: no credentials", "AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"} {
+		if !strings.Contains(errOut, v) {
+			t.Errorf("stderr %q lacks %q", errOut, v)
 		}
 	}
 }

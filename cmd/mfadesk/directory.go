@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/actions/directories/dryrun"
@@ -44,7 +45,21 @@ func newDirectory(ctx context.Context, c config, getenv func(string) string, pol
 		if err != nil {
 			return nil, err
 		}
-		return orNil(entra.New(entra.Config{GraphURL: c.GraphURL, Credential: cred, TAPLifetime: c.TAPLifetime, Logger: log}))
+		d, err := entra.New(entra.Config{GraphURL: c.GraphURL, Credential: cred, TAPLifetime: c.TAPLifetime, Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		if entra.ManagedIdentityOnly(getenv) {
+			// No app credential: only a managed identity can work, and
+			// only the host can say whether there is one. Ask now rather
+			// than fail every request later.
+			actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			if err := d.Authenticate(actx, true); err != nil {
+				return nil, fmt.Errorf("MFADESK_DIRECTORY=entra: %w", err)
+			}
+		}
+		return d, nil
 	}
 	return nil, fmt.Errorf("MFADESK_DIRECTORY: %q is not available in this build", c.Directory)
 }

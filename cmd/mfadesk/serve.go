@@ -37,15 +37,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("MFADESK_POLICY_FILE: %w", err)
 	}
+	// The directory first: a missing credential stops start-up before the
+	// database is touched.
+	dir, err := newDirectory(ctx, c, getenv, pol, log)
+	if err != nil {
+		return err
+	}
 	st, err := openStore(ctx, c, stderr, true)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	dir, err := newDirectory(ctx, c, getenv, pol, log)
-	if err != nil {
-		return err
-	}
 	m := metrics.New(st.CountOpen, log)
 
 	execOpts := actions.ExecutorOptions{Lease: c.Lease, Drain: c.ShutdownTimeout, Observer: m, Logger: log}

@@ -155,7 +155,7 @@ func (d *Directory) once(parent context.Context, c call, payload []byte) (reply,
 			return reply{}, noAnswer(err)
 		}
 		// Not a DirectoryError: a credential that is refused stays refused.
-		return reply{}, fmt.Errorf("%s: get Graph token: %w", op, err)
+		return reply{}, fmt.Errorf("%s: get Graph token: %s", op, credentialProblem(err))
 	}
 	var rd io.Reader
 	if payload != nil {

@@ -81,7 +81,7 @@ var needs = []need{
 func (d *Directory) Check(ctx context.Context, enabled []actions.Action) []string {
 	tok, err := d.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{d.scope}})
 	if err != nil {
-		return []string{fmt.Sprintf("entra: cannot get a token for %s: %v", d.scope, err)}
+		return []string{fmt.Sprintf("entra: cannot get a token for %s: %s", d.scope, credentialProblem(err))}
 	}
 	roles, err := tokenRoles(tok.Token)
 	if err != nil {

@@ -22,6 +22,7 @@ type Authority struct {
 
 	mu        sync.Mutex
 	token     string
+	refuse    string // error_description of a refused client, "" to issue tokens
 	forms     []url.Values
 	discovery int
 }
@@ -53,6 +54,16 @@ func (a *Authority) SetToken(tok string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.token = tok
+}
+
+// Refuse makes the token endpoint refuse every client from now on, as Entra
+// refuses a wrong secret: 401 invalid_client with description (such as
+// "AADSTS7000215: Invalid client secret provided."), followed by Entra's
+// trace and correlation lines. An empty description issues tokens again.
+func (a *Authority) Refuse(description string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.refuse = description
 }
 
 // Forms returns the token requests' forms, oldest first.
@@ -89,9 +100,17 @@ func (a *Authority) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		a.mu.Lock()
 		a.forms = append(a.forms, r.PostForm)
-		token := a.token
+		token, refuse := a.token, a.refuse
 		a.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
+		if refuse != "" {
+			w.WriteHeader(http.StatusUnauthorized)
+			_ = json.NewEncoder(w).Encode(map[string]any{
+				"error": "invalid_client", "error_codes": []int{7000215},
+				"error_description": refuse + " Trace ID: 0000 Correlation ID: 1111 Timestamp: 2026-01-01 00:00:00Z",
+			})
+			return
+		}
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token,
 		})
