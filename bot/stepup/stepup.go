@@ -65,23 +65,26 @@ type Config struct {
 	Logger     *slog.Logger
 }
 
-// Validate names the first missing or malformed variable.
+// Validate names every missing or malformed variable, one per line.
 func (c Config) Validate() error {
+	var errs []error
 	for _, v := range []struct{ name, val string }{
 		{"MFADESK_PUBLIC_URL", c.PublicURL}, {"MFADESK_OIDC_ISSUER", c.Issuer},
 		{"MFADESK_OIDC_CLIENT_ID", c.ClientID}, {"MFADESK_OIDC_CLIENT_SECRET", c.ClientSecret},
 	} {
 		if strings.TrimSpace(v.val) == "" {
-			return fmt.Errorf("%s is required: the policy has step_up actions", v.name)
+			errs = append(errs, fmt.Errorf("%s: required when the policy has step_up actions", v.name))
+			continue
 		}
-	}
-	for _, v := range []struct{ name, val string }{{"MFADESK_PUBLIC_URL", c.PublicURL}, {"MFADESK_OIDC_ISSUER", c.Issuer}} {
+		if v.name != "MFADESK_PUBLIC_URL" && v.name != "MFADESK_OIDC_ISSUER" {
+			continue
+		}
 		u, err := url.Parse(v.val)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-			return fmt.Errorf("%s must be an http(s) URL with no query, such as https://mfadesk.example.com", v.name)
+			errs = append(errs, fmt.Errorf("%s: must be an http(s) URL with no query, such as https://mfadesk.example.com", v.name))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Handler serves the step-up endpoints.

@@ -263,12 +263,12 @@ func TestConfigValidate(t *testing.T) {
 		want string
 	}{
 		{"all set", func(*stepup.Config) {}, ""},
-		{"no public URL", func(c *stepup.Config) { c.PublicURL = "" }, "MFADESK_PUBLIC_URL is required"},
-		{"no issuer", func(c *stepup.Config) { c.Issuer = " " }, "MFADESK_OIDC_ISSUER is required"},
-		{"no client ID", func(c *stepup.Config) { c.ClientID = "" }, "MFADESK_OIDC_CLIENT_ID is required"},
-		{"no client secret", func(c *stepup.Config) { c.ClientSecret = "" }, "MFADESK_OIDC_CLIENT_SECRET is required"},
-		{"public URL not a URL", func(c *stepup.Config) { c.PublicURL = "mfadesk.internal" }, "MFADESK_PUBLIC_URL must be an http(s) URL"},
-		{"issuer with a query", func(c *stepup.Config) { c.Issuer = "https://login.example.com/?x=1" }, "MFADESK_OIDC_ISSUER must be an http(s) URL"},
+		{"no public URL", func(c *stepup.Config) { c.PublicURL = "" }, "MFADESK_PUBLIC_URL: required when the policy has step_up actions"},
+		{"no issuer", func(c *stepup.Config) { c.Issuer = " " }, "MFADESK_OIDC_ISSUER: required"},
+		{"no client ID", func(c *stepup.Config) { c.ClientID = "" }, "MFADESK_OIDC_CLIENT_ID: required"},
+		{"no client secret", func(c *stepup.Config) { c.ClientSecret = "" }, "MFADESK_OIDC_CLIENT_SECRET: required"},
+		{"public URL not a URL", func(c *stepup.Config) { c.PublicURL = "mfadesk.internal" }, "MFADESK_PUBLIC_URL: must be an http(s) URL"},
+		{"issuer with a query", func(c *stepup.Config) { c.Issuer = "https://login.example.com/?x=1" }, "MFADESK_OIDC_ISSUER: must be an http(s) URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

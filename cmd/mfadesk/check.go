@@ -13,6 +13,7 @@ import (
 
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/bot"
+	"github.com/mfadesk/mfadesk/bot/stepup"
 )
 
 // check validates the configuration and the policy, then reaches the
@@ -67,7 +68,30 @@ func check(ctx context.Context, args []string, getenv func(string) string, stdou
 			}
 		}
 	}
+	if pol != nil {
+		problems = append(problems, checkStepUp(ctx, c, pol)...)
+	}
 	return report(stdout, problems)
+}
+
+// checkStepUp checks the step-up variables and fetches the provider's
+// discovery document.
+func checkStepUp(ctx context.Context, c config, pol *actions.Policy) []string {
+	sc, err := stepUpConfig(c, pol, newLogger(c, io.Discard))
+	switch {
+	case err != nil:
+		return strings.Split(err.Error(), "\n")
+	case sc == nil:
+		return nil
+	}
+	h, err := stepup.New(*sc, nil)
+	if err == nil {
+		err = h.Check(ctx)
+	}
+	if err != nil {
+		return []string{named("MFADESK_OIDC_ISSUER", err)}
+	}
+	return nil
 }
 
 // named is err's message led by the variable it is about, unless it names

@@ -37,6 +37,13 @@ type config struct {
 	SlackAppToken      string
 	SlackAPIURL        string
 
+	// Approver step-up (README, "Approver step-up").
+	PublicURL        string // MFADESK_PUBLIC_URL
+	OIDCIssuer       string // MFADESK_OIDC_ISSUER
+	OIDCClientID     string // MFADESK_OIDC_CLIENT_ID
+	OIDCClientSecret string // MFADESK_OIDC_CLIENT_SECRET
+	OIDCACR          string // MFADESK_OIDC_ACR
+
 	// Not in CONTRACT.md: operational knobs with safe defaults.
 	Lease           time.Duration // MFADESK_EXECUTOR_LEASE
 	ShutdownTimeout time.Duration // MFADESK_SHUTDOWN_TIMEOUT
@@ -85,6 +92,11 @@ func loadConfig(getenv func(string) string, n need) (config, error) {
 		SlackSigningSecret: get("SLACK_SIGNING_SECRET", ""),
 		SlackAppToken:      get("SLACK_APP_TOKEN", ""),
 		SlackAPIURL:        get("SLACK_API_URL", "https://slack.com/api/"),
+		PublicURL:          get("MFADESK_PUBLIC_URL", ""),
+		OIDCIssuer:         get("MFADESK_OIDC_ISSUER", ""),
+		OIDCClientID:       get("MFADESK_OIDC_CLIENT_ID", ""),
+		OIDCClientSecret:   get("MFADESK_OIDC_CLIENT_SECRET", ""),
+		OIDCACR:            get("MFADESK_OIDC_ACR", ""),
 		LogLevel:           get("MFADESK_LOG_LEVEL", "info"),
 		LogFormat:          get("MFADESK_LOG_FORMAT", "json"),
 		BusinessHours:      get("MFADESK_BUSINESS_HOURS", "UTC 08:00-18:00 Mon-Fri"),

@@ -16,6 +16,7 @@ import (
 
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/bot"
+	"github.com/mfadesk/mfadesk/bot/stepup"
 	"github.com/mfadesk/mfadesk/cmd/mfadesk/internal/metrics"
 	"github.com/mfadesk/mfadesk/storage"
 )
@@ -37,6 +38,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("MFADESK_POLICY_FILE: %w", err)
 	}
+	stepUp, err := stepUpConfig(c, pol, log)
+	if err != nil {
+		return err
+	}
 	// The directory first: a missing credential stops start-up before the
 	// database is touched.
 	dir, err := newDirectory(ctx, c, getenv, pol, log)
@@ -55,7 +60,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		execOpts.Retry = actions.RetryPolicy{Attempts: 1}
 	}
 	exec := actions.NewExecutor(st, dir, execOpts)
-	svc := actions.NewService(st, dir, pol, actions.ServiceOptions{Observer: m, Logger: log, Kick: exec.Kick})
+	svc := actions.NewService(st, dir, pol, actions.ServiceOptions{Observer: m, Logger: log, Kick: exec.Kick, StepUpACR: c.OIDCACR})
 	slackClient := slack.New(c.SlackBotToken, slack.OptionAPIURL(c.SlackAPIURL), slack.OptionHTTPClient(&http.Client{Timeout: 15 * time.Second}))
 	b, err := bot.New(bot.Config{
 		Service: svc, Slack: slackClient, SigningSecret: c.SlackSigningSecret,
@@ -69,6 +74,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	mux := http.NewServeMux()
 	b.Routes(mux)
+	if stepUp != nil {
+		h, err := stepup.New(*stepUp, svc)
+		if err != nil {
+			return err
+		}
+		h.Routes(mux)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		rctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
