@@ -18,6 +18,10 @@ type ActionRule struct {
 	// StepUp makes an approval count only after the approver signs in again,
 	// with MFA, at the identity provider (the README's "Approver step-up").
 	StepUp bool
+	// Verify are the caller verification methods of which one must verify
+	// each target before the action runs (README, "Caller verification");
+	// empty: none.
+	Verify []VerifyMethod
 }
 
 // Policy is the parsed policy file: roles, who may request and approve each
@@ -51,6 +55,9 @@ type Policy struct {
 	Containment []Action
 	// PerTarget limits how often one user is targeted (limits.per_target).
 	PerTarget PerTargetLimit
+	// VerificationTTL is how long a started caller verification waits for
+	// an answer before it fails (verification.ttl).
+	VerificationTTL time.Duration
 }
 
 // PerTargetLimit allows at most Max requests of Actions on one user within
@@ -79,6 +86,8 @@ const (
 	DefaultMaxTargets = 50
 	// DefaultStepUpMaxAge is approval.step_up_max_age when left out.
 	DefaultStepUpMaxAge = 5 * time.Minute
+	// DefaultVerificationTTL is verification.ttl's default.
+	DefaultVerificationTTL = 30 * time.Minute
 )
 
 // LoadPolicy reads and validates the policy file at path. Its errors name the
@@ -175,13 +184,14 @@ func ParsePolicy(file string, data []byte) (*Policy, error) {
 	pol := &Policy{
 		Roles: map[string][]string{}, Actions: map[Action]ActionRule{},
 		Approvals: DefaultApprovals, TTL: DefaultTTL, MaxTargets: DefaultMaxTargets,
-		StepUpMaxAge: DefaultStepUpMaxAge,
+		StepUpMaxAge:    DefaultStepUpMaxAge,
+		VerificationTTL: DefaultVerificationTTL,
 	}
 	roleNodes := map[string]*yaml.Node{}
 	var actionRoleRefs []*yaml.Node
 	var privilegedRefs []*yaml.Node
 
-	p.mapping(doc.Content[0], "the policy", []string{"roles", "actions", "approval", "limits", "privileged", "notify", "containment"}, func(key string, k, v *yaml.Node) {
+	p.mapping(doc.Content[0], "the policy", []string{"roles", "actions", "approval", "limits", "privileged", "notify", "containment", "verification"}, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "roles":
 			p.mapping(v, "roles", nil, func(role string, rk, rv *yaml.Node) {
@@ -205,7 +215,11 @@ func ParsePolicy(file string, data []byte) (*Policy, error) {
 					return
 				}
 				var rule ActionRule
-				p.mapping(av, "actions."+name, []string{"request", "approve", "step_up"}, func(which string, _, lv *yaml.Node) {
+				p.mapping(av, "actions."+name, []string{"request", "approve", "step_up", "verify"}, func(which string, _, lv *yaml.Node) {
+					if which == "verify" {
+						rule.Verify = p.verifyMethods(lv, "actions."+name+".verify")
+						return
+					}
 					if which == "step_up" {
 						if lv.Kind != yaml.ScalarNode || lv.Decode(&rule.StepUp) != nil {
 							p.errorf(lv, "actions.%s.step_up must be true or false, not %q", name, lv.Value)
@@ -270,6 +284,15 @@ func ParsePolicy(file string, data []byte) (*Policy, error) {
 			})
 		case "containment":
 			pol.Containment = p.containment(v)
+		case "verification":
+			p.mapping(v, "verification", []string{"ttl"}, func(_ string, _, tv *yaml.Node) {
+				d, err := time.ParseDuration(tv.Value)
+				if tv.Kind != yaml.ScalarNode || err != nil || d < time.Minute || d > 24*time.Hour {
+					p.errorf(tv, "verification.ttl must be a duration from 1m to 24h such as 30m, not %q", tv.Value)
+					return
+				}
+				pol.VerificationTTL = d
+			})
 		case "privileged":
 			p.mapping(v, "privileged", []string{"roles"}, func(_ string, _, rv *yaml.Node) {
 				pol.PrivilegedRoles = p.strings(rv, "privileged.roles")
@@ -398,4 +421,32 @@ func (pol *Policy) Rule(a Action, privileged bool) (request, approve []string) {
 	}
 	r := pol.Actions[a]
 	return r.Request, r.Approve
+}
+
+// verifyMethods reads a list of verification methods, each known and listed
+// once.
+func (p *policyParser) verifyMethods(n *yaml.Node, where string) []VerifyMethod {
+	if n.Kind != yaml.SequenceNode {
+		p.errorf(n, "%s must be a list", where)
+		return nil
+	}
+	var out []VerifyMethod
+	for _, c := range n.Content {
+		m, err := ParseVerifyMethod(c.Value)
+		switch {
+		case c.Kind != yaml.ScalarNode || err != nil:
+			p.errorf(c, "%s: unknown verification method %q: want one of target, manager, push", where, c.Value)
+		case slices.Contains(out, m):
+			p.errorf(c, "%s: %s is listed twice", where, m)
+		default:
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// VerifyMethods returns the caller verification methods the policy lists for
+// a (one of which must verify each target), nil when none.
+func (pol *Policy) VerifyMethods(a Action) []VerifyMethod {
+	return append([]VerifyMethod(nil), pol.Actions[a].Verify...)
 }

@@ -124,6 +124,12 @@ type Request struct {
 	DecidedBy Person
 	// DecisionNote is the deny reason, or the manual step's note.
 	DecisionNote string
+	// Verify are the methods by which every target must be verified before
+	// the request runs: the policy's `verify` for the action when the
+	// request was made. Empty: no verification is needed.
+	Verify []VerifyMethod
+	// Verifications are the verification methods started, oldest first.
+	Verifications []Verification
 	// Manual is true for a tracked manual step: the directory cannot do the
 	// action through an API, so a person does it and marks it done or failed.
 	Manual bool
@@ -226,6 +232,8 @@ func (r Request) Clone() Request {
 		k := *r.Containment
 		c.Containment = &k
 	}
+	c.Verify = append([]VerifyMethod(nil), r.Verify...)
+	c.Verifications = append([]Verification(nil), r.Verifications...)
 	return c
 }
 

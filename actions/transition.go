@@ -130,6 +130,7 @@ func NewRequest(d Draft, targets []Target, support Support, pol *Policy, id stri
 		State: StatePending, CreatedAt: now, ExpiresAt: now.Add(pol.TTL), UpdatedAt: now,
 		ApprovalsNeeded: pol.Approvals, Manual: support == Manual, SubmissionKey: d.SubmissionKey,
 		NotifyTarget: pol.NotifyTarget, NotifyManager: pol.NotifyManager,
+		Verify: pol.VerifyMethods(d.Action),
 	}
 	ev := r.event(EventCreated, d.Requester.SlackID, now)
 	ev.Targets = r.Refs()
@@ -151,6 +152,8 @@ func (r Request) checkDecider(pol *Policy, by Person, verb string, now time.Time
 		return decisionErr(ErrForbidden, "you made request %s: a different person must %s it", r.ID, verb)
 	case r.IsTarget(by):
 		return decisionErr(ErrForbidden, "you are a target of request %s and cannot %s it", r.ID, verb)
+	case r.IsVerifier(by):
+		return decisionErr(ErrForbidden, "you were asked to verify the caller of request %s and cannot also %s it", r.ID, verb)
 	case !pol.CanApprove(by, r.Action, r.Privileged()):
 		_, roles := pol.Rule(r.Action, r.Privileged())
 		return decisionErr(ErrForbidden, "to %s %s you need one of the roles %s", verb, r.Action, strings.Join(roles, ", "))
@@ -158,9 +161,11 @@ func (r Request) checkDecider(pol *Policy, by Person, verb string, now time.Time
 	return nil
 }
 
-// Approve records by's approval. With the last approval needed the request
+// Approve records by's approval. With the last approval needed, and every
+// target verified when the action needs caller verification, the request
 // becomes approved; a tracked manual step goes straight to running, since a
-// person, not the executor, carries it out.
+// person, not the executor, carries it out. A request with its approvals
+// but not yet verified stays pending and takes no more approvals.
 // An action whose rule has step_up is approved only by ApproveStepUp: here
 // it is refused with ErrStepUpRequired once every other check passed.
 func (r Request) Approve(pol *Policy, by Person, now time.Time) (Request, []Event, error) {
@@ -181,6 +186,9 @@ func (r Request) checkApprover(pol *Policy, by Person, now time.Time) error {
 	if r.ApprovedBy(by) {
 		return decisionErr(ErrDuplicate, "you approved request %s already; it needs %d more approver(s)", r.ID, r.ApprovalsNeeded-len(r.Approvals))
 	}
+	if r.approvalsComplete() {
+		return decisionErr(ErrConflict, "request %s has its approvals and waits for caller verification", r.ID)
+	}
 	return nil
 }
 
@@ -194,17 +202,10 @@ func (r Request) approve(pol *Policy, by Person, now time.Time) (Request, []Even
 	n.UpdatedAt = now
 	ev := n.event(EventApproved, by.SlackID, now)
 	ev.Detail = fmt.Sprintf("approval %d of %d", len(n.Approvals), max(n.ApprovalsNeeded, 1))
-	events := []Event{ev}
-	if len(n.Approvals) >= max(n.ApprovalsNeeded, 1) {
-		n.State = StateApproved
-		if n.Manual {
-			n.State = StateRunning
-			st := n.event(EventStarted, BotActor, now)
-			st.Detail = "tracked manual step: waiting for an approver to mark it done or failed"
-			events = append(events, st)
-		}
+	if n.approvalsComplete() && !n.AllVerified() {
+		ev.Detail += "; waiting for caller verification"
 	}
-	return n, events, nil
+	return n, append([]Event{ev}, n.becomeReady(now)...), nil
 }
 
 // Deny ends a pending request on by's word, with an optional reason.

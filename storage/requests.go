@@ -56,6 +56,15 @@ func createRequest(tx *gorm.DB, r actions.Request) error {
 	if err := insertNotices(tx, r.ID, 0, r.Notices); err != nil {
 		return err
 	}
+	if len(r.Verifications) > 0 {
+		rows := make([]verificationRow, len(r.Verifications))
+		for i, v := range r.Verifications {
+			rows[i] = newVerificationRow(r.ID, i, v)
+		}
+		if err := tx.Create(&rows).Error; err != nil {
+			return fmt.Errorf("store verifications: %w", err)
+		}
+	}
 	if len(r.Approvals) > 0 {
 		rows := make([]approvalRow, len(r.Approvals))
 		for i, a := range r.Approvals {
@@ -179,6 +188,9 @@ func complete(db *gorm.DB, rows []requestRow) ([]actions.Request, error) {
 			return nil, fmt.Errorf("request %s: notice %d missing", n.RequestID, len(r.Notices))
 		}
 		r.Notices = append(r.Notices, n.notice())
+	}
+	if err := loadVerifications(db, ids, byID); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

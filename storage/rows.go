@@ -40,6 +40,7 @@ type requestRow struct {
 	ContainStep      int            `gorm:"column:contain_step"`
 	ContainSteps     int            `gorm:"column:contain_steps"`
 	AfterRequest     string         `gorm:"column:after_request"`
+	Verify           string         `gorm:"column:verify"`
 }
 
 func (requestRow) TableName() string { return "requests" }
@@ -198,6 +199,7 @@ func newRequestRow(r actions.Request) requestRow {
 		DecisionNote: r.DecisionNote, Manual: r.Manual, Message: r.Message, SubmissionKey: nullString(r.SubmissionKey),
 		LeaseOwner: r.LeaseOwner, LeaseUntilUS: nullMicros(r.LeaseUntil), Version: r.Version,
 		NotifyTarget: r.NotifyTarget, NotifyManager: r.NotifyManager,
+		Verify: joinMethods(r.Verify),
 	}
 	if c := r.Containment; c != nil {
 		row.ContainsRequest, row.ContainStep, row.ContainSteps, row.AfterRequest = c.Reported, c.Step, c.Steps, c.After
@@ -217,6 +219,7 @@ func (row requestRow) request() actions.Request {
 		DecisionNote:    row.DecisionNote, Manual: row.Manual, Message: row.Message, SubmissionKey: row.SubmissionKey.String,
 		LeaseOwner: row.LeaseOwner, LeaseUntil: fromNullMicros(row.LeaseUntilUS), Version: row.Version,
 		NotifyTarget: row.NotifyTarget, NotifyManager: row.NotifyManager,
+		Verify: splitMethods(row.Verify),
 	}
 	if row.ContainsRequest != "" {
 		r.Containment = &actions.Containment{Reported: row.ContainsRequest, Step: row.ContainStep, Steps: row.ContainSteps, After: row.AfterRequest}
@@ -266,6 +269,9 @@ func normalize(r actions.Request) actions.Request {
 	}
 	for k, n := range r.Notices {
 		out.Notices = append(out.Notices, newNoticeRow(r.ID, k, n).notice())
+	}
+	for i, v := range r.Verifications {
+		out.Verifications = append(out.Verifications, newVerificationRow(r.ID, i, v).verification())
 	}
 	return out
 }

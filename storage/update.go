@@ -118,6 +118,9 @@ func persist(tx *gorm.DB, cur, next actions.Request, events []actions.Event) (ac
 	if err := persistNotices(tx, cur, next); err != nil {
 		return actions.Request{}, err
 	}
+	if err := persistVerifications(tx, cur, next); err != nil {
+		return actions.Request{}, err
+	}
 	for i := len(cur.Approvals); i < len(next.Approvals); i++ {
 		row := newApprovalRow(cur.ID, i, next.Approvals[i])
 		err := tx.Create(&row).Error
@@ -216,6 +219,8 @@ func checkImmutable(cur, next actions.Request) error {
 		bad = "notify flags"
 	case (next.Containment == nil) != (cur.Containment == nil) || next.Containment != nil && *next.Containment != *cur.Containment:
 		bad = "containment"
+	case joinMethods(next.Verify) != joinMethods(cur.Verify):
+		bad = "verification methods"
 	}
 	for i := 0; bad == "" && i < len(cur.Targets); i++ {
 		c, n := cur.Targets[i], next.Targets[i]
