@@ -353,6 +353,7 @@ func (s *Store) DigestFacts(ctx context.Context, q digest.Query) (digest.Digest,
 			{"events", func() error { return digestEventLists(tx, from, to, limit, ts, &d) }},
 			{"requests", func() error { return s.digestRequests(tx, from, to, limit, q, &d) }},
 			{"daily", func() error { return digestDaily(tx, from, to, ts, &d) }},
+			{"reports", func() error { return digestNotMe(tx, from, to, limit, &d) }},
 		}
 		for _, st := range steps {
 			if err := st.fn(); err != nil {

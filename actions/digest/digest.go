@@ -179,6 +179,28 @@ type OpenManual struct {
 	Since time.Time
 }
 
+// NotMe is a "This wasn't me" report made in the period and the
+// containment it started.
+type NotMe struct {
+	// RequestID, Action and Requester are the reported request's.
+	RequestID string
+	Action    actions.Action
+	Requester string
+	// Reporter is who said it was not them (Slack ID), Target the user.
+	Reporter string
+	Target   actions.TargetRef
+	At       time.Time
+	// Steps are the containment requests, in the order they run.
+	Steps []ContainStep
+}
+
+// ContainStep is one containment request and where it is.
+type ContainStep struct {
+	RequestID string
+	Action    actions.Action
+	State     actions.State
+}
+
 // DayCount is how many requests of one action were made on one day (the
 // calendar day in the business hours' location).
 type DayCount struct {
@@ -218,6 +240,12 @@ type Digest struct {
 	ManyTargets List[Flagged]
 	Repeated    List[Repeated]
 	OpenManual  List[OpenManual]
+	// Reports counts "This wasn't me" reports made in the period, and
+	// Containments the containment requests they started; NotMe lists the
+	// reports, latest first.
+	Reports      int
+	Containments int
+	NotMe        List[NotMe]
 	// Thresholds the lists above were chosen by, for the reader.
 	Rules Rules
 
@@ -238,7 +266,7 @@ func (d Digest) Total() ActionCount {
 // NeedsLook reports whether anything deserves a look.
 func (d Digest) NeedsLook() bool {
 	return len(d.Dominant) > 0 || !d.OffHours.Empty() || !d.Privileged.Empty() || !d.ManyTargets.Empty() ||
-		!d.Repeated.Empty() || !d.OpenManual.Empty()
+		!d.Repeated.Empty() || !d.OpenManual.Empty() || !d.NotMe.Empty()
 }
 
 // Quiet reports whether nothing at all happened in the period.

@@ -249,6 +249,20 @@ func look(d digest.Digest, st style, when func(time.Time) string) []part {
 		func(r digest.Repeated) string {
 			return fmt.Sprintf("%s: %d requests", target(st, actions.TargetRef{SlackID: r.SlackID, Email: r.Email}), r.Requests)
 		}))
+	notMe := listPart(st, "", d.NotMe, func(n digest.NotMe) string {
+		steps := make([]string, len(n.Steps))
+		for i, c := range n.Steps {
+			steps[i] = fmt.Sprintf("%s %s %s", st.code(c.RequestID), st.esc(string(c.Action)), st.esc(strings.ReplaceAll(string(c.State), "_", " ")))
+		}
+		contained := "no containment"
+		if len(steps) > 0 {
+			contained = "contained by " + strings.Join(steps, ", ")
+		}
+		return fmt.Sprintf("%s said %s %s by %s was not them · %s · %s", target(st, n.Target), st.code(n.RequestID),
+			st.esc(string(n.Action)), st.user(n.Requester), contained, when(n.At))
+	})
+	notMe.title = fmt.Sprintf("\"This wasn't me\": %d report(s), %d containment request(s)", d.Reports, d.Containments)
+	parts = append(parts, notMe)
 	parts = append(parts, listPart(st, "Manual steps still open", d.OpenManual, func(m digest.OpenManual) string {
 		return fmt.Sprintf("%s %s by %s, waiting since %s", st.code(m.RequestID), st.esc(string(m.Action)), st.user(m.Requester), when(m.Since))
 	}))

@@ -66,6 +66,11 @@ func week(t testing.TB) digest.Digest {
 		ManyTargets: digest.List[digest.Flagged]{Total: 1, Items: []digest.Flagged{{RequestID: "R7", Action: rp, Requester: "UGLOB1", State: actions.StateDenied, Targets: 12, CreatedAt: at(4, 12, 0), Privileged: true}}},
 		Repeated:    digest.List[digest.Repeated]{Total: 1, Items: []digest.Repeated{{SlackID: "UTGT000", Email: "t0@example.com", Requests: 5}}},
 		OpenManual:  digest.List[digest.OpenManual]{Total: 1, Items: []digest.OpenManual{{RequestID: "R6", Action: dap, Requester: "U0HELP2", CreatedAt: at(8, 2, 0), Since: at(8, 2, 50)}}},
+		Reports:     1, Containments: 2,
+		NotMe: digest.List[digest.NotMe]{Total: 1, Items: []digest.NotMe{{RequestID: "R3", Action: rp, Requester: "U0HELP1", Reporter: "UTGT003",
+			Target: actions.TargetRef{SlackID: "UTGT003", Email: "t3@example.com"}, At: at(5, 11, 0),
+			Steps: []digest.ContainStep{{RequestID: "RC1", Action: actions.RevokeMFASessions, State: actions.StateSucceeded},
+				{RequestID: "RC2", Action: actions.BlockSignIn, State: actions.StatePartiallyFailed}}}}},
 		Daily: []digest.DayCount{
 			{Day: at(3, 0, 0), Action: rp, Count: 1}, {Day: at(4, 0, 0), Action: rp, Count: 2}, {Day: at(5, 0, 0), Action: rp, Count: 2},
 			{Day: at(6, 0, 0), Action: rp, Count: 2}, {Day: at(7, 0, 0), Action: rp, Count: 1}, {Day: at(8, 0, 0), Action: dap, Count: 1},
