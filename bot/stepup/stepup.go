@@ -94,6 +94,9 @@ type Handler struct {
 	log    *slog.Logger
 	client *http.Client
 	secure bool
+	// cookiePath is MFADESK_PUBLIC_URL's path (behind a reverse proxy that
+	// adds a prefix) followed by /stepup/.
+	cookiePath string
 
 	mu   sync.Mutex
 	prov *oidc.Provider // discovered on first use; nil until then
@@ -109,6 +112,9 @@ func New(cfg Config, svc Service) (*Handler, error) {
 		secure: strings.HasPrefix(cfg.PublicURL, "https://")}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
+	}
+	if u, err := url.Parse(cfg.PublicURL); err == nil {
+		h.cookiePath = strings.TrimRight(u.Path, "/") + "/stepup/"
 	}
 	if h.client == nil {
 		h.client = &http.Client{Timeout: 15 * time.Second}
@@ -232,7 +238,7 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
 		h.refused(w, r, err)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName(att.ID), Value: secret, Path: "/stepup/",
+	http.SetCookie(w, &http.Cookie{Name: cookieName(att.ID), Value: secret, Path: h.cookiePath,
 		MaxAge: int(actions.StepUpSignInTTL / time.Second), HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
 	u := h.oauth(p).AuthCodeURL(att.ID, h.authParams(p, derive(secret, "nonce"), derive(secret, "pkce"))...)
 	h.log.InfoContext(ctx, "step-up: sign-in started", "request_id", att.RequestID, "approver", att.Approver.SlackID)
@@ -286,7 +292,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		h.refused(w, r, err)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName(state), Path: "/stepup/", MaxAge: -1, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: cookieName(state), Path: h.cookiePath, MaxAge: -1, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode})
 	h.page(w, http.StatusOK, approved(req))
 }
 

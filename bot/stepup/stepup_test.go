@@ -2,6 +2,7 @@ package stepup_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -282,5 +283,48 @@ func TestConfigValidate(t *testing.T) {
 				t.Errorf("error %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestStartCookie checks the cookie and the redirect of /stepup/start for
+// an https MFADESK_PUBLIC_URL with a path (behind a reverse proxy).
+func TestStartCookie(t *testing.T) {
+	st := storagetest.New(t, storage.DialectSQLite).Store
+	e := newEnv(t, st, envOpts{})
+	h, err := stepup.New(stepup.Config{Issuer: e.idp.Issuer(), ClientID: "mfadesk", ClientSecret: "idp-client-secret",
+		PublicURL: "https://mfadesk.example.com/desk/"}, e.svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	h.Routes(mux)
+	link, _ := url.Parse(e.link(approver))
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, link.RequestURI(), nil))
+	resp := rec.Result()
+	if resp.StatusCode != http.StatusFound {
+		t.Fatalf("start: %d %s", resp.StatusCode, rec.Body)
+	}
+	cookies := resp.Cookies()
+	if len(cookies) != 1 {
+		t.Fatalf("cookies %v", cookies)
+	}
+	c := cookies[0]
+	if !c.HttpOnly || !c.Secure || c.SameSite != http.SameSiteLaxMode || c.Path != "/desk/stepup/" ||
+		c.MaxAge != int(actions.StepUpSignInTTL/time.Second) || len(c.Value) < 40 {
+		t.Errorf("cookie %+v: want HttpOnly, Secure, SameSite=Lax, Path=/desk/stepup/, 10 minutes, a long random value", c)
+	}
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || !strings.HasPrefix(loc.String(), e.idp.Issuer()) {
+		t.Fatalf("redirect to %v", loc)
+	}
+	q := loc.Query()
+	if q.Get("redirect_uri") != "https://mfadesk.example.com/desk/stepup/callback" || q.Get("code_challenge_method") != "S256" ||
+		q.Get("prompt") != "login" || q.Get("max_age") != "0" || q.Get("nonce") == "" || q.Get("state") == "" ||
+		strings.Contains(loc.String(), link.Query().Get("t")) || strings.Contains(loc.String(), c.Value) {
+		t.Errorf("authorization URL %s", loc)
+	}
+	if resp.Header.Get("Referrer-Policy") != "no-referrer" || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("headers %v", resp.Header)
 	}
 }
