@@ -241,13 +241,18 @@ func (r Request) Clone() Request {
 const idAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 // NewRequestID returns a fresh random request ID such as "R7K2M9QXA4F".
-func NewRequestID() string {
-	var b [10]byte
-	if _, err := rand.Read(b[:]); err != nil {
+func NewRequestID() string { return RandomID("R", 10) }
+
+// RandomID returns prefix followed by n random characters that read aloud
+// well (no I, L, O or U): request IDs, and the references that tie an error
+// a person saw to the log.
+func RandomID(prefix string, n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
 		panic("crypto/rand failed: " + err.Error())
 	}
-	out := make([]byte, 1, 11)
-	out[0] = 'R'
+	out := make([]byte, 0, len(prefix)+n)
+	out = append(out, prefix...)
 	for _, c := range b {
 		out = append(out, idAlphabet[int(c)%len(idAlphabet)])
 	}

@@ -118,11 +118,18 @@ func (s *Service) SetNotifier(n Notifier) {
 	}
 }
 
-// Policy returns the policy the service enforces.
-func (s *Service) Policy() *Policy { return s.pol }
+// MaxTargets is how many users one request may name (the policy's
+// max_targets).
+func (s *Service) MaxTargets() int { return s.pol.MaxTargets }
 
-// Directory returns the directory the service acts on.
-func (s *Service) Directory() Directory { return s.dir }
+// ManualSteps is what an approver does by hand for a, in the directory's
+// words; "" when the directory does a itself.
+func (s *Service) ManualSteps(a Action) string { return s.dir.ManualSteps(a) }
+
+// CheckDraft checks d against the policy as Submit does first, without
+// storing, auditing or asking the directory anything. Problems come back as
+// a *ValidationError naming the field.
+func (s *Service) CheckDraft(d Draft) error { return d.Validate(s.pol) }
 
 // Requestable returns the actions p may request that the directory can do.
 func (s *Service) Requestable(p Person) []Action {
@@ -277,27 +284,32 @@ func (s *Service) transition(ctx context.Context, id string, by Person, fn func(
 		from, action = r.State, r.Action
 		return fn(r, now)
 	})
-	switch {
-	case err == nil:
-	case errors.Is(err, ErrForbidden):
-		ev := Event{Time: now, RequestID: id, Kind: EventRefused, Actor: by.SlackID, Action: action, Detail: err.Error()}
-		if aerr := s.store.AppendEvents(ctx, ev); aerr != nil {
-			s.log.ErrorContext(ctx, "audit refused click", "request_id", id, "error", aerr)
-		}
-		s.log.WarnContext(ctx, "refused", "request_id", id, "actor", by.SlackID, "reason", err.Error())
-		return Request{}, err
-	case errors.Is(err, ErrExpired):
-		if _, xerr := s.expire(ctx, id); xerr != nil && !errors.Is(xerr, ErrConflict) {
-			s.log.ErrorContext(ctx, "expire", "request_id", id, "error", xerr)
-		}
-		return Request{}, err
-	default:
+	if err != nil {
+		s.refused(ctx, id, action, by, err, now)
 		return Request{}, err
 	}
 	s.obs.Transitioned(r, from, now)
 	s.log.InfoContext(ctx, "request "+string(r.State), "request_id", r.ID, "actor", by.SlackID, "from", from)
 	s.notify.Changed(ctx, r)
 	return r, nil
+}
+
+// refused records why by may not act on request id: a policy refusal
+// (ErrForbidden) as a `refused` audit event, a request past its deadline
+// (ErrExpired) by expiring it. Other errors leave no trace.
+func (s *Service) refused(ctx context.Context, id string, action Action, by Person, why error, now time.Time) {
+	switch {
+	case errors.Is(why, ErrForbidden):
+		ev := Event{Time: now, RequestID: id, Kind: EventRefused, Actor: by.SlackID, Action: action, Detail: why.Error()}
+		if aerr := s.store.AppendEvents(ctx, ev); aerr != nil {
+			s.log.ErrorContext(ctx, "audit refused click", "request_id", id, "error", aerr)
+		}
+		s.log.WarnContext(ctx, "refused", "request_id", id, "actor", by.SlackID, "reason", why.Error())
+	case errors.Is(why, ErrExpired):
+		if _, xerr := s.expire(ctx, id); xerr != nil && !errors.Is(xerr, ErrConflict) {
+			s.log.ErrorContext(ctx, "expire", "request_id", id, "error", xerr)
+		}
+	}
 }
 
 // Approve records by's approval of request id. It returns a *DecisionError
@@ -358,6 +370,38 @@ func (s *Service) expire(ctx context.Context, id string) (Request, error) {
 // Get returns request id; ErrNotFound when there is none.
 func (s *Service) Get(ctx context.Context, id string) (Request, error) {
 	return s.store.Request(ctx, NormalizeRequestID(id))
+}
+
+// Status returns request id for by to see: by is its requester or holds a
+// role in the policy. To anyone else the request does not exist: ErrNotFound,
+// as for an unknown ID.
+func (s *Service) Status(ctx context.Context, id string, by Person) (Request, error) {
+	r, err := s.Get(ctx, id)
+	if err != nil {
+		return Request{}, err
+	}
+	if !r.Requester.Is(by) && len(s.pol.RolesOf(by)) == 0 {
+		return Request{}, ErrNotFound
+	}
+	return r, nil
+}
+
+// AuthorizeDeny returns request id when by may deny it now, before a form
+// asks by for a reason. When by may not, the refusal is recorded as a
+// refused Deny is (a `refused` audit event when the policy forbids it, expiry
+// when the request is past its deadline) and the *DecisionError comes back;
+// ErrNotFound for an unknown ID.
+func (s *Service) AuthorizeDeny(ctx context.Context, id string, by Person) (Request, error) {
+	r, err := s.Get(ctx, id)
+	if err != nil {
+		return Request{}, err
+	}
+	now := s.now()
+	if err := r.checkDecider(s.pol, by, "deny", now); err != nil {
+		s.refused(ctx, r.ID, r.Action, by, err, now)
+		return Request{}, err
+	}
+	return r, nil
 }
 
 // AttachMessage remembers where request id is shown (an opaque reference

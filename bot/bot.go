@@ -1,12 +1,18 @@
 // Package bot is mfadesk's Slack face: the /mfa command, the request modal,
 // the approval message with its buttons, and private results. It turns
-// Slack payloads into actions.Service calls and requests into Block Kit.
+// Slack payloads into Service calls; bot/blocks turns requests into Block
+// Kit.
 //
 // Slack wants every payload acknowledged within 3 seconds. Handlers answer at
 // once and leave look-ups, posting and execution to a bounded worker pool;
 // the one exception is the request modal's submission, whose problems Slack
 // only shows when they are in the HTTP response itself (see submit.go). The
 // same handlers serve HTTP (Routes) and Socket Mode (RunSocketMode).
+//
+// The bot has three jobs, each a type of its own over a shared core (Slack,
+// the pool, the service): intake (slash commands and the request modal),
+// decisions (the buttons and the deny modal) and notifications (approval
+// message redraws and direct messages). Bot ties them to the transports.
 package bot
 
 import (
@@ -23,21 +29,39 @@ import (
 	"github.com/mfadesk/mfadesk/actions"
 )
 
-// Service is what the bot needs of the request workflow; *actions.Service
-// implements it.
+// Service is what the bot asks of the request workflow; *actions.Service
+// implements it. The bot decides nothing the policy decides: it asks.
 type Service interface {
+	// Submit stores a request from a draft (see actions.Service.Submit).
 	Submit(ctx context.Context, d actions.Draft) (actions.Request, error)
+	// CheckDraft checks a draft against the policy without storing or
+	// auditing anything.
+	CheckDraft(d actions.Draft) error
+	// Requestable lists the actions p may request; MaxTargets bounds the
+	// users one request may name.
+	Requestable(p actions.Person) []actions.Action
+	MaxTargets() int
+
+	// Approve, Deny, Cancel and MarkManual change a request on by's word;
+	// a refusal is audited by the service.
 	Approve(ctx context.Context, id string, by actions.Person) (actions.Request, error)
 	Deny(ctx context.Context, id string, by actions.Person, reason string) (actions.Request, error)
 	Cancel(ctx context.Context, id string, by actions.Person) (actions.Request, error)
 	MarkManual(ctx context.Context, id string, by actions.Person, done bool, note string) (actions.Request, error)
+	// AuthorizeDeny returns the request when by may deny it now; when not,
+	// it records the refusal and returns why.
+	AuthorizeDeny(ctx context.Context, id string, by actions.Person) (actions.Request, error)
+
+	// Status returns a request for by to see (ErrNotFound when by may not);
+	// Get returns it for the bot's own redraws; Actionable lists what by can
+	// act on.
+	Status(ctx context.Context, id string, by actions.Person) (actions.Request, error)
 	Get(ctx context.Context, id string) (actions.Request, error)
-	Actionable(ctx context.Context, p actions.Person) ([]actions.Request, error)
-	MayDecide(r actions.Request, by actions.Person) error
+	Actionable(ctx context.Context, by actions.Person) ([]actions.Request, error)
+	// ManualSteps is what an approver does by hand for a.
+	ManualSteps(a actions.Action) string
+	// AttachMessage remembers where a request's approval message is.
 	AttachMessage(ctx context.Context, id, ref string) error
-	Requestable(p actions.Person) []actions.Action
-	Policy() *actions.Policy
-	Directory() actions.Directory
 }
 
 var _ Service = (*actions.Service)(nil)
@@ -96,7 +120,8 @@ type Config struct {
 	Retries     int
 }
 
-func (c *Config) validate() error {
+// validate reports every missing required field.
+func (c Config) validate() error {
 	var errs []error
 	if c.Service == nil {
 		errs = append(errs, errors.New("bot: Service is required"))
@@ -107,6 +132,11 @@ func (c *Config) validate() error {
 	if c.ApprovalChannel == "" {
 		errs = append(errs, errors.New("bot: ApprovalChannel is required"))
 	}
+	return errors.Join(errs...)
+}
+
+// withDefaults returns c with every unset optional field filled in.
+func (c Config) withDefaults() Config {
 	if c.APIURL == "" {
 		c.APIURL = slack.APIURL
 	}
@@ -136,24 +166,18 @@ func (c *Config) validate() error {
 	} else if c.Retries == 0 {
 		c.Retries = 3
 	}
-	return errors.Join(errs...)
+	return c
 }
 
 // Bot serves Slack. Create it with New; it implements actions.Notifier.
 type Bot struct {
-	cfg     Config
-	svc     Service
-	api     *slack.Client
-	log     *slog.Logger
-	pool    *pool
-	seen    *memo
-	flights *flights
-	people  *peopleCache
-	msgs    *renderer
-	closing atomic.Bool
-	// lateUpdateDelay separates the HTTP answer "Checking…" from the
-	// views.update that replaces it, so that Slack applies them in order.
-	lateUpdateDelay time.Duration
+	cfg       Config
+	log       *slog.Logger
+	pool      *pool
+	closing   *atomic.Bool
+	intake    *intake
+	decisions *decisions
+	notices   *notifications
 }
 
 var _ actions.Notifier = (*Bot)(nil)
@@ -165,16 +189,28 @@ func New(cfg Config) (*Bot, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	b := &Bot{
-		cfg: cfg, svc: cfg.Service, api: cfg.Slack, log: cfg.Logger,
-		seen:            newMemo(10*time.Minute, 20000),
-		flights:         newFlights(),
-		lateUpdateDelay: 500 * time.Millisecond,
+	cfg = cfg.withDefaults()
+	closing := &atomic.Bool{}
+	p := newPool(cfg.Workers, cfg.QueueSize, cfg.Logger)
+	c := &core{
+		svc:     cfg.Service,
+		slack:   newSlackAPI(cfg.Slack, cfg.Metrics, cfg.Logger, cfg.CallTimeout, cfg.Retries),
+		jobs:    &jobs{pool: p, metrics: cfg.Metrics, log: cfg.Logger, closing: closing},
+		log:     cfg.Logger,
+		channel: cfg.ApprovalChannel,
 	}
-	b.pool = newPool(cfg.Workers, cfg.QueueSize, b.log)
-	b.people = newPeopleCache(30*time.Second, 5000)
-	b.msgs = newRenderer(b)
-	return b, nil
+	// recent drops redelivered payloads and second clicks, and sends
+	// confirmations and outcomes once.
+	recent := newMemo(10*time.Minute, 20000)
+	forms := &forms{core: c, flights: newFlights(), budget: cfg.SubmitBudget, lateUpdateDelay: 500 * time.Millisecond}
+	notices := &notifications{core: c, recent: recent}
+	notices.messages = newRenderer(c, cfg.UpdateInterval)
+	return &Bot{
+		cfg: cfg, log: cfg.Logger, pool: p, closing: closing,
+		intake:    &intake{core: c, recent: recent, forms: forms, notices: notices},
+		decisions: &decisions{core: c, recent: recent, forms: forms},
+		notices:   notices,
+	}, nil
 }
 
 // Routes registers POST /slack/commands and POST /slack/interactivity.
@@ -188,8 +224,27 @@ func (b *Bot) Routes(mux *http.ServeMux) {
 // ctx ends; then it interrupts what is left and returns ctx's error.
 func (b *Bot) Shutdown(ctx context.Context) error {
 	b.closing.Store(true)
-	b.msgs.flushAll()
+	b.notices.messages.flushAll()
 	return b.pool.shutdown(ctx)
+}
+
+// Changed redraws r's approval message (posting it when r is new) and, when
+// r has ended, tells the requester. It only queues the work: the service and
+// the executor call it while they work.
+func (b *Bot) Changed(ctx context.Context, r actions.Request) { b.notices.changed(ctx, r) }
+
+// DeliverSecret sends the requester t's secret in a direct message. The
+// value is only ever in that message: not in the notification text, not in
+// the channel, not in the log. It returns an error when the message was
+// not delivered.
+func (b *Bot) DeliverSecret(ctx context.Context, r actions.Request, t actions.Target, s *actions.Secret) error {
+	return b.notices.deliverSecret(ctx, r, t, s)
+}
+
+// ManualSteps sends every approver of r the steps, with Done and Failed
+// buttons. It fails when any of them could not be reached.
+func (b *Bot) ManualSteps(ctx context.Context, r actions.Request, steps string) error {
+	return b.notices.manualSteps(ctx, r, steps)
 }
 
 // Check calls auth.test, for `mfadesk check`: it fails when Slack cannot be

@@ -2,13 +2,23 @@ package bot
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"time"
 
 	"github.com/slack-go/slack"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/bot/blocks"
+	"github.com/mfadesk/mfadesk/internal/clip"
 )
+
+// decisions handles what approvers press: Approve, Deny (and its modal),
+// and a manual step's Done and Failed.
+type decisions struct {
+	*core
+	recent *memo
+	forms  *forms
+}
 
 // click is one button press, with what is needed to answer it.
 type click struct {
@@ -25,7 +35,7 @@ type click struct {
 // by the service at press time; a press redelivered (same action_ts) is
 // dropped here, and a second press is refused by the domain (one decision
 // per approver, compare-and-swap on the state).
-func (b *Bot) blockActions(ctx context.Context, ic slack.InteractionCallback, d *delivery) {
+func (dc *decisions) blockActions(ctx context.Context, ic slack.InteractionCallback, d *delivery) {
 	for _, a := range ic.ActionCallback.BlockActions {
 		c := click{requestID: a.Value, user: ic.User.ID, channel: ic.Container.ChannelID, ts: ic.Container.MessageTs,
 			trigger: ic.TriggerID, received: time.Now()}
@@ -35,92 +45,110 @@ func (b *Bot) blockActions(ctx context.Context, ic slack.InteractionCallback, d 
 		var fn func(ctx context.Context)
 		urgent := false
 		switch a.ActionID {
-		case ActionApprove:
-			fn = func(ctx context.Context) { b.approve(ctx, c) }
-		case ActionDeny:
+		case blocks.ActionApprove:
+			fn = func(ctx context.Context) { dc.approve(ctx, c) }
+		case blocks.ActionDeny:
 			urgent = true // may open a modal: the trigger_id lives 3 seconds
-			fn = func(ctx context.Context) { b.deny(ctx, c) }
-		case ActionManualDone, ActionManualFailed:
-			done := a.ActionID == ActionManualDone
-			fn = func(ctx context.Context) { b.markManual(ctx, c, done) }
+			fn = func(ctx context.Context) { dc.deny(ctx, c) }
+		case blocks.ActionManualDone, blocks.ActionManualFailed:
+			done := a.ActionID == blocks.ActionManualDone
+			fn = func(ctx context.Context) { dc.markManual(ctx, c, done) }
 		default:
 			continue
 		}
 		key := "click:" + c.user + ":" + a.ActionID + ":" + c.requestID + ":" + a.ActionTs
-		if !b.seen.first(key) {
-			b.log.InfoContext(ctx, "redelivered click dropped", "request_id", c.requestID, "slack_user", c.user, "retry", d.retry)
+		if !dc.recent.first(key) {
+			dc.log.InfoContext(ctx, "redelivered click dropped", "request_id", c.requestID, "slack_user", c.user, "retry", d.retry)
 			continue
 		}
-		if !b.enqueue(a.ActionID, urgent, fn) {
-			b.seen.forget(key)
+		if !dc.jobs.enqueue(a.ActionID, urgent, fn) {
+			dc.recent.forget(key)
 		}
 	}
 }
 
-func (b *Bot) approve(ctx context.Context, c click) {
-	p, err := b.person(ctx, c.user)
+func (dc *decisions) approve(ctx context.Context, c click) {
+	p, err := dc.slack.person(ctx, c.user)
 	if err == nil {
-		_, err = b.svc.Approve(ctx, c.requestID, p)
+		_, err = dc.svc.Approve(ctx, c.requestID, p)
 	}
 	if err != nil {
-		b.replyText(ctx, "", c.channel, c.user, b.explain(ctx, err, c.requestID))
+		dc.slack.replyText(ctx, "", c.channel, c.user, dc.explain(ctx, err, c.requestID))
 	}
 }
 
-// deny opens the deny modal for the optional reason, after checking that
-// the clicker may deny at all: someone who may not gets the explanation at
-// once (and the service audits the refusal), not a form that fails later.
-func (b *Bot) deny(ctx context.Context, c click) {
+// deny opens the deny modal for the optional reason, after the service has
+// authorized the clicker: someone who may not deny gets the explanation at
+// once (and the service records the refusal), not a form that fails later.
+func (dc *decisions) deny(ctx context.Context, c click) {
 	ctx, cancel := context.WithDeadline(ctx, c.received.Add(triggerLife))
 	defer cancel()
-	p, err := b.person(ctx, c.user)
+	p, err := dc.slack.person(ctx, c.user)
 	var r actions.Request
 	if err == nil {
-		r, err = b.svc.Get(ctx, c.requestID)
+		r, err = dc.svc.AuthorizeDeny(context.WithoutCancel(ctx), c.requestID, p)
 	}
 	if err == nil {
-		if why := b.svc.MayDecide(r, p); why != nil && !errors.Is(why, actions.ErrDuplicate) {
-			// The service's own answer: it audits a refusal and expires a
-			// request past its deadline.
-			_, err = b.svc.Deny(context.WithoutCancel(ctx), c.requestID, p, "")
-			if err == nil {
-				return // allowed after all (e.g. a role just granted): denied, without a reason
-			}
-		}
-	}
-	if err == nil {
-		err = b.call(ctx, "views.open", func(ctx context.Context) error {
-			_, err := b.api.OpenViewContext(ctx, c.trigger, denyModal(r, c.channel))
-			return err
-		})
+		err = dc.slack.openView(ctx, c.trigger, blocks.DenyModal(r, c.channel))
 		if err != nil && (slackErr(err, "expired_trigger_id") || ctx.Err() != nil) {
-			b.log.WarnContext(ctx, "deny form not opened in time", "request_id", c.requestID, "error", err)
-			b.replyText(context.WithoutCancel(ctx), "", c.channel, c.user,
+			dc.log.WarnContext(ctx, "deny form not opened in time", "request_id", c.requestID, "error", err)
+			dc.slack.replyText(context.WithoutCancel(ctx), "", c.channel, c.user,
 				"Slack allows 3 seconds to open the deny form and that time ran out. Please click Deny again.")
 			return
 		}
 	}
 	if err != nil {
-		b.replyText(context.WithoutCancel(ctx), "", c.channel, c.user, b.explain(ctx, err, c.requestID))
+		dc.slack.replyText(context.WithoutCancel(ctx), "", c.channel, c.user, dc.explain(ctx, err, c.requestID))
 	}
 }
 
 // markManual records a tracked manual step as done or failed and redraws
 // the message with the buttons.
-func (b *Bot) markManual(ctx context.Context, c click, done bool) {
-	p, err := b.person(ctx, c.user)
+func (dc *decisions) markManual(ctx context.Context, c click, done bool) {
+	p, err := dc.slack.person(ctx, c.user)
 	var r actions.Request
 	if err == nil {
-		r, err = b.svc.MarkManual(ctx, c.requestID, p, done, "")
+		r, err = dc.svc.MarkManual(ctx, c.requestID, p, done, "")
 	}
 	if err != nil {
-		b.replyText(ctx, "", c.channel, c.user, b.explain(ctx, err, c.requestID))
+		dc.slack.replyText(ctx, "", c.channel, c.user, dc.explain(ctx, err, c.requestID))
 		return
 	}
 	if c.channel != "" && c.ts != "" {
-		steps := b.svc.Directory().ManualSteps(r.Action)
-		if err := b.update(ctx, c.channel, c.ts, fallbackText(r), manualBlocks(r, steps)); err != nil {
-			b.log.WarnContext(ctx, "manual step message not redrawn", "request_id", r.ID, "error", err)
+		steps := dc.svc.ManualSteps(r.Action)
+		if err := dc.slack.update(ctx, c.channel, c.ts, blocks.FallbackText(r), blocks.ManualBlocks(r, steps)); err != nil {
+			dc.log.WarnContext(ctx, "manual step message not redrawn", "request_id", r.ID, "error", err)
 		}
 	}
+}
+
+// submitDeny handles the deny modal: the denial with its optional reason.
+func (dc *decisions) submitDeny(ctx context.Context, ic slack.InteractionCallback, d *delivery) any {
+	var meta blocks.DenyMeta
+	if err := json.Unmarshal([]byte(ic.View.PrivateMetadata), &meta); err != nil || meta.RequestID == "" {
+		dc.log.WarnContext(ctx, "deny modal without a request ID", "view_id", ic.View.ID)
+		return slack.NewClearViewSubmissionResponse()
+	}
+	reason := ""
+	if ic.View.State != nil {
+		reason = ic.View.State.Values[blocks.BlockDenyReason][blocks.BlockDenyReason].Value
+	}
+	waiting := blocks.InfoView(":hourglass_flowing_sand: Denying `" + meta.RequestID + "`…")
+	return dc.forms.run(ctx, ic, d, waiting, func(ctx context.Context) submitResult {
+		p, err := dc.slack.person(ctx, ic.User.ID)
+		var r actions.Request
+		if err == nil {
+			r, err = dc.svc.Deny(ctx, meta.RequestID, p, reason)
+		}
+		if err != nil {
+			text := dc.explain(ctx, err, meta.RequestID)
+			return submitResult{
+				resp: slack.NewErrorsViewSubmissionResponse(map[string]string{
+					blocks.BlockDenyReason: clip.Runes(blocks.Readable(text, nil), blocks.MaxFieldErrors)}),
+				late: blocks.InfoView(":x: " + text),
+			}
+		}
+		dc.log.InfoContext(ctx, "request denied", "request_id", r.ID, "slack_user", ic.User.ID)
+		return submitResult{resp: slack.NewClearViewSubmissionResponse(), late: blocks.InfoView(":no_entry: Denied `" + r.ID + "`.")}
+	})
 }

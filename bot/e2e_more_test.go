@@ -12,6 +12,7 @@ import (
 
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/actions/directories/dryrun"
+	"github.com/mfadesk/mfadesk/bot/blocks"
 	"github.com/mfadesk/mfadesk/bot/fakeslack"
 	"github.com/mfadesk/mfadesk/storage"
 	"github.com/mfadesk/mfadesk/storage/storagetest"
@@ -68,7 +69,7 @@ func TestManualStep(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
 		h := newHarness(t, store)
 		r := h.request("U0GLOB1", actions.DeleteAppPasswords, "U0BOB")
-		h.click("U0GLOB2", r, ActionApprove)
+		h.click("U0GLOB2", r, blocks.ActionApprove)
 		running := h.waitState(r.ID, actions.StateRunning)
 		steps := h.waitDM("U0GLOB2", `"action_id":"manual_done"`)
 		contains(t, "the steps", steps.Blocks, "Dry run: nothing is changed", "bob@example.com", `"value":"`+r.ID+`"`,
@@ -78,10 +79,10 @@ func TestManualStep(t *testing.T) {
 		})
 
 		// The requester may not mark it.
-		h.click("U0GLOB1", running, ActionManualDone)
+		h.click("U0GLOB1", running, blocks.ActionManualDone)
 		h.waitEphemeral("U0GLOB1", "an approver marks its manual step")
 
-		reply, err := h.app.Click("U0GLOB2", steps.Channel, steps.TS, ActionManualDone, r.ID)
+		reply, err := h.app.Click("U0GLOB2", steps.Channel, steps.TS, blocks.ActionManualDone, r.ID)
 		if err != nil || reply.Status != http.StatusOK {
 			t.Fatalf("done: %v %+v", err, reply)
 		}
@@ -126,7 +127,7 @@ func TestSecretDelivery(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
 		h := newHarness(t, store, func(o *harnessOptions) { o.dir = secretDir{dryrun.New(dryrun.Options{})} })
 		r := h.request("U0HELP1", actions.ResetPassword, "U0BOB", "U0CAROL")
-		h.click("U0AUTH1", r, ActionApprove)
+		h.click("U0AUTH1", r, blocks.ActionApprove)
 		done := h.waitState(r.ID, actions.StateSucceeded)
 		eventually(t, "the final message", func() bool {
 			return strings.Contains(string(h.message(done).Blocks), "*Succeeded*")
@@ -176,7 +177,7 @@ func TestSecretDeliveryFailure(t *testing.T) {
 		r := h.request("U0HELP1", actions.ResetPassword, "U0BOB")
 		h.waitDM("U0HELP1", r.ID) // the confirmation is out: the next DM is the secret
 		h.fake.Fail("conversations.open", "user_disabled")
-		h.click("U0AUTH1", r, ActionApprove)
+		h.click("U0AUTH1", r, blocks.ActionApprove)
 		done := h.waitState(r.ID, actions.StateFailed)
 		if res := done.Targets[0].Result; res == nil || !strings.Contains(res.Detail, "could not be delivered") || strings.Contains(res.Detail, secretValue) {
 			t.Errorf("result %+v", res)
@@ -212,7 +213,7 @@ func TestSlowDirectoryAnswersLate(t *testing.T) {
 		}
 		eventually(t, "the form to come back with the problem", func() bool {
 			cur, _ := h.fake.View(v.ID)
-			return cur.CallbackID == CallbackRequest && strings.Contains(string(cur.JSON), "is not a user of the dryrun directory")
+			return cur.CallbackID == blocks.CallbackRequest && strings.Contains(string(cur.JSON), "is not a user of the dryrun directory")
 		})
 		cur, _ := h.fake.View(v.ID)
 		contains(t, "the form shown again", cur.JSON, `"initial_users":["U0GHOST"]`, `"initial_value":"INC-2"`)
@@ -335,7 +336,7 @@ func TestProgressCoalesced(t *testing.T) {
 		}
 		r := h.request("U0HELP1", actions.RevokeMFASessions, ids...)
 		start := time.Now()
-		h.click("U0AUTH1", r, ActionApprove)
+		h.click("U0AUTH1", r, blocks.ActionApprove)
 		done := h.waitState(r.ID, actions.StateSucceeded)
 		var m fakeslack.Message
 		eventually(t, "the final state", func() bool {

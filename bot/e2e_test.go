@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/bot/blocks"
 	"github.com/mfadesk/mfadesk/storage"
 	"github.com/mfadesk/mfadesk/storage/storagetest"
 )
@@ -40,7 +41,7 @@ func initialAction(t *testing.T, view []byte) string {
 		t.Fatal(err)
 	}
 	for _, b := range v.Blocks {
-		if b.BlockID == BlockAction && b.Element.InitialOption != nil {
+		if b.BlockID == blocks.BlockAction && b.Element.InitialOption != nil {
 			return b.Element.InitialOption.Value
 		}
 	}
@@ -76,7 +77,7 @@ func TestRequestApproveResult(t *testing.T) {
 			`"value":"`+r.ID+`"`, "<@U0HELP1>", "lost phone", "INC-9", "bob@example.com", "<!date^")
 		h.waitDM("U0HELP1", r.ID) // the confirmation
 
-		h.click("U0AUTH1", r, ActionApprove)
+		h.click("U0AUTH1", r, blocks.ActionApprove)
 		done := h.waitState(r.ID, actions.StateSucceeded)
 		eventually(t, "the message to show the result", func() bool {
 			m = h.message(done)
@@ -104,11 +105,11 @@ func TestDeny(t *testing.T) {
 		h := newHarness(t, store)
 		r := h.request("U0HELP1", actions.ResetPassword, "U0BOB")
 
-		h.click("U0AUTH1", r, ActionDeny)
+		h.click("U0AUTH1", r, blocks.ActionDeny)
 		var deny struct{ ID string }
 		eventually(t, "the deny modal", func() bool {
 			for _, v := range h.fake.Views("U0AUTH1") {
-				if v.CallbackID == CallbackDeny {
+				if v.CallbackID == blocks.CallbackDeny {
 					deny.ID = v.ID
 					return true
 				}
@@ -116,7 +117,7 @@ func TestDeny(t *testing.T) {
 			return false
 		})
 		a := h.decode(h.app.Submit(deny.ID, "U0AUTH1", map[string]map[string]any{
-			BlockDenyReason: {BlockDenyReason: map[string]any{"type": "plain_text_input", "value": "not verified"}},
+			blocks.BlockDenyReason: {blocks.BlockDenyReason: map[string]any{"type": "plain_text_input", "value": "not verified"}},
 		}))
 		if a.ResponseAction != "clear" {
 			t.Errorf("deny answered %+v, want clear", a)
@@ -141,7 +142,7 @@ func TestSelfApprovalRefused(t *testing.T) {
 		r := h.request("U0AUTH1", actions.RevokeMFASessions, "U0BOB") // may request and approve
 		before := h.message(r)
 
-		h.click("U0AUTH1", r, ActionApprove)
+		h.click("U0AUTH1", r, blocks.ActionApprove)
 		h.waitEphemeral("U0AUTH1", "a different person must approve it")
 		eventually(t, "a refused event", func() bool { return count(h.events(r.ID), actions.EventRefused) == 1 })
 		time.Sleep(100 * time.Millisecond) // a wrong redraw would have come by now
@@ -161,10 +162,10 @@ func TestUnauthorizedApprover(t *testing.T) {
 		before := h.message(r)
 
 		// A helpdesk member by profile email: may request, not approve.
-		h.click("U0HELP2", r, ActionApprove)
+		h.click("U0HELP2", r, blocks.ActionApprove)
 		h.waitEphemeral("U0HELP2", "you need one of the roles authentication-admin, global-admin")
 		// Deny is refused before any modal opens.
-		h.click("U0NOBODY", r, ActionDeny)
+		h.click("U0NOBODY", r, blocks.ActionDeny)
 		h.waitEphemeral("U0NOBODY", "To deny revoke-mfa-sessions you need one of the roles")
 		eventually(t, "two refused events", func() bool { return count(h.events(r.ID), actions.EventRefused) == 2 })
 		for _, e := range h.events(r.ID) {
@@ -198,7 +199,7 @@ func TestUnauthorizedRequester(t *testing.T) {
 		// A helpdesk member submitting an action only global admins may request.
 		v := h.openForm("U0HELP1", "")
 		a := h.decode(h.app.Submit(v.ID, "U0HELP1", formValues("delete-app-passwords", []string{"U0BOB"}, "old device", "")))
-		if a.ResponseAction != "errors" || !strings.Contains(a.Errors[BlockAction], "needs one of the roles global-admin") {
+		if a.ResponseAction != "errors" || !strings.Contains(a.Errors[blocks.BlockAction], "needs one of the roles global-admin") {
 			t.Errorf("answer %+v, want errors on the action block", a)
 		}
 		if rs := h.requests(); len(rs) != 0 {
@@ -217,14 +218,14 @@ func TestSubmissionProblems(t *testing.T) {
 		for _, c := range []struct {
 			name, requester, target, block, want string
 		}{
-			{"bot", "U0HELP1", "U0ROBOT", BlockTargets, "@robot is a bot or app"},
-			{"deactivated", "U0HELP1", "U0GONE", BlockTargets, "@gone is deactivated in Slack"},
-			{"no email", "U0HELP1", "U0NOMAIL", BlockTargets, "@nomail has no email on their Slack profile"},
-			{"unknown to the directory", "U0HELP1", "U0GHOST", BlockTargets, "@ghost (ghost@example.com) is not a user of the dryrun directory"},
-			{"privileged", "U0HELP1", "U0ADMIN", BlockTargets, "hold an admin role: acting on them needs one of the roles privileged-authentication-admin, global-admin"},
-			{"self", "U0HELP1", "U0HELP1", BlockTargets, "You cannot request an action on yourself"},
-			{"no target", "U0HELP1", "", BlockTargets, "Choose at least one user"},
-			{"no reason", "U0HELP1", "U0BOB", BlockReason, "the reason is required"},
+			{"bot", "U0HELP1", "U0ROBOT", blocks.BlockTargets, "@robot is a bot or app"},
+			{"deactivated", "U0HELP1", "U0GONE", blocks.BlockTargets, "@gone is deactivated in Slack"},
+			{"no email", "U0HELP1", "U0NOMAIL", blocks.BlockTargets, "@nomail has no email on their Slack profile"},
+			{"unknown to the directory", "U0HELP1", "U0GHOST", blocks.BlockTargets, "@ghost (ghost@example.com) is not a user of the dryrun directory"},
+			{"privileged", "U0HELP1", "U0ADMIN", blocks.BlockTargets, "hold an admin role: acting on them needs one of the roles privileged-authentication-admin, global-admin"},
+			{"self", "U0HELP1", "U0HELP1", blocks.BlockTargets, "You cannot request an action on yourself"},
+			{"no target", "U0HELP1", "", blocks.BlockTargets, "Choose at least one user"},
+			{"no reason", "U0HELP1", "U0BOB", blocks.BlockReason, "the reason is required"},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				v := h.openForm(c.requester, "")
@@ -233,7 +234,7 @@ func TestSubmissionProblems(t *testing.T) {
 					targets = []string{c.target}
 				}
 				reason := "lost phone"
-				if c.block == BlockReason {
+				if c.block == blocks.BlockReason {
 					reason = " "
 				}
 				a := h.decode(h.app.Submit(v.ID, c.requester, formValues("revoke-mfa-sessions", targets, reason, "")))
@@ -259,7 +260,7 @@ func TestExpired(t *testing.T) {
 		r := h.request("U0HELP1", actions.RevokeMFASessions, "U0BOB")
 		h.clock.Add(2 * time.Hour)
 
-		h.click("U0AUTH1", r, ActionApprove)
+		h.click("U0AUTH1", r, blocks.ActionApprove)
 		h.waitEphemeral("U0AUTH1", "expired at")
 		expired := h.waitState(r.ID, actions.StateExpired)
 		eventually(t, "the message to show the expiry", func() bool {
@@ -277,12 +278,12 @@ func TestDoubleClick(t *testing.T) {
 		h := newHarness(t, store)
 		r := h.request("U0HELP1", actions.RevokeMFASessions, "U0BOB", "U0CAROL")
 
-		h.click("U0AUTH1", r, ActionApprove)
+		h.click("U0AUTH1", r, blocks.ActionApprove)
 		if _, err := h.app.Redeliver(); err != nil { // Slack retrying the same click
 			t.Fatal(err)
 		}
-		h.click("U0AUTH1", r, ActionApprove) // a second press
-		h.click("U0AUTH2", r, ActionApprove) // another approver, too late
+		h.click("U0AUTH1", r, blocks.ActionApprove) // a second press
+		h.click("U0AUTH2", r, blocks.ActionApprove) // another approver, too late
 		h.waitState(r.ID, actions.StateSucceeded)
 		evs := h.events(r.ID)
 		if n := count(evs, actions.EventApproved); n != 1 {

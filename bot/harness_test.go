@@ -16,6 +16,7 @@ import (
 
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/actions/directories/dryrun"
+	"github.com/mfadesk/mfadesk/bot/blocks"
 	"github.com/mfadesk/mfadesk/bot/fakeslack"
 	"github.com/mfadesk/mfadesk/storage"
 )
@@ -153,7 +154,7 @@ func newHarness(t *testing.T, store *storage.Store, opts ...func(*harnessOptions
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.bot.lateUpdateDelay = 10 * time.Millisecond
+	h.bot.intake.forms.lateUpdateDelay = 10 * time.Millisecond
 	h.svc.SetNotifier(h.bot)
 	exec = actions.NewExecutor(store, o.dir, actions.ExecutorOptions{
 		Notifier: h.bot, Now: h.clock.Now, Logger: log, Poll: 20 * time.Millisecond,
@@ -237,18 +238,18 @@ func (h *harness) openForm(user, text string) fakeslack.View {
 		}
 		return false
 	})
-	if v.CallbackID != CallbackRequest {
-		h.t.Fatalf("opened view %s, want %s", v.CallbackID, CallbackRequest)
+	if v.CallbackID != blocks.CallbackRequest {
+		h.t.Fatalf("opened view %s, want %s", v.CallbackID, blocks.CallbackRequest)
 	}
 	return v
 }
 
 func formValues(action string, targets []string, reason, ticket string) fakeslack.Values {
 	return fakeslack.Values{
-		BlockTargets: {BlockTargets: fakeslack.UsersValue(targets...)},
-		BlockAction:  {BlockAction: fakeslack.OptionValue(action)},
-		BlockReason:  {BlockReason: fakeslack.TextValue(reason)},
-		BlockTicket:  {BlockTicket: fakeslack.TextValue(ticket)},
+		blocks.BlockTargets: {blocks.BlockTargets: fakeslack.UsersValue(targets...)},
+		blocks.BlockAction:  {blocks.BlockAction: fakeslack.OptionValue(action)},
+		blocks.BlockReason:  {blocks.BlockReason: fakeslack.TextValue(reason)},
+		blocks.BlockTicket:  {blocks.BlockTicket: fakeslack.TextValue(ticket)},
 	}
 }
 

@@ -1,309 +1,212 @@
 package bot
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
-	"strings"
+	"hash/fnv"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/bot/blocks"
 )
 
-// Rendering is pure: a request (and whatever else is shown) in, Block Kit
-// out. Nothing here calls Slack or the service; golden files pin the output.
-
-// Target lists are summarised beyond these many lines.
-const (
-	maxTargetLinesChannel = 20
-	maxTargetLinesDM      = 40
-	maxTargetDetail       = 200
-)
-
-func mrkdwn(s string) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+// renderer keeps each request's approval message in step with the request.
+// It redraws from the stored request (so that the newest state wins, even
+// when changes are reported out of order or by other replicas), skips a
+// redraw that would not change the message, draws progress at most once per
+// interval, and a final state at once. At most one redraw per request is
+// queued, waiting or running at a time.
+//
+// The renderer owns its state: the map and every message in it are read
+// and written only by its methods, under mu. A redraw job carries its
+// message, so it never looks for one that is gone.
+type renderer struct {
+	*core
+	interval time.Duration
+	mu       sync.Mutex
+	m        map[string]*message
 }
 
-func plain(s string) *slack.TextBlockObject {
-	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+// message is what the renderer knows of one request's approval message.
+type message struct {
+	id       string
+	latest   actions.Request // newest version reported
+	mayPost  bool            // reported here as new: this process posts it
+	ref      string          // "channel/ts" once posted
+	drawn    uint64          // fingerprint of what the message shows
+	lastSent time.Time
+	busy     bool // a redraw is queued, waiting or running
+	timer    *time.Timer
+	failures int // redraws that failed in a row
 }
 
-func section(s string) *slack.SectionBlock {
-	return slack.NewSectionBlock(mrkdwn(clip(s, maxSectionText)), nil, nil)
+// maxRedrawFailures is how many times a failed redraw is tried again.
+const maxRedrawFailures = 3
+
+func newRenderer(c *core, interval time.Duration) *renderer {
+	return &renderer{core: c, interval: interval, m: map[string]*message{}}
 }
 
-func header(s string) *slack.HeaderBlock {
-	return slack.NewHeaderBlock(plain(clip(oneLine(s), maxHeaderText)))
-}
-
-func contextBlock(texts ...string) *slack.ContextBlock {
-	els := make([]slack.MixedElement, 0, min(len(texts), 10))
-	for _, t := range texts[:min(len(texts), 10)] {
-		els = append(els, mrkdwn(clip(t, maxContextText)))
+// changed takes a reported version of r and starts a redraw unless one is
+// under way; a final state cuts a waiting redraw short.
+func (ren *renderer) changed(r actions.Request) {
+	ren.mu.Lock()
+	m := ren.m[r.ID]
+	if m == nil {
+		m = &message{id: r.ID}
+		ren.m[r.ID] = m
 	}
-	return slack.NewContextBlock("", els...)
-}
-
-func button(actionID, value, text string, style slack.Style) *slack.ButtonBlockElement {
-	b := slack.NewButtonBlockElement(actionID, value, plain(clip(text, maxButtonText)))
-	b.Style = style
-	return b
-}
-
-// slackDate shows t in each reader's own time zone, with a UTC fallback.
-func slackDate(t time.Time) string {
-	return fmt.Sprintf("<!date^%d^{date_short_pretty} at {time}|%s>", t.Unix(), t.UTC().Format("2006-01-02 15:04 UTC"))
-}
-
-func mention(p actions.Person) string {
-	if p.SlackID != "" {
-		return "<@" + p.SlackID + ">"
+	if r.Version >= m.latest.Version {
+		m.latest = r
 	}
-	return esc(p.Email)
+	if r.State == actions.StatePending && r.Message == "" {
+		m.mayPost = true
+	}
+	now := false
+	if !m.busy {
+		m.busy, now = true, true
+	} else if r.State.Terminal() && m.timer != nil && m.timer.Stop() {
+		m.timer, now = nil, true // the final state does not wait
+	}
+	ren.mu.Unlock()
+	if now {
+		ren.schedule(m)
+	}
 }
 
-func mentions(ps []actions.Person) string {
-	out := make([]string, len(ps))
-	for i, p := range ps {
-		out[i] = mention(p)
-	}
-	return strings.Join(out, ", ")
+// schedule queues a redraw of m, which is busy.
+func (ren *renderer) schedule(m *message) {
+	ren.jobs.mustEnqueue("message update", func(ctx context.Context) { ren.redraw(ctx, m) }, func() {
+		ren.mu.Lock()
+		m.busy = false
+		ren.mu.Unlock()
+	})
 }
 
-func approvers(r actions.Request) []actions.Person {
-	ps := make([]actions.Person, len(r.Approvals))
-	for i, a := range r.Approvals {
-		ps[i] = a.By
-	}
-	return ps
+// later schedules a redraw of m after d; the caller holds mu.
+func (ren *renderer) later(m *message, d time.Duration) {
+	m.timer = time.AfterFunc(d, func() {
+		ren.mu.Lock()
+		m.timer = nil
+		ren.mu.Unlock()
+		ren.schedule(m)
+	})
 }
 
-func users(n int) string { return plural(n, "user", "users") }
-
-// title is what a request is about in one line: "Revoke MFA sessions for 3 users".
-func title(r actions.Request) string {
-	if len(r.Targets) == 1 {
-		t := r.Targets[0]
-		if t.SlackID != "" {
-			return r.Action.Title() + " for <@" + t.SlackID + ">"
-		}
-		return r.Action.Title() + " for " + esc(t.Email)
-	}
-	return r.Action.Title() + " for " + users(len(r.Targets))
-}
-
-// stateLabel is the state as people say it.
-func stateLabel(r actions.Request) string {
-	switch r.State {
-	case actions.StatePending:
-		return "waiting for approval"
-	case actions.StateApproved:
-		return "approved"
-	case actions.StateRunning:
-		if r.Manual {
-			return "approved: manual step in progress"
-		}
-		return "running"
-	case actions.StateSucceeded:
-		return "succeeded"
-	case actions.StatePartiallyFailed:
-		return "partly failed"
-	case actions.StateFailed:
-		return "failed"
-	case actions.StateDenied:
-		return "denied"
-	case actions.StateExpired:
-		return "expired"
-	case actions.StateCancelled:
-		return "cancelled"
-	}
-	return string(r.State)
-}
-
-// fallbackText is the notification text of a message about r. It never
-// holds a secret: requests carry none.
-func fallbackText(r actions.Request) string {
-	return clip(fmt.Sprintf("%s requested by %s: %s (%s)",
-		title(r), mention(r.Requester), stateLabel(r), r.ID), maxFallbackText)
-}
-
-// statusLine says where r stands, for the approval message, DMs and status.
-func statusLine(r actions.Request) string {
-	need := max(r.ApprovalsNeeded, 1)
-	ok, failed, skipped, pending := r.Counts()
-	total := len(r.Targets)
-	counts := fmt.Sprintf("%d ok, %d failed, %d skipped", ok, failed, skipped)
-	by := ""
-	if len(r.Approvals) > 0 {
-		by = " Approved by " + mentions(approvers(r)) + "."
-	}
-	switch r.State {
-	case actions.StatePending:
-		return fmt.Sprintf(":hourglass_flowing_sand: *Waiting for approval*: %d of %d. Expires %s.%s",
-			len(r.Approvals), need, slackDate(r.ExpiresAt), by)
-	case actions.StateApproved:
-		return ":white_check_mark: *Approved*, starting." + by
-	case actions.StateRunning:
-		if r.Manual {
-			return ":wrench: *Manual step*: the approver has the steps and marks it done or failed here." + by
-		}
-		return fmt.Sprintf(":gear: *Running*: %d of %d done (%s).%s", total-pending, total, counts, by)
-	case actions.StateSucceeded, actions.StatePartiallyFailed, actions.StateFailed:
-		icon, word := ":white_check_mark:", "Succeeded"
-		if r.State == actions.StatePartiallyFailed {
-			icon, word = ":warning:", "Partly failed"
-		} else if r.State == actions.StateFailed {
-			icon, word = ":x:", "Failed"
-		}
-		s := fmt.Sprintf("%s *%s*: %s.%s", icon, word, counts, by)
-		if r.Manual && r.DecidedBy != (actions.Person{}) {
-			s += " Manual step marked by " + mention(r.DecidedBy)
-			if r.DecisionNote != "" {
-				s += ": " + esc(clip(oneLine(r.DecisionNote), actions.MaxReasonLen))
-			}
-			s += "."
-		}
-		return s
-	case actions.StateDenied:
-		s := ":no_entry: *Denied* by " + mention(r.DecidedBy)
-		if r.DecisionNote != "" {
-			s += ": " + esc(clip(oneLine(r.DecisionNote), actions.MaxReasonLen))
-		}
-		return s + "."
-	case actions.StateExpired:
-		return fmt.Sprintf(":alarm_clock: *Expired* %s with %d of %d approvals. Nothing was done.",
-			slackDate(r.ExpiresAt), len(r.Approvals), need)
-	case actions.StateCancelled:
-		return ":leftwards_arrow_with_hook: *Cancelled* by the requester. Nothing was done."
-	}
-	return string(r.State)
-}
-
-// targetLine is one target and, once known, its result.
-func targetLine(t actions.Target) string {
-	var b strings.Builder
-	b.WriteString("• ")
-	if t.SlackID != "" {
-		b.WriteString("<@" + t.SlackID + "> ")
-	}
-	b.WriteString(esc(t.Email))
-	if t.Privileged {
-		b.WriteString(" :shield: _admin_")
-	}
-	if res := t.Result; res != nil {
-		switch res.Outcome {
-		case actions.OutcomeOK:
-			b.WriteString(" :white_check_mark: ok")
-		case actions.OutcomeFailed:
-			b.WriteString(" :x: failed")
-		default:
-			b.WriteString(" :heavy_minus_sign: " + esc(string(res.Outcome)))
-		}
-		if d := oneLine(res.Detail); d != "" {
-			b.WriteString(": " + esc(clip(d, maxTargetDetail)))
+// flushAll draws every waiting update now (at shutdown).
+func (ren *renderer) flushAll() {
+	var due []*message
+	ren.mu.Lock()
+	for _, m := range ren.m {
+		if m.timer != nil && m.timer.Stop() {
+			m.timer = nil
+			due = append(due, m)
 		}
 	}
-	return b.String()
+	ren.mu.Unlock()
+	for _, m := range due {
+		ren.schedule(m)
+	}
 }
 
-// targetBlocks lists targets, at most maxLines of them; failures come first
-// once results exist, and the rest is summarised in one line.
-func targetBlocks(r actions.Request, maxLines int) []slack.Block {
-	order := make([]actions.Target, 0, len(r.Targets))
-	for _, t := range r.Targets {
-		if t.Result != nil && t.Result.Outcome == actions.OutcomeFailed {
-			order = append(order, t)
+func fingerprint(content []slack.Block) uint64 {
+	h := fnv.New64a()
+	_ = json.NewEncoder(h).Encode(content)
+	return h.Sum64()
+}
+
+// redraw brings m up to date.
+func (ren *renderer) redraw(ctx context.Context, m *message) {
+	ren.mu.Lock()
+	reported := m.latest
+	ren.mu.Unlock()
+
+	cur, err := ren.svc.Get(ctx, m.id)
+	if err != nil || cur.Version < reported.Version {
+		if err != nil {
+			ren.log.WarnContext(ctx, "redraw from the reported state", "request_id", m.id, "error", err)
 		}
+		cur = reported
 	}
-	for _, t := range r.Targets {
-		if t.Result == nil || t.Result.Outcome != actions.OutcomeFailed {
-			order = append(order, t)
+	content := blocks.ApprovalMessage(cur)
+	fp := fingerprint(content)
+
+	ren.mu.Lock()
+	ref := m.ref
+	if ref == "" {
+		ref = cur.Message
+	}
+	switch wait := ren.interval - time.Since(m.lastSent); {
+	case ref == "" && !m.mayPost, fp == m.drawn: // no message to draw on here, or nothing new
+		ren.done(m, cur)
+		ren.mu.Unlock()
+		return
+	case ref != "" && !cur.State.Terminal() && wait > 0:
+		ren.later(m, wait)
+		ren.mu.Unlock()
+		return
+	}
+	ren.mu.Unlock()
+
+	ref, posted, err := ren.draw(ctx, cur, ref, content)
+	if err != nil {
+		ren.log.ErrorContext(ctx, "approval message not drawn", "request_id", m.id, "state", cur.State, "error", err)
+	}
+
+	ren.mu.Lock()
+	defer ren.mu.Unlock()
+	if err == nil {
+		m.ref, m.drawn, m.lastSent, m.failures = ref, fp, time.Now(), 0
+	} else {
+		m.failures++
+	}
+	switch {
+	case err != nil && m.failures <= maxRedrawFailures:
+		ren.later(m, ren.interval<<m.failures)
+	case posted:
+		// A change stored before the message was remembered may have been
+		// reported elsewhere with no message to draw on: look once more.
+		ren.later(m, ren.interval)
+	default:
+		ren.done(m, cur)
+	}
+}
+
+// draw posts cur's approval message (ref "") or updates the one at ref. It
+// returns the message's reference and whether it posted.
+func (ren *renderer) draw(ctx context.Context, cur actions.Request, ref string, content []slack.Block) (string, bool, error) {
+	if ref == "" {
+		ts, err := ren.slack.post(ctx, ren.channel, blocks.FallbackText(cur), content)
+		if err != nil {
+			return "", false, err
 		}
-	}
-	lines := make([]string, 0, min(len(order), maxLines)+1)
-	for _, t := range order[:min(len(order), maxLines)] {
-		lines = append(lines, targetLine(t))
-	}
-	if rest := len(order) - maxLines; rest > 0 {
-		lines = append(lines, fmt.Sprintf("…and %d more. `/mfa status %s` lists them.", rest, r.ID))
-	}
-	return packLines("*Users*", lines)
-}
-
-// packLines puts lines into as few sections as fit Slack's text limit.
-func packLines(heading string, lines []string) []slack.Block {
-	var blocks []slack.Block
-	var cur strings.Builder
-	cur.WriteString(heading)
-	for _, l := range lines {
-		l = clip(l, maxSectionText-len(heading)-1)
-		if cur.Len()+1+len(l) > maxSectionText {
-			blocks = append(blocks, section(cur.String()))
-			cur.Reset()
-		} else if cur.Len() > 0 {
-			cur.WriteString("\n")
+		ref = ren.channel + "/" + ts
+		if err := ren.svc.AttachMessage(ctx, cur.ID, ref); err != nil {
+			ren.log.ErrorContext(ctx, "remember approval message", "request_id", cur.ID, "error", err)
 		}
-		cur.WriteString(l)
+		return ref, true, nil
 	}
-	if cur.Len() > 0 {
-		blocks = append(blocks, section(cur.String()))
+	channel, ts, ok := parseRef(ref)
+	if !ok {
+		return ref, false, fmt.Errorf("malformed message reference %q", ref)
 	}
-	return blocks
+	return ref, false, ren.slack.update(ctx, channel, ts, blocks.FallbackText(cur), content)
 }
 
-// summaryBlocks are who asked for what and why.
-func summaryBlocks(r actions.Request) []slack.Block {
-	ticket := "—"
-	if r.Ticket != "" {
-		ticket = esc(clip(oneLine(r.Ticket), actions.MaxTicketLen))
+// done ends a redraw of cur: it redraws again at once when a newer version
+// was reported meanwhile, and forgets a request whose final state is drawn.
+// The caller holds mu.
+func (ren *renderer) done(m *message, cur actions.Request) {
+	switch {
+	case m.latest.Version > cur.Version:
+		ren.later(m, 0)
+	case cur.State.Terminal() && m.timer == nil:
+		delete(ren.m, m.id)
+	default:
+		m.busy = false
 	}
-	fields := []*slack.TextBlockObject{
-		mrkdwn("*Requested by*\n" + mention(r.Requester)),
-		mrkdwn("*Request*\n`" + r.ID + "`"),
-		mrkdwn("*Action*\n`" + string(r.Action) + "`"),
-		mrkdwn(clip("*Ticket*\n"+ticket, maxFieldText)),
-	}
-	return []slack.Block{
-		header(headerText(r)),
-		slack.NewSectionBlock(nil, fields, nil),
-		section("*Reason*\n" + esc(clip(r.Reason, actions.MaxReasonLen))),
-		contextBlock("_" + esc(r.Action.Effect()) + "_"),
-	}
-}
-
-// headerText: headers are plain text, so a target is named by email, and
-// several are counted.
-func headerText(r actions.Request) string {
-	if len(r.Targets) == 1 {
-		return r.Action.Title() + ": " + r.Targets[0].Email
-	}
-	return r.Action.Title() + ": " + users(len(r.Targets))
-}
-
-// requestBlocks shows r in full: what the approval message, status replies
-// and DMs start from. With buttons, a pending request gets Approve and Deny.
-func requestBlocks(r actions.Request, buttons bool) []slack.Block {
-	blocks := summaryBlocks(r)
-	blocks = append(blocks, targetBlocks(r, maxTargetLinesChannel)...)
-	blocks = append(blocks, section(statusLine(r)))
-	if buttons && r.State == actions.StatePending {
-		blocks = append(blocks, slack.NewActionBlock(blockDecision,
-			button(ActionApprove, r.ID, "Approve", slack.StylePrimary),
-			button(ActionDeny, r.ID, "Deny", slack.StyleDanger),
-		))
-	}
-	return capBlocks(blocks, maxMessageBlocks)
-}
-
-// approvalMessage is the message in the approval channel.
-func approvalMessage(r actions.Request) []slack.Block { return requestBlocks(r, true) }
-
-// capBlocks keeps at most n blocks, replacing the overflow with a note. The
-// renderers stay well below the limit; this is the last guard.
-func capBlocks(blocks []slack.Block, n int) []slack.Block {
-	if len(blocks) <= n {
-		return blocks
-	}
-	out := append([]slack.Block(nil), blocks[:n-1]...)
-	return append(out, contextBlock(fmt.Sprintf("…%d more blocks left out (Slack shows at most %d).", len(blocks)-n+1, n)))
 }

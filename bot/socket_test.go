@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/bot/blocks"
 	"github.com/mfadesk/mfadesk/bot/fakeslack"
 	"github.com/mfadesk/mfadesk/storage"
 	"github.com/mfadesk/mfadesk/storage/storagetest"
@@ -72,7 +73,7 @@ func TestSocketMode(t *testing.T) {
 		}
 		r := h.posted(rs[0].ID)
 		channel, ts, _ := parseRef(r.Message)
-		send("", "interactive", h.fake.ClickPayload("U0AUTH1", channel, ts, ActionApprove, r.ID), 0)
+		send("", "interactive", h.fake.ClickPayload("U0AUTH1", channel, ts, blocks.ActionApprove, r.ID), 0)
 		h.waitState(r.ID, actions.StateSucceeded)
 		h.waitDM("U0HELP1", "has succeeded")
 	})

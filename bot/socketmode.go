@@ -103,7 +103,7 @@ func (b *Bot) socketRequest(ctx context.Context, client *socketmode.Client, evt 
 	switch evt.Type {
 	case socketmode.EventTypeSlashCommand:
 		if cmd, ok := evt.Data.(slack.SlashCommand); ok {
-			answer = b.command(ctx, cmd, d)
+			answer = b.intake.command(ctx, cmd, d)
 		}
 	case socketmode.EventTypeInteractive:
 		if ic, ok := evt.Data.(slack.InteractionCallback); ok {

@@ -10,6 +10,8 @@ import (
 	"strconv"
 
 	"github.com/slack-go/slack"
+
+	"github.com/mfadesk/mfadesk/bot/blocks"
 )
 
 // maxBody bounds what the bot reads of one request from Slack. The largest
@@ -86,7 +88,7 @@ func (b *Bot) serveCommand(w http.ResponseWriter, r *http.Request) {
 	}
 	d := newDelivery(retryNum(r))
 	defer close(d.acked)
-	writeAnswer(w, b.command(r.Context(), cmd, d))
+	writeAnswer(w, b.intake.command(r.Context(), cmd, d))
 }
 
 // serveInteraction handles POST /slack/interactivity.
@@ -132,13 +134,13 @@ func (b *Bot) interaction(ctx context.Context, ic slack.InteractionCallback, d *
 			return nil
 		}
 		switch ic.View.CallbackID {
-		case CallbackRequest:
-			return b.submitRequest(ctx, ic, d)
-		case CallbackDeny:
-			return b.submitDeny(ctx, ic, d)
+		case blocks.CallbackRequest:
+			return b.intake.submitRequest(ctx, ic, d)
+		case blocks.CallbackDeny:
+			return b.decisions.submitDeny(ctx, ic, d)
 		}
 	case slack.InteractionTypeBlockActions:
-		b.blockActions(ctx, ic, d)
+		b.decisions.blockActions(ctx, ic, d)
 	}
 	return nil
 }

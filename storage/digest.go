@@ -15,6 +15,7 @@ import (
 
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/actions/digest"
+	"github.com/mfadesk/mfadesk/internal/clip"
 )
 
 var _ digest.Store = (*Store)(nil)
@@ -198,13 +199,13 @@ func (s *Store) DigestPosted(ctx context.Context, end time.Time, owner string, p
 func (s *Store) DigestFailed(ctx context.Context, end time.Time, owner, reason string, retryAt time.Time) error {
 	return s.guarded(ctx, "mark digest failed", "period_end = ? AND claimed_by = ? AND status <> ?",
 		[]any{micros(end), owner, string(digest.StatusPosted)},
-		map[string]any{"status": string(digest.StatusPending), "error": clip(reason, maxDigestError), "lease_until": micros(retryAt)})
+		map[string]any{"status": string(digest.StatusPending), "error": clip.Runes(reason, maxDigestError), "lease_until": micros(retryAt)})
 }
 
 // DigestNote implements digest.Ledger; a period with no row is not an error.
 func (s *Store) DigestNote(ctx context.Context, end time.Time, note string) error {
 	err := s.db.WithContext(ctx).Model(&digestRow{}).Where("period_end = ?", micros(end)).
-		Update("error", clip(note, maxDigestError)).Error
+		Update("error", clip.Runes(note, maxDigestError)).Error
 	if err != nil {
 		return fmt.Errorf("note on digest: %w", err)
 	}
@@ -262,19 +263,6 @@ func (s *Store) FirstEventTime(ctx context.Context) (time.Time, error) {
 	}
 	return fromNullMicros(first), nil
 }
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	cut := n
-	for cut > 0 && !utf8Start(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
-}
-
-func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
 
 // dayUS is a day in microseconds.
 const dayUS = int64(24 * time.Hour / time.Microsecond)

@@ -7,6 +7,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/mfadesk/mfadesk/actions/digest"
+	"github.com/mfadesk/mfadesk/internal/clip"
 )
 
 // Slack's Block Kit limits that the digest must respect.
@@ -29,9 +30,9 @@ func Blocks(d digest.Digest) []slack.Block {
 	for _, p := range layout(d, mrkdwnStyle{}) {
 		switch p.kind {
 		case partHeader:
-			blocks = append(blocks, slack.NewHeaderBlock(plainText(clipRunes(p.title, maxHeaderText))))
+			blocks = append(blocks, slack.NewHeaderBlock(plainText(clip.Runes(p.title, maxHeaderText))))
 		case partContext:
-			blocks = append(blocks, slack.NewContextBlock("", mrkdwnText(clipRunes(strings.Join(p.lines, " · "), maxContextText))))
+			blocks = append(blocks, slack.NewContextBlock("", mrkdwnText(clip.Runes(strings.Join(p.lines, " · "), maxContextText))))
 		case partDivider:
 			blocks = append(blocks, slack.NewDividerBlock())
 		case partCode:
@@ -61,7 +62,7 @@ func FallbackText(d digest.Digest) string {
 	if d.NeedsLook() {
 		s += "; some things deserve a look"
 	}
-	return clipRunes(s, maxFallbackText)
+	return clip.Runes(s, maxFallbackText)
 }
 
 func mrkdwnText(s string) *slack.TextBlockObject {
@@ -99,7 +100,7 @@ func fit(p part, limit int, st style) string {
 			return s
 		}
 		if len(lines) == 0 {
-			return clipRunes(b.String(), limit)
+			return clip.Runes(b.String(), limit)
 		}
 		lines = lines[:len(lines)-1]
 		more++
@@ -113,17 +114,8 @@ func codeText(p part, limit int) string {
 	for {
 		s := head + esc(strings.Join(lines, "\n")) + "\n```"
 		if len([]rune(s)) <= limit || len(lines) <= 1 {
-			return clipRunes(s, limit)
+			return clip.Runes(s, limit)
 		}
 		lines = lines[:len(lines)-1]
 	}
-}
-
-// clipRunes cuts s to at most n runes, marking the cut.
-func clipRunes(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }

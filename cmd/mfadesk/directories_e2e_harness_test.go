@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/mfadesk/mfadesk/actions"
-	"github.com/mfadesk/mfadesk/bot"
+	"github.com/mfadesk/mfadesk/bot/blocks"
 	"github.com/mfadesk/mfadesk/bot/fakeslack"
 	"github.com/mfadesk/mfadesk/storage/storagetest"
 )
@@ -107,7 +107,7 @@ func (h *e2e) run(flows []*flow) {
 		h.request(f, seen)
 	}
 	for _, f := range flows {
-		if r, err := h.app.Click(e2eApprover, e2eChannel, f.ts, bot.ActionApprove, f.id); err != nil || r.Status != http.StatusOK {
+		if r, err := h.app.Click(e2eApprover, e2eChannel, f.ts, blocks.ActionApprove, f.id); err != nil || r.Status != http.StatusOK {
 			t.Fatalf("%s: approve: %v %+v", f.name, err, r)
 		}
 	}
@@ -118,14 +118,14 @@ func (h *e2e) run(flows []*flow) {
 		var steps fakeslack.Message
 		waitFor(t, f.name+": the manual steps in the approver's DM", 30*time.Second, func() bool {
 			for _, m := range h.dms(e2eApprover) {
-				if strings.Contains(string(m.Blocks), `"action_id":"`+bot.ActionManualDone+`"`) && strings.Contains(string(m.Blocks), f.id) {
+				if strings.Contains(string(m.Blocks), `"action_id":"`+blocks.ActionManualDone+`"`) && strings.Contains(string(m.Blocks), f.id) {
 					steps = m
 					return true
 				}
 			}
 			return false
 		})
-		if r, err := h.app.Click(e2eApprover, steps.Channel, steps.TS, bot.ActionManualDone, f.id); err != nil || r.Status != http.StatusOK {
+		if r, err := h.app.Click(e2eApprover, steps.Channel, steps.TS, blocks.ActionManualDone, f.id); err != nil || r.Status != http.StatusOK {
 			t.Fatalf("%s: manual_done: %v %+v", f.name, err, r)
 		}
 	}
@@ -156,10 +156,10 @@ func (h *e2e) request(f *flow, seen map[string]bool) {
 		return false
 	})
 	reply, err := h.app.Submit(view.ID, e2eHelpdesk, fakeslack.Values{
-		bot.BlockTargets: {bot.BlockTargets: fakeslack.UsersValue(f.slackID)},
-		bot.BlockAction:  {bot.BlockAction: fakeslack.OptionValue(string(f.action))},
-		bot.BlockReason:  {bot.BlockReason: fakeslack.TextValue("phished: " + f.name)},
-		bot.BlockTicket:  {bot.BlockTicket: fakeslack.TextValue("INC-42")},
+		blocks.BlockTargets: {blocks.BlockTargets: fakeslack.UsersValue(f.slackID)},
+		blocks.BlockAction:  {blocks.BlockAction: fakeslack.OptionValue(string(f.action))},
+		blocks.BlockReason:  {blocks.BlockReason: fakeslack.TextValue("phished: " + f.name)},
+		blocks.BlockTicket:  {blocks.BlockTicket: fakeslack.TextValue("INC-42")},
 	})
 	var answer struct {
 		ResponseAction string `json:"response_action"`
@@ -169,7 +169,7 @@ func (h *e2e) request(f *flow, seen map[string]bool) {
 	}
 	waitFor(t, f.name+": the approval message", 10*time.Second, func() bool {
 		for _, m := range h.slack.Messages(e2eChannel) {
-			id := buttonValue(m.Blocks, bot.ActionApprove)
+			id := buttonValue(m.Blocks, blocks.ActionApprove)
 			if id != "" && !seen[id] && strings.Contains(textOf(m.Blocks), f.email) {
 				f.id, f.ts, seen[id] = id, m.TS, true
 				return true

@@ -1,4 +1,4 @@
-package bot
+package blocks
 
 import (
 	"strconv"
@@ -7,7 +7,8 @@ import (
 )
 
 // Slack's size limits that rendering keeps to. Text beyond them is cut with
-// an ellipsis; lists beyond them are summarised.
+// an ellipsis; lists beyond them are summarised. MaxFallbackText bounds a
+// message's notification text, MaxFieldErrors one input's error in a modal.
 const (
 	maxSectionText   = 3000
 	maxHeaderText    = 150
@@ -17,36 +18,24 @@ const (
 	maxFieldText     = 2000
 	maxViewTitle     = 24
 	maxPlaceholder   = 150
-	maxFallbackText  = 3000
-	maxFieldErrors   = 500
+	MaxFallbackText  = 3000
+	MaxFieldErrors   = 500
 	maxMessageBlocks = 50
 	maxModalBlocks   = 100
 	maxMetadata      = 3000
 )
 
-// clip returns s cut to at most n characters (runes), ending in "…" when cut.
-func clip(s string, n int) string {
-	if n <= 0 {
-		return ""
-	}
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return strings.TrimRightFunc(string(r[:n-1]), func(c rune) bool { return c == ' ' || c == '\n' }) + "…"
-}
-
-// esc makes user-typed text safe inside mrkdwn: Slack reads <…> as links and
-// mentions (<!channel>) and & as the start of an entity.
 var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
-func esc(s string) string { return mrkdwnEscaper.Replace(s) }
+// Esc makes user-typed text safe inside mrkdwn: Slack reads <…> as links and
+// mentions (<!channel>) and & as the start of an entity.
+func Esc(s string) string { return mrkdwnEscaper.Replace(s) }
 
 // oneLine folds whitespace runs, newlines included, into single spaces.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// sentence capitalises the first letter of s and ends it with a period.
-func sentence(s string) string {
+// Sentence capitalises the first letter of s and ends it with a period.
+func Sentence(s string) string {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return s
@@ -59,8 +48,8 @@ func sentence(s string) string {
 	return s
 }
 
-// plural returns "1 user" or "3 users".
-func plural(n int, one, many string) string {
+// Plural returns "1 user" or "3 users".
+func Plural(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
 	}

@@ -1,4 +1,4 @@
-package bot
+package blocks
 
 import (
 	"encoding/json"
@@ -8,11 +8,12 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/internal/clip"
 )
 
-// requestForm is what the request modal shows: the actions on offer and
+// RequestForm is what the request modal shows: the actions on offer and
 // the values to start from.
-type requestForm struct {
+type RequestForm struct {
 	Actions    []actions.Action // the requester's requestable actions; never empty
 	Action     actions.Action   // preselected when among Actions
 	Targets    []string         // Slack user IDs
@@ -27,15 +28,15 @@ type requestForm struct {
 
 const modalTitle = "MFA request"
 
-// requestModal renders the request modal (callback_id mfa_request).
-func requestModal(f requestForm) slack.ModalViewRequest {
+// RequestModal renders the request modal (callback_id mfa_request).
+func RequestModal(f RequestForm) slack.ModalViewRequest {
 	var blocks []slack.Block
 	if len(f.Problems) > 0 {
 		lines := make([]string, len(f.Problems))
 		for i, p := range f.Problems {
-			lines[i] = "• " + esc(p)
+			lines[i] = "• " + Esc(p)
 		}
-		blocks = append(blocks, section(":warning: *Nothing was submitted. Please fix:*\n"+strings.Join(lines, "\n")))
+		blocks = append(blocks, Section(":warning: *Nothing was submitted. Please fix:*\n"+strings.Join(lines, "\n")))
 	}
 
 	people := slack.NewOptionsMultiSelectBlockElement(slack.MultiOptTypeUser, plain("Choose people"), BlockTargets)
@@ -52,7 +53,7 @@ func requestModal(f requestForm) slack.ModalViewRequest {
 	opts := make([]*slack.OptionBlockObject, 0, len(f.Actions))
 	var initial *slack.OptionBlockObject
 	for _, a := range f.Actions {
-		o := slack.NewOptionBlockObject(string(a), plain(clip(a.Title(), maxOptionText)), plain(clip(a.Effect(), maxOptionText)))
+		o := slack.NewOptionBlockObject(string(a), plain(clip.Runes(a.Title(), maxOptionText)), plain(clip.Runes(a.Effect(), maxOptionText)))
 		opts = append(opts, o)
 		if a == f.Action {
 			initial = o
@@ -65,12 +66,12 @@ func requestModal(f requestForm) slack.ModalViewRequest {
 	reason := slack.NewPlainTextInputBlockElement(plain("Why, e.g. lost phone, verified by a call back"), BlockReason)
 	reason.Multiline = true
 	reason.MaxLength = actions.MaxReasonLen
-	reason.InitialValue = clip(f.Reason, actions.MaxReasonLen)
+	reason.InitialValue = clip.Runes(f.Reason, actions.MaxReasonLen)
 	blocks = append(blocks, slack.NewInputBlock(BlockReason, plain("Reason"), nil, reason))
 
 	ticket := slack.NewPlainTextInputBlockElement(plain("e.g. INC-1234"), BlockTicket)
 	ticket.MaxLength = actions.MaxTicketLen
-	ticket.InitialValue = clip(f.Ticket, actions.MaxTicketLen)
+	ticket.InitialValue = clip.Runes(f.Ticket, actions.MaxTicketLen)
 	blocks = append(blocks, slack.NewInputBlock(BlockTicket, plain("Ticket"), nil, ticket).WithOptional(true))
 
 	hint := "A second person approves every request"
@@ -89,47 +90,47 @@ func requestModal(f requestForm) slack.ModalViewRequest {
 	}
 }
 
-// infoView is a modal with text and no inputs: checking, submitted, failed.
-func infoView(text string) slack.ModalViewRequest {
+// InfoView is a modal with text and no inputs: checking, submitted, failed.
+func InfoView(text string) slack.ModalViewRequest {
 	return slack.ModalViewRequest{
 		Type:   slack.VTModal,
 		Title:  plain(modalTitle),
 		Close:  plain("Close"),
-		Blocks: slack.Blocks{BlockSet: []slack.Block{section(text)}},
+		Blocks: slack.Blocks{BlockSet: []slack.Block{Section(text)}},
 	}
 }
 
-// checkingView replaces the form while the directory look-ups finish.
-func checkingView() slack.ModalViewRequest {
-	return infoView(":hourglass_flowing_sand: *Checking the users in the directory…*\n" +
+// CheckingView replaces the form while the directory look-ups finish.
+func CheckingView() slack.ModalViewRequest {
+	return InfoView(":hourglass_flowing_sand: *Checking the users in the directory…*\n" +
 		"This takes a few more seconds. You can close this window: the result also comes as a direct message.")
 }
 
-// submittedView confirms a stored request.
-func submittedView(r actions.Request, channel string) slack.ModalViewRequest {
+// SubmittedView confirms a stored request.
+func SubmittedView(r actions.Request, channel string) slack.ModalViewRequest {
 	where := "the approval channel"
 	if channel != "" {
 		where = "<#" + channel + ">"
 	}
-	return infoView(":white_check_mark: *Request `" + r.ID + "` submitted.*\n" + title(r) +
+	return InfoView(":white_check_mark: *Request `" + r.ID + "` submitted.*\n" + Title(r) +
 		".\nIt waits for approval in " + where + " until " + slackDate(r.ExpiresAt) +
 		". You get the outcome in a direct message.")
 }
 
-// failedView says nothing was submitted, and why.
-func failedView(text string) slack.ModalViewRequest {
-	return infoView(":x: *Nothing was submitted.*\n" + text)
+// FailedView says nothing was submitted, and why.
+func FailedView(text string) slack.ModalViewRequest {
+	return InfoView(":x: *Nothing was submitted.*\n" + text)
 }
 
-// denyMeta travels in the deny modal's private_metadata.
-type denyMeta struct {
+// DenyMeta travels in the deny modal's private_metadata.
+type DenyMeta struct {
 	RequestID string `json:"request_id"`
 	Channel   string `json:"channel,omitempty"`
 }
 
-// denyModal asks for an optional reason before denying r.
-func denyModal(r actions.Request, channel string) slack.ModalViewRequest {
-	meta, _ := json.Marshal(denyMeta{RequestID: r.ID, Channel: channel}) // plain strings: cannot fail
+// DenyModal asks for an optional reason before denying r.
+func DenyModal(r actions.Request, channel string) slack.ModalViewRequest {
+	meta, _ := json.Marshal(DenyMeta{RequestID: r.ID, Channel: channel}) // plain strings: cannot fail
 	in := slack.NewPlainTextInputBlockElement(plain("Optional: the requester sees it"), BlockDenyReason)
 	in.Multiline = true
 	in.MaxLength = actions.MaxReasonLen
@@ -141,20 +142,20 @@ func denyModal(r actions.Request, channel string) slack.ModalViewRequest {
 		Close:           plain("Back"),
 		PrivateMetadata: string(meta),
 		Blocks: slack.Blocks{BlockSet: []slack.Block{
-			section("Deny `" + r.ID + "`: " + title(r) + ", requested by " + mention(r.Requester) + "?"),
+			Section("Deny `" + r.ID + "`: " + Title(r) + ", requested by " + mention(r.Requester) + "?"),
 			slack.NewInputBlock(BlockDenyReason, plain("Reason"), nil, in).WithOptional(true),
 		}},
 	}
 }
 
-// mentionPattern finds user mentions, <@U123> or <@U123|name>.
-var mentionPattern = regexp.MustCompile(`<@([UW][A-Z0-9]+)(?:\|([^>]*))?>`)
+// MentionPattern finds user mentions, <@U123> or <@U123|name>.
+var MentionPattern = regexp.MustCompile(`<@([UW][A-Z0-9]+)(?:\|([^>]*))?>`)
 
-// readable replaces mentions in a domain message with @name, for places
+// Readable replaces mentions in a domain message with @name, for places
 // that show plain text (modal errors) or escape it.
-func readable(msg string, names map[string]string) string {
-	return mentionPattern.ReplaceAllStringFunc(msg, func(m string) string {
-		sub := mentionPattern.FindStringSubmatch(m)
+func Readable(msg string, names map[string]string) string {
+	return MentionPattern.ReplaceAllStringFunc(msg, func(m string) string {
+		sub := MentionPattern.FindStringSubmatch(m)
 		if n := names[sub[1]]; n != "" {
 			return "@" + n
 		}
@@ -165,10 +166,10 @@ func readable(msg string, names map[string]string) string {
 	})
 }
 
-// fieldErrors maps a validation error to the modal's blocks, one message
+// FieldErrors maps a validation error to the modal's blocks, one message
 // per block: Slack shows one under each input. names turns mentions into
 // readable names.
-func fieldErrors(v *actions.ValidationError, names map[string]string) map[string]string {
+func FieldErrors(v *actions.ValidationError, names map[string]string) map[string]string {
 	blockOf := map[string]string{
 		actions.FieldTargets: BlockTargets,
 		actions.FieldAction:  BlockAction,
@@ -185,11 +186,11 @@ func fieldErrors(v *actions.ValidationError, names map[string]string) map[string
 		if _, seen := msgs[b]; !seen {
 			order = append(order, b)
 		}
-		msgs[b] = append(msgs[b], sentence(readable(p.Message, names)))
+		msgs[b] = append(msgs[b], Sentence(Readable(p.Message, names)))
 	}
 	out := make(map[string]string, len(msgs))
 	for _, b := range order {
-		out[b] = clip(strings.Join(msgs[b], " "), maxFieldErrors)
+		out[b] = clip.Runes(strings.Join(msgs[b], " "), MaxFieldErrors)
 	}
 	return out
 }

@@ -1,8 +1,11 @@
-package bot
+// Package blocks renders mfadesk's Slack messages and modals as Block Kit.
+// It is pure: a request (and whatever else is shown) in, blocks out; nothing
+// here calls Slack or the service, and golden files pin the output.
+package blocks
 
 // Identifiers Slack sends back to the bot. The request modal's callback and
-// block IDs and the buttons' action IDs are fixed by CONTRACT.md; the rest are
-// the bot's own.
+// block IDs and the buttons' action IDs are stable names listed in
+// docs/reference.md; the rest are the bot's own.
 const (
 	// CallbackRequest is the request modal's callback_id.
 	CallbackRequest = "mfa_request"

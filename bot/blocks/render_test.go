@@ -1,4 +1,4 @@
-package bot
+package blocks
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/bot/fakeslack"
+	"github.com/mfadesk/mfadesk/internal/clip"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")
@@ -37,7 +38,7 @@ func golden(t *testing.T, name string, v any) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run go test ./bot -run %s -update to create it)", err, t.Name())
+		t.Fatalf("%v (run go test ./bot/blocks -run %s -update to create it)", err, t.Name())
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s differs from the golden file (-want +got):\n%s", path, cmp.Diff(string(want), string(got)))
@@ -132,9 +133,9 @@ func TestApprovalMessageGolden(t *testing.T) {
 	}
 	for name, r := range cases {
 		t.Run(name, func(t *testing.T) {
-			blocks := approvalMessage(r)
+			blocks := ApprovalMessage(r)
 			checkMessage(t, blocks)
-			golden(t, "approval_"+name, map[string]any{"text": fallbackText(r), "blocks": blocks})
+			golden(t, "approval_"+name, map[string]any{"text": FallbackText(r), "blocks": blocks})
 		})
 	}
 }
@@ -154,26 +155,26 @@ func TestApprovalMessageLimits(t *testing.T) {
 	for _, state := range []actions.State{actions.StatePending, actions.StateRunning, actions.StatePartiallyFailed, actions.StateDenied} {
 		r.State = state
 		r.DecisionNote = long
-		blocks := approvalMessage(r)
+		blocks := ApprovalMessage(r)
 		checkMessage(t, blocks)
-		checkMessage(t, outcomeBlocks(r))
-		checkMessage(t, manualBlocks(r, long))
-		checkMessage(t, requestBlocks(r, false))
+		checkMessage(t, OutcomeBlocks(r))
+		checkMessage(t, ManualBlocks(r, long))
+		checkMessage(t, RequestBlocks(r, false))
 		if n := len(blocks); n > 20 {
 			t.Errorf("%s: %d blocks for 1000 targets: the list is not summarised", state, n)
 		}
-		if got := fallbackText(r); len([]rune(got)) > maxFallbackText {
+		if got := FallbackText(r); len([]rune(got)) > MaxFallbackText {
 			t.Errorf("fallback text is %d characters", len([]rune(got)))
 		}
 	}
-	raw, _ := json.Marshal(approvalMessage(r))
+	raw, _ := json.Marshal(ApprovalMessage(r))
 	if !strings.Contains(string(raw), "…and 980 more") {
 		t.Errorf("the target list does not say how many are left out")
 	}
 	if strings.Contains(string(raw), "<b>") {
 		t.Errorf("user text is not escaped: %s", raw[:200])
 	}
-	checkMessage(t, pendingBlocks(manyPending(200), actions.Person{SlackID: "U0AUTH1"}, "CAPPROVAL"))
+	checkMessage(t, PendingBlocks(manyPending(200), actions.Person{SlackID: "U0AUTH1"}, "CAPPROVAL"))
 }
 
 func manyPending(n int) []actions.Request {
@@ -188,15 +189,15 @@ func manyPending(n int) []actions.Request {
 func TestModalsGolden(t *testing.T) {
 	offered := []actions.Action{actions.ResetPassword, actions.RequireReregisterMFA, actions.RevokeMFASessions}
 	cases := map[string]slack.ModalViewRequest{
-		"request_empty": requestModal(requestForm{Actions: offered, MaxTargets: 50, Channel: "CAPPROVAL"}),
-		"request_prefilled": requestModal(requestForm{Actions: offered, Action: actions.RevokeMFASessions,
+		"request_empty": RequestModal(RequestForm{Actions: offered, MaxTargets: 50, Channel: "CAPPROVAL"}),
+		"request_prefilled": RequestModal(RequestForm{Actions: offered, Action: actions.RevokeMFASessions,
 			Targets: []string{"U0BOB", "U0CAROL"}, Reason: "lost phone", MaxTargets: 50, Channel: "CAPPROVAL"}),
-		"request_problems": requestModal(requestForm{Actions: offered, Action: actions.ResetPassword,
+		"request_problems": RequestModal(RequestForm{Actions: offered, Action: actions.ResetPassword,
 			Targets: []string{"U0GHOST"}, Reason: "forgot", Ticket: "INC-1", MaxTargets: 50, Channel: "CAPPROVAL",
 			Problems: []string{"@ghost (ghost@example.com) is not a user of the dryrun directory."}}),
-		"checking":  checkingView(),
-		"submitted": submittedView(sample(actions.StatePending, 2), "CAPPROVAL"),
-		"deny":      denyModal(sample(actions.StatePending, 1), "CAPPROVAL"),
+		"checking":  CheckingView(),
+		"submitted": SubmittedView(sample(actions.StatePending, 2), "CAPPROVAL"),
+		"deny":      DenyModal(sample(actions.StatePending, 1), "CAPPROVAL"),
 	}
 	for name, v := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -212,14 +213,14 @@ func TestDirectMessagesGolden(t *testing.T) {
 	manual := sample(actions.StateRunning, 2)
 	manual.Action, manual.Manual = actions.DeleteAppPasswords, true
 	cases := map[string][]slack.Block{
-		"confirmation":     confirmationBlocks(sample(actions.StatePending, 1), "CAPPROVAL"),
-		"outcome_ok":       outcomeBlocks(withResults(sample(actions.StateSucceeded, 2), 2, 0)),
-		"outcome_partial":  outcomeBlocks(withResults(sample(actions.StatePartiallyFailed, 3), 1, 2)),
-		"outcome_expired":  outcomeBlocks(sample(actions.StateExpired, 1)),
-		"secret":           secretBlocks(pwd, pwd.Targets[0], "Temporary password", "Xy7-secret", "must be changed at next sign-in"),
-		"manual_steps":     manualBlocks(manual, "1. Open the admin portal.\n2. Remove the app passwords.\n3. Mark it done."),
-		"pending_list":     pendingBlocks(manyPending(3), actions.Person{SlackID: "U0HELP1"}, "CAPPROVAL"),
-		"pending_list_nil": pendingBlocks(nil, actions.Person{SlackID: "U0HELP1"}, "CAPPROVAL"),
+		"confirmation":     ConfirmationBlocks(sample(actions.StatePending, 1), "CAPPROVAL"),
+		"outcome_ok":       OutcomeBlocks(withResults(sample(actions.StateSucceeded, 2), 2, 0)),
+		"outcome_partial":  OutcomeBlocks(withResults(sample(actions.StatePartiallyFailed, 3), 1, 2)),
+		"outcome_expired":  OutcomeBlocks(sample(actions.StateExpired, 1)),
+		"secret":           SecretBlocks(pwd, pwd.Targets[0], "Temporary password", "Xy7-secret", "must be changed at next sign-in"),
+		"manual_steps":     ManualBlocks(manual, "1. Open the admin portal.\n2. Remove the app passwords.\n3. Mark it done."),
+		"pending_list":     PendingBlocks(manyPending(3), actions.Person{SlackID: "U0HELP1"}, "CAPPROVAL"),
+		"pending_list_nil": PendingBlocks(nil, actions.Person{SlackID: "U0HELP1"}, "CAPPROVAL"),
 	}
 	for name, blocks := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -227,7 +228,7 @@ func TestDirectMessagesGolden(t *testing.T) {
 			golden(t, "dm_"+name, blocks)
 		})
 	}
-	if strings.Contains(secretText(pwd, "Temporary password"), "Xy7") {
+	if strings.Contains(SecretText(pwd, "Temporary password"), "Xy7") {
 		t.Error("the notification text carries the secret")
 	}
 }
@@ -239,52 +240,13 @@ func TestFieldErrors(t *testing.T) {
 	v.Add(actions.FieldAction, "you may not request delete-app-passwords: it needs one of the roles global-admin")
 	v.Add(actions.FieldReason, "%s", strings.Repeat("long ", 200))
 	v.Add("unknown", "goes to the action block")
-	got := fieldErrors(v, map[string]string{"U0BOB": "bob"})
+	got := FieldErrors(v, map[string]string{"U0BOB": "bob"})
 	want := map[string]string{
 		BlockTargets: "@bob is deactivated in Slack. You cannot request an action on yourself.",
 		BlockAction:  "You may not request delete-app-passwords: it needs one of the roles global-admin. Goes to the action block.",
-		BlockReason:  clip(sentence(strings.Repeat("long ", 200)), maxFieldErrors),
+		BlockReason:  clip.Runes(Sentence(strings.Repeat("long ", 200)), MaxFieldErrors),
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("fieldErrors (-want +got):\n%s", diff)
-	}
-}
-
-func TestClip(t *testing.T) {
-	for _, c := range []struct {
-		in   string
-		n    int
-		want string
-	}{
-		{"short", 10, "short"},
-		{"exactly10!", 10, "exactly10!"},
-		{"this is longer", 8, "this is…"},
-		{"äöüäöüäöü", 4, "äöü…"},
-		{"x", 0, ""},
-	} {
-		if got := clip(c.in, c.n); got != c.want {
-			t.Errorf("clip(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
-		}
-	}
-}
-
-func TestParseRequestText(t *testing.T) {
-	for _, c := range []struct {
-		text    string
-		action  actions.Action
-		targets []string
-		reason  string
-	}{
-		{"", "", nil, ""},
-		{"revoke-mfa-sessions <@U123|bob> lost phone", actions.RevokeMFASessions, []string{"U123"}, "lost phone"},
-		{"RESET-PASSWORD <@U1> <@W2|x y> <@U1> forgot it", actions.ResetPassword, []string{"U1", "W2"}, "forgot it"},
-		{"<@U9> reset-password typo", actions.ResetPassword, []string{"U9"}, "typo"},
-		{"reset-pasword <@U9>", "", []string{"U9"}, "reset-pasword"},
-		{"just a reason", "", nil, "just a reason"},
-	} {
-		a, targets, reason := parseRequestText(c.text)
-		if a != c.action || !cmp.Equal(targets, c.targets) || reason != c.reason {
-			t.Errorf("parseRequestText(%q) = %q, %q, %q; want %q, %q, %q", c.text, a, targets, reason, c.action, c.targets, c.reason)
-		}
+		t.Errorf("FieldErrors (-want +got):\n%s", diff)
 	}
 }

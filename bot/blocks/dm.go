@@ -1,4 +1,4 @@
-package bot
+package blocks
 
 import (
 	"fmt"
@@ -7,26 +7,27 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/internal/clip"
 )
 
-// confirmationBlocks tell the requester their request is stored.
-func confirmationBlocks(r actions.Request, channel string) []slack.Block {
+// ConfirmationBlocks tell the requester their request is stored.
+func ConfirmationBlocks(r actions.Request, channel string) []slack.Block {
 	where := "the approval channel"
 	if channel != "" {
 		where = "<#" + channel + ">"
 	}
 	return []slack.Block{
-		section(fmt.Sprintf(":inbox_tray: Your request `%s` is waiting for approval in %s: %s. It expires %s.",
-			r.ID, where, title(r), slackDate(r.ExpiresAt))),
+		Section(fmt.Sprintf(":inbox_tray: Your request `%s` is waiting for approval in %s: %s. It expires %s.",
+			r.ID, where, Title(r), slackDate(r.ExpiresAt))),
 		contextBlock("You get the outcome here. `/mfa cancel " + r.ID + "` withdraws it while it waits."),
 	}
 }
 
-// outcomeBlocks tell the requester how their request ended.
-func outcomeBlocks(r actions.Request) []slack.Block {
+// OutcomeBlocks tell the requester how their request ended.
+func OutcomeBlocks(r actions.Request) []slack.Block {
 	blocks := []slack.Block{
-		section(fmt.Sprintf("Your request `%s`, %s, has %s.", r.ID, title(r), stateLabel(r))),
-		section(statusLine(r)),
+		Section(fmt.Sprintf("Your request `%s`, %s, has %s.", r.ID, Title(r), stateLabel(r))),
+		Section(statusLine(r)),
 	}
 	if r.State != actions.StateDenied && r.State != actions.StateExpired && r.State != actions.StateCancelled {
 		blocks = append(blocks, targetBlocks(r, maxTargetLinesDM)...)
@@ -34,43 +35,43 @@ func outcomeBlocks(r actions.Request) []slack.Block {
 	return capBlocks(blocks, maxMessageBlocks)
 }
 
-// outcomeText is the notification text of outcomeBlocks.
-func outcomeText(r actions.Request) string {
-	return clip(fmt.Sprintf("Your request %s has %s.", r.ID, stateLabel(r)), maxFallbackText)
+// OutcomeText is the notification text of OutcomeBlocks.
+func OutcomeText(r actions.Request) string {
+	return clip.Runes(fmt.Sprintf("Your request %s has %s.", r.ID, stateLabel(r)), MaxFallbackText)
 }
 
-// secretBlocks carry one target's secret to the requester. The value is in
+// SecretBlocks carry one target's secret to the requester. The value is in
 // the blocks only: notification text shows on lock screens.
-func secretBlocks(r actions.Request, t actions.Target, kind, value, note string) []slack.Block {
-	who := esc(t.Email)
+func SecretBlocks(r actions.Request, t actions.Target, kind, value, note string) []slack.Block {
+	who := Esc(t.Email)
 	if t.SlackID != "" {
-		who = "<@" + t.SlackID + "> (" + esc(t.Email) + ")"
+		who = "<@" + t.SlackID + "> (" + Esc(t.Email) + ")"
 	}
 	blocks := []slack.Block{
 		header(kind),
-		section(fmt.Sprintf("%s for %s, request `%s`:", esc(kind), who, r.ID)),
-		section("```" + strings.ReplaceAll(value, "```", "` ` `") + "```"),
+		Section(fmt.Sprintf("%s for %s, request `%s`:", Esc(kind), who, r.ID)),
+		Section("```" + strings.ReplaceAll(value, "```", "` ` `") + "```"),
 	}
 	ctx := "Shown once and only to you: mfadesk does not store it. Hand it to the user over a channel you trust."
 	if note != "" {
-		ctx = esc(oneLine(note)) + " " + ctx
+		ctx = Esc(oneLine(note)) + " " + ctx
 	}
 	return append(blocks, contextBlock(ctx))
 }
 
-// secretText is the notification text of secretBlocks: no secret in it.
-func secretText(r actions.Request, kind string) string {
-	return clip(fmt.Sprintf("%s for request %s: open the message to see it.", kind, r.ID), maxFallbackText)
+// SecretText is the notification text of SecretBlocks: no secret in it.
+func SecretText(r actions.Request, kind string) string {
+	return clip.Runes(fmt.Sprintf("%s for request %s: open the message to see it.", kind, r.ID), MaxFallbackText)
 }
 
-// manualBlocks give an approver the steps of a tracked manual step, with
+// ManualBlocks give an approver the steps of a tracked manual step, with
 // Done and Failed buttons while it is open; once marked, they say so.
-func manualBlocks(r actions.Request, steps string) []slack.Block {
+func ManualBlocks(r actions.Request, steps string) []slack.Block {
 	blocks := []slack.Block{
 		header("Manual step: " + r.Action.Title()),
-		section(fmt.Sprintf("Request `%s`, %s, requested by %s, was approved. The directory cannot do this through its API: please do it by hand.",
-			r.ID, title(r), mention(r.Requester))),
-		section("*Steps*\n" + esc(clip(steps, maxSectionText-20))),
+		Section(fmt.Sprintf("Request `%s`, %s, requested by %s, was approved. The directory cannot do this through its API: please do it by hand.",
+			r.ID, Title(r), mention(r.Requester))),
+		Section("*Steps*\n" + Esc(clip.Runes(steps, maxSectionText-20))),
 	}
 	blocks = append(blocks, targetBlocks(r, maxTargetLinesDM)...)
 	if r.State == actions.StateRunning {
@@ -79,15 +80,15 @@ func manualBlocks(r actions.Request, steps string) []slack.Block {
 			button(ActionManualFailed, r.ID, "Failed", slack.StyleDanger),
 		))
 	} else {
-		blocks = append(blocks, section(statusLine(r)))
+		blocks = append(blocks, Section(statusLine(r)))
 	}
 	return capBlocks(blocks, maxMessageBlocks)
 }
 
-// pendingBlocks list the open requests someone can act on.
-func pendingBlocks(rs []actions.Request, viewer actions.Person, channel string) []slack.Block {
+// PendingBlocks list the open requests someone can act on.
+func PendingBlocks(rs []actions.Request, viewer actions.Person, channel string) []slack.Block {
 	if len(rs) == 0 {
-		return []slack.Block{section("Nothing waits for you.")}
+		return []slack.Block{Section("Nothing waits for you.")}
 	}
 	const maxListed = 40
 	lines := make([]string, 0, min(len(rs), maxListed)+1)
@@ -100,12 +101,12 @@ func pendingBlocks(rs []actions.Request, viewer actions.Person, channel string) 
 			what = "manual step to mark done or failed"
 		}
 		lines = append(lines, fmt.Sprintf("• `%s` %s, by %s, %s (%s)",
-			r.ID, title(r), mention(r.Requester), stateLabel(r), what))
+			r.ID, Title(r), mention(r.Requester), stateLabel(r), what))
 	}
 	if rest := len(rs) - maxListed; rest > 0 {
 		lines = append(lines, fmt.Sprintf("…and %d more.", rest))
 	}
-	heading := fmt.Sprintf("*%s waiting for you*", plural(len(rs), "request", "requests"))
+	heading := fmt.Sprintf("*%s waiting for you*", Plural(len(rs), "request", "requests"))
 	blocks := packLines(heading, lines)
 	if channel != "" {
 		blocks = append(blocks, contextBlock("Approve and deny in <#"+channel+">; `/mfa status ID` shows one in full."))
@@ -113,8 +114,8 @@ func pendingBlocks(rs []actions.Request, viewer actions.Person, channel string) 
 	return capBlocks(blocks, maxMessageBlocks)
 }
 
-// helpText answers `/mfa help`.
-func helpText(command string) string {
+// HelpText answers `/mfa help`.
+func HelpText(command string) string {
 	if command == "" {
 		command = "/mfa"
 	}
