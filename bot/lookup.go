@@ -18,14 +18,14 @@ var errNoSlackAccount = errors.New("no active Slack account")
 // requester typed. It returns an error wrapping errNoSlackAccount when Slack
 // knows no such account or it is deactivated, and another error when Slack
 // could not be asked.
-func (b *Bot) lookupByEmail(ctx context.Context, email string) (*slack.User, error) {
+func (s *slackAPI) lookupByEmail(ctx context.Context, email string) (*slack.User, error) {
 	email = strings.TrimSpace(email)
 	if email == "" {
 		return nil, fmt.Errorf("look up an empty email: %w", errNoSlackAccount)
 	}
 	var u *slack.User
-	err := b.call(ctx, "users.lookupByEmail", func(ctx context.Context) (err error) {
-		u, err = b.api.GetUserByEmailContext(ctx, email)
+	err := s.call(ctx, "users.lookupByEmail", func(ctx context.Context) (err error) {
+		u, err = s.api.GetUserByEmailContext(ctx, email)
 		return err
 	})
 	switch {
@@ -36,7 +36,7 @@ func (b *Bot) lookupByEmail(ctx context.Context, email string) (*slack.User, err
 	case u.Deleted:
 		return nil, fmt.Errorf("%s: the Slack account %s is deactivated: %w", email, u.ID, errNoSlackAccount)
 	}
-	b.people.put(u)
+	s.people.put(u)
 	return u, nil
 }
 
@@ -44,11 +44,11 @@ func (b *Bot) lookupByEmail(ctx context.Context, email string) (*slack.User, err
 // user with email: users.lookupByEmail, conversations.open, then
 // chat.postMessage. It returns the user's Slack ID and the message's channel
 // and timestamp; errors as lookupByEmail, or the failed post's.
-func (b *Bot) dmByEmail(ctx context.Context, email, text string, blocks []slack.Block) (user, channel, ts string, err error) {
-	u, err := b.lookupByEmail(ctx, email)
+func (s *slackAPI) dmByEmail(ctx context.Context, email, text string, content []slack.Block) (user, channel, ts string, err error) {
+	u, err := s.lookupByEmail(ctx, email)
 	if err != nil {
 		return "", "", "", err
 	}
-	channel, ts, err = b.dm(ctx, u.ID, text, blocks)
+	channel, ts, err = s.dm(ctx, u.ID, text, content)
 	return u.ID, channel, ts, err
 }

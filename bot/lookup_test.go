@@ -7,13 +7,14 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/mfadesk/mfadesk/bot/blocks"
 	"github.com/mfadesk/mfadesk/bot/fakeslack"
 )
 
 func TestLookupByEmailAndDM(t *testing.T) {
 	fake := fakeslack.New()
 	defer fake.Close()
-	b := newTestBot(t, fake)
+	s := newTestBot(t, fake).notices.slack
 	fake.AddUser(fakeslack.User{ID: "U0TGT1", Name: "tess", Email: "Tess@Example.com"})
 	fake.AddUser(fakeslack.User{ID: "U0OLD1", Name: "old", Email: "old@example.com", Deleted: true})
 	ctx := context.Background()
@@ -28,7 +29,7 @@ func TestLookupByEmailAndDM(t *testing.T) {
 		{name: "empty", email: "", noAccount: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			id, ch, ts, err := b.dmByEmail(ctx, tc.email, "hello", []slack.Block{section("hello")})
+			id, ch, ts, err := s.dmByEmail(ctx, tc.email, "hello", []slack.Block{blocks.Section("hello")})
 			if tc.noAccount {
 				if !errors.Is(err, errNoSlackAccount) {
 					t.Fatalf("err = %v, want errNoSlackAccount", err)
@@ -48,7 +49,7 @@ func TestLookupByEmailAndDM(t *testing.T) {
 	}
 	// A Slack failure other than users_not_found is not "no account".
 	fake.Fail("users.lookupByEmail", "fatal_error")
-	if _, err := b.lookupByEmail(ctx, "tess@example.com"); err == nil || errors.Is(err, errNoSlackAccount) {
+	if _, err := s.lookupByEmail(ctx, "tess@example.com"); err == nil || errors.Is(err, errNoSlackAccount) {
 		t.Errorf("fatal_error: err = %v, want an error that is not errNoSlackAccount", err)
 	}
 }
