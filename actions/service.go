@@ -277,39 +277,21 @@ func (s *Service) resolveOne(ctx context.Context, p Person) (Target, error) {
 // its deadline expires it.
 func (s *Service) transition(ctx context.Context, id string, by Person, fn func(Request, time.Time) (Request, []Event, error)) (Request, error) {
 	id = NormalizeRequestID(id)
-	var from State
-	var action Action
+	var before Request
 	now := s.now()
 	r, err := s.store.Update(ctx, id, func(r Request) (Request, []Event, error) {
-		from, action = r.State, r.Action
+		before = r
 		return fn(r, now)
 	})
 	if err != nil {
-		s.refused(ctx, id, action, by, err, now)
+		s.refused(ctx, before, by, err)
 		return Request{}, err
 	}
+	from := before.State
 	s.obs.Transitioned(r, from, now)
 	s.log.InfoContext(ctx, "request "+string(r.State), "request_id", r.ID, "actor", by.SlackID, "from", from)
 	s.notify.Changed(ctx, r)
 	return r, nil
-}
-
-// refused records why by may not act on request id: a policy refusal
-// (ErrForbidden) as a `refused` audit event, a request past its deadline
-// (ErrExpired) by expiring it. Other errors leave no trace.
-func (s *Service) refused(ctx context.Context, id string, action Action, by Person, why error, now time.Time) {
-	switch {
-	case errors.Is(why, ErrForbidden):
-		ev := Event{Time: now, RequestID: id, Kind: EventRefused, Actor: by.SlackID, Action: action, Detail: why.Error()}
-		if aerr := s.store.AppendEvents(ctx, ev); aerr != nil {
-			s.log.ErrorContext(ctx, "audit refused click", "request_id", id, "error", aerr)
-		}
-		s.log.WarnContext(ctx, "refused", "request_id", id, "actor", by.SlackID, "reason", why.Error())
-	case errors.Is(why, ErrExpired):
-		if _, xerr := s.expire(ctx, id); xerr != nil && !errors.Is(xerr, ErrConflict) {
-			s.log.ErrorContext(ctx, "expire", "request_id", id, "error", xerr)
-		}
-	}
 }
 
 // Approve records by's approval of request id. It returns a *DecisionError
@@ -398,7 +380,7 @@ func (s *Service) AuthorizeDeny(ctx context.Context, id string, by Person) (Requ
 	}
 	now := s.now()
 	if err := r.checkDecider(s.pol, by, "deny", now); err != nil {
-		s.refused(ctx, r.ID, r.Action, by, err, now)
+		s.refused(ctx, r, by, err)
 		return Request{}, err
 	}
 	return r, nil

@@ -75,8 +75,9 @@ func (s *Service) BeginStepUp(ctx context.Context, id string, by Person) (Reques
 	return r, token, nil
 }
 
-// refused audits a click the policy refuses, and expires a request found
-// past its deadline.
+// refused records why by may not act on r: a policy refusal (ErrForbidden)
+// as a `refused` audit event, a request past its deadline (ErrExpired) by
+// expiring it. Other errors leave no trace.
 func (s *Service) refused(ctx context.Context, r Request, by Person, err error) {
 	switch {
 	case errors.Is(err, ErrForbidden):
@@ -85,6 +86,7 @@ func (s *Service) refused(ctx context.Context, r Request, by Person, err error) 
 		if aerr := s.store.AppendEvents(ctx, ev); aerr != nil {
 			s.log.ErrorContext(ctx, "audit refused click", "request_id", r.ID, "error", aerr)
 		}
+		s.log.WarnContext(ctx, "refused", "request_id", r.ID, "actor", by.SlackID, "reason", err.Error())
 	case errors.Is(err, ErrExpired):
 		if _, xerr := s.expire(ctx, r.ID); xerr != nil && !errors.Is(xerr, ErrConflict) {
 			s.log.ErrorContext(ctx, "expire", "request_id", r.ID, "error", xerr)
