@@ -19,7 +19,13 @@ type PushVerifier interface {
 	// error wrapping ErrNoPushFactor when the user has none.
 	StartPush(ctx context.Context, userID string) (PushChallenge, error)
 	// PushResult reads how the push c to the user stands.
-	PushResult(ctx context.Context, userID string, c PushChallenge) (PushOutcome, error)
+	PushResult(ctx context.Context, userID string, c PushChallenge) (PushStatus, error)
+}
+
+// PushStatus is how a push stands, with the directory's transaction ID.
+type PushStatus struct {
+	Outcome       PushOutcome
+	TransactionID string
 }
 
 // PushChallenge is a push in flight.

@@ -214,6 +214,20 @@ func (r Request) checkOpen(now time.Time) error {
 	return nil
 }
 
+// checkStart returns why by may not start method m on r now, or nil.
+func (r Request) checkStart(by Person, m VerifyMethod, now time.Time) error {
+	if err := r.checkOpen(now); err != nil {
+		return err
+	}
+	switch {
+	case !by.Is(r.Requester):
+		return decisionErr(ErrForbidden, "only the requester of %s starts caller verification", r.ID)
+	case !slices.Contains(r.Verify, m):
+		return decisionErr(ErrForbidden, "the policy does not allow verifying the caller of %s by %s", r.Action, m)
+	}
+	return nil
+}
+
 // StartVerification starts method m, on by's word (the requester), for the
 // targets of cands that still need it. A candidate that is unavailable, or
 // whose verifier is the requester, an approver or a target of r (for the
@@ -221,14 +235,8 @@ func (r Request) checkOpen(now time.Time) error {
 // are verified already, or that m was tried on, are left alone; when that
 // leaves nothing to do it returns ErrConflict.
 func (r Request) StartVerification(pol *Policy, by Person, m VerifyMethod, cands []VerifierCandidate, now time.Time) (Request, []Event, error) {
-	if err := r.checkOpen(now); err != nil {
+	if err := r.checkStart(by, m, now); err != nil {
 		return r, nil, err
-	}
-	switch {
-	case !by.Is(r.Requester):
-		return r, nil, decisionErr(ErrForbidden, "only the requester of %s starts caller verification", r.ID)
-	case !slices.Contains(r.Verify, m):
-		return r, nil, decisionErr(ErrForbidden, "the policy does not allow verifying the caller of %s by %s", r.Action, m)
 	}
 	n := r.Clone()
 	var events []Event

@@ -61,6 +61,7 @@ func check(ctx context.Context, args []string, getenv func(string) string, stdou
 					problems = append(problems, fmt.Sprintf("policy: %s is enabled but the %s directory does not support it", a, dir.Name()))
 				}
 			}
+			problems = append(problems, actions.CheckVerification(pol, dir)...)
 			if dc, ok := dir.(directoryChecker); ok {
 				for _, p := range dc.Check(ctx, pol.Enabled()) {
 					problems = append(problems, "MFADESK_DIRECTORY="+dir.Name()+": "+p)

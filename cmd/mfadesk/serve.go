@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +26,11 @@ import (
 // token is set, the executor, the expiry sweeper and the digest schedule. On
 // shutdown it stops intake, lets running work finish up to the shutdown
 // timeout and leaves the rest to be resumed.
+// verifyPollEvery is how often caller verifications are looked at: pushes
+// in flight polled (the directory client honours the provider's rate
+// limits), unanswered ones failed after verification.ttl.
+const verifyPollEvery = 3 * time.Second
+
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if err := parseFlags(flag.NewFlagSet("serve", flag.ContinueOnError), args, stderr); err != nil {
 		return err
@@ -47,6 +53,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	dir, err := newDirectory(ctx, c, getenv, pol, log)
 	if err != nil {
 		return err
+	}
+	if problems := actions.CheckVerification(pol, dir); len(problems) > 0 {
+		return fmt.Errorf("MFADESK_POLICY_FILE: %s", strings.Join(problems, "; "))
 	}
 	st, err := openStore(ctx, c, stderr, true)
 	if err != nil {
@@ -133,6 +142,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	start("executor", func() error { return exec.Run(run) })
 	start("sweeper", func() error { svc.RunSweeper(run, 30*time.Second); return nil })
+	start("verifications", func() error { svc.RunVerifications(run, verifyPollEvery); return nil })
 
 	var failure error
 	select {

@@ -30,6 +30,11 @@ type Options struct {
 	// Managers maps a user's email to their manager's email (any case);
 	// a user missing here has no manager.
 	Managers map[string]string
+	// Push answers a simulated push, by the user's email (any case):
+	// actions.PushApproved (the default), PushRejected, PushTimedOut or
+	// PushWaiting (never answers). NoPush lists users without a push factor.
+	Push   map[string]actions.PushOutcome
+	NoPush []string
 	// Delay is added to every Perform, to simulate a directory's latency.
 	Delay  time.Duration
 	Logger *slog.Logger
@@ -39,8 +44,9 @@ type Options struct {
 // delete-app-passwords is a tracked manual step.
 type Directory struct {
 	opts  Options
-	mu    sync.Mutex
-	calls []Call
+	mu     sync.Mutex
+	calls  []Call
+	pushes int
 }
 
 var _ actions.Directory = (*Directory)(nil)
@@ -136,4 +142,34 @@ func (d *Directory) Calls() []Call {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return append([]Call(nil), d.calls...)
+}
+
+var _ actions.PushVerifier = (*Directory)(nil)
+
+// StartPush simulates a number matching push: nothing is sent. The number
+// is derived from the push's sequence, the handle names the user.
+func (d *Directory) StartPush(ctx context.Context, userID string) (actions.PushChallenge, error) {
+	email := strings.TrimPrefix(userID, "dryrun:")
+	if contains(d.opts.NoPush, email) {
+		return actions.PushChallenge{}, fmt.Errorf("dryrun: %s: %w", email, actions.ErrNoPushFactor)
+	}
+	d.mu.Lock()
+	d.pushes++
+	n := d.pushes
+	d.mu.Unlock()
+	tx := fmt.Sprintf("dryrun-push-%d", n)
+	d.opts.Logger.InfoContext(ctx, "dry run: would send a push", "directory_id", userID, "transaction", tx)
+	return actions.PushChallenge{Handle: tx, TransactionID: tx, Number: 10 + (n*37)%90}, nil
+}
+
+// PushResult answers as Options.Push says for the user; approved by default.
+func (d *Directory) PushResult(ctx context.Context, userID string, c actions.PushChallenge) (actions.PushStatus, error) {
+	email := strings.TrimPrefix(userID, "dryrun:")
+	out := actions.PushApproved
+	for k, v := range d.opts.Push {
+		if strings.EqualFold(k, email) {
+			out = v
+		}
+	}
+	return actions.PushStatus{Outcome: out, TransactionID: c.Handle}, nil
 }

@@ -34,3 +34,30 @@ func TestManager(t *testing.T) {
 		})
 	}
 }
+
+func TestPush(t *testing.T) {
+	d := New(Options{Push: map[string]actions.PushOutcome{"Rex@example.com": actions.PushRejected}, NoPush: []string{"none@example.com"}})
+	ctx := context.Background()
+	for _, tc := range []struct {
+		id   string
+		want actions.PushOutcome
+	}{
+		{"dryrun:eve@example.com", actions.PushApproved},
+		{"dryrun:rex@example.com", actions.PushRejected},
+	} {
+		ch, err := d.StartPush(ctx, tc.id)
+		if err != nil || ch.Number < 10 || ch.Number > 99 || ch.TransactionID == "" {
+			t.Fatalf("StartPush(%s) = %+v, %v", tc.id, ch, err)
+		}
+		st, err := d.PushResult(ctx, tc.id, ch)
+		if err != nil || st.Outcome != tc.want || st.TransactionID != ch.TransactionID {
+			t.Errorf("PushResult(%s) = %+v, %v; want %s", tc.id, st, err, tc.want)
+		}
+	}
+	if _, err := d.StartPush(ctx, "dryrun:none@example.com"); !errors.Is(err, actions.ErrNoPushFactor) {
+		t.Errorf("no push factor: %v", err)
+	}
+	if !actions.SupportsVerify(d, actions.VerifyPush) {
+		t.Error("the dry run does not simulate push")
+	}
+}

@@ -61,3 +61,19 @@ func TestManagerGraphFailure(t *testing.T) {
 		t.Fatalf("error = %v, want a 403 DirectoryError that is not ErrNoManager", err)
 	}
 }
+
+// Entra has no admin-initiated push: the directory does not offer the push
+// verification method, and a policy listing it is refused.
+func TestNoPush(t *testing.T) {
+	d, _, _ := setup(t)
+	if actions.SupportsVerify(d, actions.VerifyPush) || !actions.SupportsVerify(d, actions.VerifyManager) {
+		t.Error("Entra must support target and manager verification, not push")
+	}
+	pol, err := actions.ParsePolicy("p.yaml", []byte("roles: {h: [U0HELP1]}\nactions:\n  reset-password: {request: [h], approve: [h], verify: [target, push]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := actions.CheckVerification(pol, d); len(p) != 1 || !strings.Contains(p[0], "reset-password.verify lists push") {
+		t.Errorf("problems %q, want the push of reset-password named", p)
+	}
+}

@@ -57,3 +57,11 @@ func TestManagerFailure(t *testing.T) {
 		t.Fatalf("err = %v, want a 403 that is not ErrNoManager", err)
 	}
 }
+
+// Google has no admin-initiated push either.
+func TestNoPush(t *testing.T) {
+	e := setup(t)
+	if actions.SupportsVerify(e.d, actions.VerifyPush) || !actions.SupportsVerify(e.d, actions.VerifyTarget) {
+		t.Error("Google must support target and manager verification, not push")
+	}
+}

@@ -189,6 +189,11 @@ type User struct {
 	ID, Status, Login, Email, First, Last string
 	Factors                               []string // factor types
 	Roles                                 []string // role types
+	// Push is how the user answers an Okta Verify push: "SUCCESS",
+	// "REJECTED" or "TIMEOUT" (empty: TIMEOUT), after PushPolls polls that
+	// answer WAITING.
+	Push      string
+	PushPolls int
 	// ManagerID and Manager are profile.managerId and profile.manager.
 	ManagerID, Manager string
 	// TempPassword is the last temporary password
@@ -231,6 +236,7 @@ type Server struct {
 	calls        []string
 	undocumented []string
 	fail         map[string][]Failure // "METHOD path" or "METHOD template" -> answers to give first
+	pushes       map[string]*push     // transaction ID -> push in flight
 	remaining    int                  // X-Rate-Limit-Remaining to report on success
 	resetIn      time.Duration        // X-Rate-Limit-Reset, from now
 }
@@ -243,7 +249,7 @@ func New(t testing.TB) *Server {
 	t.Helper()
 	f := &Server{
 		t: t, spec: loadSpec(t), token: Token,
-		users: map[string]*User{}, fail: map[string][]Failure{},
+		users: map[string]*User{}, fail: map[string][]Failure{}, pushes: map[string]*push{},
 		remaining: 599, resetIn: time.Minute,
 	}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
@@ -456,9 +462,13 @@ func (f *Server) route(w http.ResponseWriter, r *http.Request, key string, p map
 	case "GET /api/v1/users/{userId}/factors":
 		list := []map[string]any{}
 		for i, ft := range u.Factors {
-			list = append(list, map[string]any{"id": fmt.Sprintf("fac%d", i), "factorType": ft, "status": "ACTIVE"})
+			list = append(list, map[string]any{"id": fmt.Sprintf("fac%d", i), "factorType": ft, "provider": provider(ft), "status": "ACTIVE"})
 		}
 		writeJSON(w, http.StatusOK, list)
+	case "POST /api/v1/users/{userId}/factors/{factorId}/verify":
+		f.verifyPush(w, r, u, p["factorId"])
+	case "GET /api/v1/users/{userId}/factors/{factorId}/transactions/{transactionId}":
+		f.pollPush(w, u, p["factorId"], p["transactionId"])
 	case "DELETE /api/v1/users/{userId}/sessions":
 		w.WriteHeader(http.StatusNoContent)
 	case "POST /api/v1/users/{id}/lifecycle/suspend":
