@@ -106,6 +106,7 @@ type Server struct {
 	seq        int
 	users      map[string]User
 	channels   map[string]bool
+	outside    map[string]bool // public channels the bot is not in
 	ims        map[string]string // user -> IM channel
 	messages   []*Message
 	ephemerals []Message
@@ -126,7 +127,7 @@ type Server struct {
 func New() *Server {
 	s := &Server{
 		Token: DefaultToken, AppToken: DefaultAppToken, triggerTTL: 3 * time.Second, sock: newSocket(),
-		users: map[string]User{}, channels: map[string]bool{}, ims: map[string]string{},
+		users: map[string]User{}, channels: map[string]bool{}, outside: map[string]bool{}, ims: map[string]string{},
 		respUser: map[string]string{}, views: map[string]*View{},
 		triggers: map[string]*trigger{}, faults: map[string][]fault{}, delays: map[string]time.Duration{},
 		files: map[string]*File{},
@@ -166,6 +167,17 @@ func (s *Server) AddChannel(id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.channels[id] = true
+	delete(s.outside, id)
+}
+
+// AddChannelWithoutBot makes a public channel the bot is not a member of:
+// conversations.info says is_member false and chat.postMessage answers
+// not_in_channel, as Slack does until someone runs /invite @mfadesk.
+func (s *Server) AddChannelWithoutBot(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.channels, id)
+	s.outside[id] = true
 }
 
 // SetTriggerTTL changes how long a trigger_id may be used (3s, as in Slack).

@@ -19,6 +19,7 @@ func (s *Server) methods() map[string]handler {
 		"users.info":                   s.usersInfo,
 		"users.lookupByEmail":          s.documented("users.lookupByEmail", s.usersLookupByEmail),
 		"conversations.open":           s.conversationsOpen,
+		"conversations.info":           s.documented("conversations.info", s.conversationsInfo),
 		"chat.postMessage":             s.postMessage,
 		"chat.update":                  s.chatUpdate,
 		"chat.postEphemeral":           s.postEphemeral,
@@ -28,6 +29,19 @@ func (s *Server) methods() map[string]handler {
 		"files.getUploadURLExternal":   s.getUploadURL,
 		"files.completeUploadExternal": s.completeUpload,
 	}
+}
+
+// conversationsInfo answers for channels the bot is in (is_member true) and
+// public channels it is not in (is_member false); any other channel, like a
+// private one the bot is not in, is not found.
+func (s *Server) conversationsInfo(a map[string]string) (obj, string) {
+	id := a["channel"]
+	member := s.channels[id]
+	if !member && !s.outside[id] {
+		return nil, "channel_not_found"
+	}
+	return obj{"channel": obj{"id": id, "name": strings.ToLower(id), "is_channel": true, "is_private": false,
+		"is_archived": false, "is_member": member}}, ""
 }
 
 func (s *Server) authTest(map[string]string) (obj, string) {
@@ -108,6 +122,9 @@ func plainJSON(raw json.RawMessage) json.RawMessage {
 }
 
 func (s *Server) postMessage(a map[string]string) (obj, string) {
+	if s.outside[a["channel"]] {
+		return nil, "not_in_channel"
+	}
 	if !s.channelOK(a["channel"]) {
 		return nil, "channel_not_found"
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/mfadesk/mfadesk/actions"
-	"github.com/mfadesk/mfadesk/bot"
 	"github.com/mfadesk/mfadesk/bot/stepup"
 )
 
@@ -48,8 +47,8 @@ func check(ctx context.Context, args []string, getenv func(string) string, stdou
 		st.Close()
 	}
 	client := slack.New(c.SlackBotToken, slack.OptionAPIURL(c.SlackAPIURL), slack.OptionHTTPClient(&http.Client{Timeout: 15 * time.Second}))
-	if err := bot.Check(ctx, client); err != nil {
-		problems = append(problems, "SLACK_BOT_TOKEN: "+err.Error())
+	for _, p := range slackProblems(ctx, client, c.SlackAPIURL, c.ApprovalChannel) {
+		problems = append(problems, p.line)
 	}
 	if pol != nil {
 		dir, err := newDirectory(ctx, c, getenv, pol, newLogger(c, io.Discard))

@@ -14,6 +14,8 @@ import (
 func TestCheck(t *testing.T) {
 	slack := fakeslack.New()
 	t.Cleanup(slack.Close)
+	slack.AddChannel("C0APPROVE")
+	slack.AddChannelWithoutBot("C0OUTSIDE")
 	db := storagetest.New(t, storage.DialectSQLite)
 	fresh := storagetest.URL(t, storage.DialectSQLite) // never migrated
 	tapPolicy := filepath.Join(t.TempDir(), "tap.yaml")
@@ -30,7 +32,15 @@ func TestCheck(t *testing.T) {
 		notWants []string
 	}{
 		{"all well", base, 0, []string{"ok"}, nil},
-		{"wrong token", base.with("SLACK_BOT_TOKEN", "xoxb-wrong-but-secret"), 1, []string{"SLACK_BOT_TOKEN: slack auth.test: invalid_auth"}, []string{"xoxb-wrong-but-secret"}},
+		{"wrong token", base.with("SLACK_BOT_TOKEN", "xoxb-wrong-but-secret"), 1, []string{"SLACK_BOT_TOKEN: Slack refused the token (auth.test invalid_auth)"}, []string{"xoxb-wrong-but-secret"}},
+		{"Slack unreachable is not the token's fault", base.with("SLACK_API_URL", "http://127.0.0.1:1/api/"), 1,
+			[]string{"SLACK_API_URL: cannot reach Slack at http://127.0.0.1:1/api/"}, []string{"SLACK_BOT_TOKEN"}},
+		{"not Slack at SLACK_API_URL", base.with("SLACK_API_URL", slack.URL+"/nothing/"), 1,
+			[]string{"SLACK_API_URL: " + slack.URL + "/nothing/ answered HTTP 404"}, []string{"SLACK_BOT_TOKEN"}},
+		{"bot not in the approval channel", base.with("MFADESK_APPROVAL_CHANNEL", "C0OUTSIDE"), 1,
+			[]string{"MFADESK_APPROVAL_CHANNEL: the bot is not in channel C0OUTSIDE", "/invite @mfadesk"}, nil},
+		{"approval channel unknown or private", base.with("MFADESK_APPROVAL_CHANNEL", "C0PRIVATE"), 1,
+			[]string{"MFADESK_APPROVAL_CHANNEL: channel C0PRIVATE not found, or private and the bot is not in it"}, nil},
 		{"migrations pending", base.with("MFADESK_DATABASE_URL", fresh), 1, []string{"migration(s) pending: run mfadesk migrate"}, nil},
 		{"action the directory cannot do", base.with("MFADESK_DIRECTORY", "okta", "OKTA_ORG_URL", slack.URL, "OKTA_API_TOKEN", "00secret",
 			"MFADESK_POLICY_FILE", tapPolicy), 1, []string{"policy: issue-temporary-access-pass is enabled but the okta directory does not support it"}, []string{"00secret"}},
@@ -59,5 +69,8 @@ func TestCheck(t *testing.T) {
 				}
 			}
 		})
+	}
+	if u := slack.Undocumented(); len(u) > 0 {
+		t.Errorf("calls Slack's published API does not define: %q", u)
 	}
 }

@@ -127,6 +127,8 @@ func newFakeSlack(t *testing.T) *fakeSlack {
 			resp["channel"], resp["ts"] = "C0APPROVE", time.Now().Format("1504050000.000000")
 		case "conversations.open":
 			resp["channel"] = map[string]any{"id": "D0DM"}
+		case "conversations.info":
+			resp["channel"] = map[string]any{"id": r.FormValue("channel"), "is_channel": true, "is_member": true}
 		case "users.info":
 			id := r.FormValue("user")
 			resp["user"] = map[string]any{"id": id, "name": id, "profile": map[string]any{"email": strings.ToLower(id) + "@example.com"}}

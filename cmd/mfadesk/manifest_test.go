@@ -53,7 +53,11 @@ var webAPIBotScopes = map[string][]string{
 	"chat.postEphemeral": {"chat:write"}, "chat.delete": {"chat:write"},
 	// A 1:1 direct message; mpim:write, channels:manage and groups:write
 	// would be for group DMs and channels, which mfadesk never opens.
-	"conversations.open":           {"im:write"},
+	"conversations.open": {"im:write"},
+	// The approval channel's is_member, for check and readiness: public
+	// channels need channels:read, private ones groups:read (im:read and
+	// mpim:read would be for DMs, which mfadesk never asks about).
+	"conversations.info":           {"channels:read", "groups:read"},
 	"files.getUploadURLExternal":   {"files:write"},
 	"files.completeUploadExternal": {"files:write"},
 	// Socket Mode's connection uses the app-level token (connections:write),
@@ -82,6 +86,7 @@ var slackClientCalls = map[string][]string{
 	"PostEphemeral": {"chat.postEphemeral"}, "PostEphemeralContext": {"chat.postEphemeral"},
 	"DeleteMessage": {"chat.delete"}, "DeleteMessageContext": {"chat.delete"},
 	"OpenConversation": {"conversations.open"}, "OpenConversationContext": {"conversations.open"},
+	"GetConversationInfo": {"conversations.info"}, "GetConversationInfoContext": {"conversations.info"},
 	// slack-go's UploadFile is the v2 upload: get an upload URL, post the
 	// bytes to it, complete the upload into the channel.
 	"UploadFile":                    {"files.getUploadURLExternal", "files.completeUploadExternal"},
@@ -109,7 +114,7 @@ var plannedClientCalls = map[string]string{
 var designedWebAPIMethods = []string{
 	"auth.test", "users.info", "users.lookupByEmail", "views.open", "views.update",
 	"chat.postMessage", "chat.update", "chat.postEphemeral",
-	"conversations.open", "files.getUploadURLExternal", "files.completeUploadExternal",
+	"conversations.open", "conversations.info", "files.getUploadURLExternal", "files.completeUploadExternal",
 }
 
 // slashCommandScope is what a slash command (or shortcut) needs.

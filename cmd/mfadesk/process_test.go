@@ -238,9 +238,8 @@ func TestServeEndpointsAndMetrics(t *testing.T) {
 	if code, body := get("/healthz"); code != 200 || body != "ok\n" {
 		t.Errorf("/healthz = %d %q", code, body)
 	}
-	if code, body := get("/readyz"); code != 200 {
-		t.Errorf("/readyz = %d %q", code, body)
-	}
+	// Ready once the first Slack check is in.
+	waitFor(t, "/readyz", 30*time.Second, func() bool { code, _ := get("/readyz"); return code == 200 })
 	r := approvedRequest(t, db.Store, e["MFADESK_POLICY_FILE"], 3)
 	waitFor(t, "the request to finish", 30*time.Second, func() bool { r, _ := results(t, db.Store, r.ID); return r.State.Terminal() })
 	waitFor(t, "metrics", 10*time.Second, func() bool {

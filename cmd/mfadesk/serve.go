@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -19,7 +18,6 @@ import (
 	"github.com/mfadesk/mfadesk/bot"
 	"github.com/mfadesk/mfadesk/bot/stepup"
 	"github.com/mfadesk/mfadesk/cmd/mfadesk/internal/metrics"
-	"github.com/mfadesk/mfadesk/storage"
 )
 
 // serve runs the bot until ctx ends: HTTP endpoints, Socket Mode when an app
@@ -63,6 +61,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	defer st.Close()
 	m := metrics.New(st.CountOpen, log)
+	bi := readBuildInfo()
+	m.BuildInfo(bi.Version, bi.Revision, bi.GoVersion)
 
 	execOpts := actions.ExecutorOptions{Lease: c.Lease, Drain: c.ShutdownTimeout, Observer: m, Logger: log}
 	if selfRetrying(dir) {
@@ -90,25 +90,32 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		h.Routes(mux)
 	}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		rctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := st.Ready(rctx); err != nil {
-			log.Warn("not ready", "error", err)
-			http.Error(w, "not ready: "+readyProblem(err), http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ready")
-	})
-	mux.Handle("GET /metrics", m.Handler())
+	ready := &readiness{st: st, log: log, slack: func(ctx context.Context) []slackProblem {
+		return slackProblems(ctx, slackClient, c.SlackAPIURL, c.ApprovalChannel)
+	}}
+	// /metrics, /healthz and /readyz: on the Slack listener, or on their own
+	// (MFADESK_METRICS_ADDR) to keep them off the internet.
+	opsMux := mux
+	if c.MetricsAddr != "" {
+		opsMux = http.NewServeMux()
+	}
+	opsRoutes(opsMux, ready, m)
 
 	ln, err := net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("MFADESK_HTTP_ADDR: %w", err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
-		WriteTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	srv := newHTTPServer(mux, log)
+	var opsLn net.Listener
+	var opsSrv *http.Server
+	if c.MetricsAddr != "" {
+		if opsLn, err = net.Listen("tcp", c.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("MFADESK_METRICS_ADDR: %w", err)
+		}
+		opsSrv = newHTTPServer(opsMux, log)
+		log.Info("metrics listening", "addr", opsLn.Addr().String())
+	}
 	log.Info("listening", "addr", ln.Addr().String(), "directory", dir.Name(), "database", st.Dialect(),
 		"socket_mode", c.SlackAppToken != "")
 
@@ -131,12 +138,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			}
 		}()
 	}
-	start("http", func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	})
+	start("http", func() error { return serveHTTP(srv, ln) })
+	if opsSrv != nil {
+		start("metrics http", func() error { return serveHTTP(opsSrv, opsLn) })
+	}
+	go ready.watchSlack(run, readyEvery, readyRetryEvery)
 	if c.SlackAppToken != "" {
 		start("socket mode", func() error { return b.RunSocketMode(run, c.SlackAppToken) })
 	}
@@ -156,6 +162,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := srv.Shutdown(shutdown); err != nil {
 		log.Warn("http shutdown", "error", err)
 	}
+	if opsSrv != nil {
+		// Probes and scrapes answer until the Slack listener has drained.
+		if err := opsSrv.Shutdown(shutdown); err != nil {
+			log.Warn("metrics http shutdown", "error", err)
+		}
+	}
 	stopAll() // the executor drains for up to the shutdown timeout
 	if err := stopDigest(shutdown); err != nil {
 		log.Warn("digest shutdown", "error", err)
@@ -169,10 +181,3 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return failure
 }
 
-// readyProblem says what /readyz found wrong without internal detail.
-func readyProblem(err error) string {
-	if errors.Is(err, storage.ErrPendingMigrations) {
-		return "migrations pending"
-	}
-	return "database unreachable"
-}

@@ -85,6 +85,16 @@ func New(open OpenCounter, log *slog.Logger) *Metrics {
 	return m
 }
 
+// BuildInfo sets mfadesk_build_info: a gauge of 1 whose labels are the
+// running binary's version, VCS revision and Go version.
+func (m *Metrics) BuildInfo(version, revision, goVersion string) {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mfadesk_build_info", Help: "Always 1; the labels say which build is running.",
+	}, []string{"version", "revision", "goversion"})
+	g.WithLabelValues(version, revision, goVersion).Set(1)
+	m.reg.MustRegister(g)
+}
+
 // Handler serves the registry in Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})

@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/mfadesk/mfadesk/bot/fakeslack"
+	"github.com/mfadesk/mfadesk/storage"
+	"github.com/mfadesk/mfadesk/storage/storagetest"
+)
+
+type readyFunc func(context.Context) error
+
+func (f readyFunc) Ready(ctx context.Context) error { return f(ctx) }
+
+// /readyz says ready only when the database is, Slack took the token at the
+// last check, the bot is in the approval channel and, with Socket Mode, the
+// connection is up. Slack is asked by checkSlack, never by a probe.
+func TestReadiness(t *testing.T) {
+	sl := fakeslack.New()
+	t.Cleanup(sl.Close)
+	client := slack.New(sl.Token, slack.OptionAPIURL(sl.APIURL()))
+	var dbErr, socketErr error
+	r := &readiness{
+		st:     readyFunc(func(context.Context) error { return dbErr }),
+		socket: func() error { return socketErr },
+		log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+		slack: func(ctx context.Context) []slackProblem {
+			return slackProblems(ctx, client, sl.APIURL(), "C0APPROVE")
+		},
+	}
+	probe := func() (int, string) {
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+		return rec.Code, rec.Body.String()
+	}
+	steps := []struct {
+		name   string
+		change func()
+		check  bool // run checkSlack before probing
+		code   int
+		body   string
+	}{
+		{"before Slack was asked", func() { sl.AddChannel("C0APPROVE") }, false, 503, "not ready: slack not checked yet"},
+		{"all well", func() {}, true, 200, "ready\n"},
+		{"bot removed from the channel, not yet re-checked", func() { sl.AddChannelWithoutBot("C0APPROVE") }, false, 200, "ready\n"},
+		{"bot removed from the channel, re-checked", func() {}, true, 503, "not ready: bot not in the approval channel"},
+		{"invited again", func() { sl.AddChannel("C0APPROVE") }, true, 200, "ready\n"},
+		{"token revoked", func() { sl.Fail("auth.test", "token_revoked") }, true, 503, "not ready: slack token refused"},
+		{"token fine again", func() {}, true, 200, "ready\n"},
+		{"socket mode down", func() { socketErr = errors.New("connection_error") }, false, 503, "not ready: socket mode not connected"},
+		{"socket mode up, database down", func() { socketErr, dbErr = nil, errors.New("dial tcp: refused") }, false, 503, "not ready: database unreachable"},
+		{"migrations pending", func() { dbErr = fmt.Errorf("x: %w", storage.ErrPendingMigrations) }, false, 503, "not ready: migrations pending"},
+	}
+	for _, s := range steps {
+		s.change()
+		if s.check {
+			r.checkSlack(t.Context())
+		}
+		calls := len(sl.Calls("auth.test"))
+		code, body := probe()
+		if code != s.code || !strings.HasPrefix(body, s.body) {
+			t.Errorf("%s: %d %q, want %d %q", s.name, code, body, s.code, s.body)
+		}
+		if len(sl.Calls("auth.test")) != calls {
+			t.Errorf("%s: a probe called Slack", s.name)
+		}
+	}
+}
+
+// MFADESK_METRICS_ADDR moves /metrics, /healthz and /readyz off the Slack
+// listener; /metrics has mfadesk_build_info.
+func TestServeMetricsAddr(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts processes")
+	}
+	db := storagetest.New(t, storage.DialectSQLite)
+	sl := newFakeSlack(t)
+	e := serveEnv(t, db, sl.URL)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opsAddr := l.Addr().String()
+	l.Close()
+	c := startServe(t, e.with("MFADESK_METRICS_ADDR", opsAddr))
+	get := func(url string) (int, string) {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for _, path := range []string{"/metrics", "/healthz", "/readyz"} {
+		if code, _ := get(c.url(path)); code != http.StatusNotFound {
+			t.Errorf("Slack listener %s = %d, want 404", path, code)
+		}
+	}
+	if code, body := get("http://" + opsAddr + "/healthz"); code != 200 || body != "ok\n" {
+		t.Errorf("metrics listener /healthz = %d %q", code, body)
+	}
+	waitFor(t, "readiness", 30*time.Second, func() bool { code, _ := get("http://" + opsAddr + "/readyz"); return code == 200 })
+	code, body := get("http://" + opsAddr + "/metrics")
+	b := readBuildInfo()
+	want := fmt.Sprintf(`mfadesk_build_info{goversion=%q,revision=%q,version=%q} 1`, b.GoVersion, b.Revision, b.Version)
+	if code != 200 || !strings.Contains(body, want) {
+		t.Errorf("metrics listener /metrics = %d, lacks %s", code, want)
+	}
+	if err := c.stop(t, syscall.SIGTERM); err != nil {
+		t.Errorf("SIGTERM: %v", err)
+	}
+}
