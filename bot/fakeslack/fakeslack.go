@@ -106,7 +106,7 @@ type Server struct {
 	seq        int
 	users      map[string]User
 	channels   map[string]bool
-	outside    map[string]bool // public channels the bot is not in
+	outside    map[string]bool   // public channels the bot is not in
 	ims        map[string]string // user -> IM channel
 	messages   []*Message
 	ephemerals []Message

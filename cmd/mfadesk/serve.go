@@ -180,4 +180,3 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log.Info("stopped")
 	return failure
 }
-
