@@ -125,10 +125,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	stopDigest, err := startDigestScheduler(run, c, st, slackClient, m, log)
 	if err != nil {
 		ln.Close()
+		if opsLn != nil {
+			opsLn.Close()
+		}
 		return err
 	}
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
+	errc := make(chan error, 8) // more than the parts started: none blocks on sending
 	start := func(name string, fn func() error) {
 		wg.Add(1)
 		go func() {
