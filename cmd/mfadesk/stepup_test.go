@@ -34,6 +34,7 @@ approval: {step_up_max_age: 5m}
 func TestStepUpStartupAndCheck(t *testing.T) {
 	slack := fakeslack.New()
 	t.Cleanup(slack.Close)
+	slack.AddChannel("C0APPROVE") // check asks whether the bot is in it
 	idp, err := fakeidp.Start(fakeidp.Options{Users: []fakeidp.User{{Subject: "u"}}, ClientID: "mfadesk",
 		ClientSecret: "oidc-s3cret", RedirectURIs: []string{"https://mfadesk.internal/stepup/callback"}})
 	if err != nil {
