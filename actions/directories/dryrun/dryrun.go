@@ -43,7 +43,7 @@ type Options struct {
 // Directory records what it would do. It mimics Microsoft Entra ID's support:
 // delete-app-passwords is a tracked manual step.
 type Directory struct {
-	opts  Options
+	opts   Options
 	mu     sync.Mutex
 	calls  []Call
 	pushes int
@@ -166,10 +166,27 @@ func (d *Directory) StartPush(ctx context.Context, userID string) (actions.PushC
 func (d *Directory) PushResult(ctx context.Context, userID string, c actions.PushChallenge) (actions.PushStatus, error) {
 	email := strings.TrimPrefix(userID, "dryrun:")
 	out := actions.PushApproved
+	d.mu.Lock()
 	for k, v := range d.opts.Push {
 		if strings.EqualFold(k, email) {
 			out = v
 		}
 	}
+	d.mu.Unlock()
 	return actions.PushStatus{Outcome: out, TransactionID: c.Handle}, nil
+}
+
+// AnswerPush sets how the user answers pushes from now on, as if they
+// tapped their authenticator (the demo's stand-in for a phone).
+func (d *Directory) AnswerPush(email string, o actions.PushOutcome) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	push := map[string]actions.PushOutcome{}
+	for k, v := range d.opts.Push {
+		if !strings.EqualFold(k, email) {
+			push[k] = v
+		}
+	}
+	push[email] = o
+	d.opts.Push = push
 }
