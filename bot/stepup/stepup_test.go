@@ -1,6 +1,7 @@
 package stepup_test
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -327,4 +328,40 @@ func TestStartCookie(t *testing.T) {
 	if resp.Header.Get("Referrer-Policy") != "no-referrer" || resp.Header.Get("Cache-Control") != "no-store" {
 		t.Errorf("headers %v", resp.Header)
 	}
+}
+
+// TestBeginStepUpRefusals: the Approve click's checks run before any link
+// is issued, and a refusal by the policy is audited.
+func TestBeginStepUpRefusals(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		e := newEnv(t, st, envOpts{})
+		outsider := actions.Person{SlackID: "U0OUT", Email: "out@example.com"}
+		tests := []struct {
+			name    string
+			by      actions.Person
+			want    error
+			refused int
+		}{
+			{"the requester", requester, actions.ErrForbidden, 1},
+			{"the target", target, actions.ErrForbidden, 1},
+			{"no approving role", outsider, actions.ErrForbidden, 1},
+		}
+		for _, tt := range tests {
+			before := e.count(actions.EventRefused)
+			_, token, err := e.svc.BeginStepUp(t.Context(), e.req.ID, tt.by)
+			if !errors.Is(err, tt.want) || token != "" {
+				t.Errorf("%s: token %q, error %v, want %v", tt.name, token, err, tt.want)
+			}
+			if got := e.count(actions.EventRefused) - before; got != tt.refused {
+				t.Errorf("%s: %d refused events, want %d", tt.name, got, tt.refused)
+			}
+		}
+		// A plain Approve of a step_up action is not an approval.
+		if _, err := e.svc.Approve(t.Context(), e.req.ID, approver); !errors.Is(err, actions.ErrStepUpRequired) {
+			t.Errorf("Approve: %v, want ErrStepUpRequired", err)
+		}
+		if e.count(actions.EventApproved) != 0 || e.state() != actions.StatePending {
+			t.Errorf("a plain Approve changed the request")
+		}
+	})
 }
