@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// Action is one of the canonical action names of CONTRACT.md.
+// Action is one of the canonical action names (docs/reference.md, Actions).
 type Action string
 
 // The actions mfadesk knows. Their names are stable: they appear in the policy

@@ -8,7 +8,8 @@ import (
 	"time"
 )
 
-// EventKind names what an audit event records (CONTRACT.md's `event`).
+// EventKind names what an audit event records: the export's `event` field
+// (docs/reference.md, Audit events and export).
 type EventKind string
 
 // The audit event kinds.

@@ -31,7 +31,8 @@ var (
 )
 
 // Form fields a validation problem can point at. They equal the request
-// modal's block IDs in CONTRACT.md, but the domain does not depend on that.
+// modal's block IDs (docs/reference.md, Slack identifiers), but the domain
+// does not depend on that.
 const (
 	FieldAction  = "action"
 	FieldTargets = "targets"

@@ -61,7 +61,7 @@ const (
 )
 
 // TargetRef identifies a target in the audit log: exactly the fields of
-// CONTRACT.md's `targets` and `target`.
+// the export's `targets` and `target` (docs/reference.md).
 type TargetRef struct {
 	SlackID     string `json:"slack_id"`
 	Email       string `json:"email"`

@@ -105,7 +105,7 @@ func auditExport(ctx context.Context, args []string, getenv func(string) string,
 	return st.Events(ctx, 0, from, func(e actions.Event) error { return enc.Encode(exportable(e)) })
 }
 
-// exported is an event as CONTRACT.md's export writes it: time in RFC 3339
+// exported is an event as the export writes it (docs/reference.md): time in RFC 3339
 // UTC and every field present.
 type exported struct {
 	Seq       int64               `json:"seq"`

@@ -14,7 +14,8 @@ import (
 	"github.com/mfadesk/mfadesk/actions/digest"
 )
 
-// config is the environment of CONTRACT.md, read once and validated.
+// config is the environment (docs/reference.md, Environment), read once and
+// validated.
 type config struct {
 	DatabaseURL     string
 	HTTPAddr        string
@@ -44,7 +45,7 @@ type config struct {
 	OIDCClientSecret string // MFADESK_OIDC_CLIENT_SECRET
 	OIDCACR          string // MFADESK_OIDC_ACR
 
-	// Not in CONTRACT.md: operational knobs with safe defaults.
+	// Operational knobs with safe defaults.
 	Lease           time.Duration // MFADESK_EXECUTOR_LEASE
 	ShutdownTimeout time.Duration // MFADESK_SHUTDOWN_TIMEOUT
 	DryRunDelay     time.Duration // MFADESK_DRYRUN_DELAY

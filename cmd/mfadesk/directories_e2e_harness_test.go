@@ -186,7 +186,7 @@ func (h *e2e) dms(user string) []fakeslack.Message {
 	return nil
 }
 
-// exportedEvent is an audit event as CONTRACT.md's export has it.
+// exportedEvent is an audit event as the export has it (docs/reference.md).
 type exportedEvent struct {
 	Seq       int    `json:"seq"`
 	RequestID string `json:"request_id"`

@@ -1,5 +1,5 @@
 // Command mfadesk is the Slack ChatOps bot for MFA and sign-in admin
-// actions. See README.md; the commands are in CONTRACT.md.
+// actions. See README.md; the commands are listed in docs/reference.md.
 package main
 
 import (

@@ -109,7 +109,7 @@ var plannedClientCalls = map[string]string{
 }
 
 // designedWebAPIMethods are the Web API methods mfadesk's Slack bot is
-// designed to call (CONTRACT.md, "Slack surface", and the digest): the bot
+// designed to call (docs/reference.md, "Slack identifiers", and the digest): the bot
 // scopes must be exactly theirs plus commands.
 var designedWebAPIMethods = []string{
 	"auth.test", "users.info", "users.lookupByEmail", "views.open", "views.update",
@@ -170,7 +170,7 @@ func TestManifestSettings(t *testing.T) {
 		t.Errorf("/mfa should_escape = %v, want true: the bot reads mentions as <@U123|name>", cmd["should_escape"])
 	}
 	if u, _ := cmd["url"].(string); !strings.HasSuffix(u, "/slack/commands") {
-		t.Errorf("/mfa url = %q, want one ending in /slack/commands (CONTRACT.md)", u)
+		t.Errorf("/mfa url = %q, want one ending in /slack/commands (docs/reference.md)", u)
 	}
 	hint, _ := cmd["usage_hint"].(string)
 	for _, sub := range []string{"help", "pending", "status", "cancel"} {
@@ -182,7 +182,7 @@ func TestManifestSettings(t *testing.T) {
 		t.Errorf("settings.interactivity.is_enabled = %v, want true: modals and buttons need it", got)
 	}
 	if u, _ := manifestValue(m, "settings", "interactivity", "request_url").(string); !strings.HasSuffix(u, "/slack/interactivity") {
-		t.Errorf("settings.interactivity.request_url = %q, want one ending in /slack/interactivity (CONTRACT.md)", u)
+		t.Errorf("settings.interactivity.request_url = %q, want one ending in /slack/interactivity (docs/reference.md)", u)
 	}
 	if got := manifestValue(m, "settings", "socket_mode_enabled"); got != true {
 		t.Errorf("settings.socket_mode_enabled = %v, want true", got)
