@@ -3,9 +3,11 @@ package actions
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // EventKind names what an audit event records: the export's `event` field
@@ -59,52 +61,57 @@ type Event struct {
 // microseconds, so times are cut to that before they are hashed.
 const EventTimePrecision = time.Microsecond
 
-// hashedEvent fixes the field order of what the hash covers: every field of
-// the event but the hash itself.
-type hashedEvent struct {
-	PrevHash  string      `json:"prev_hash"`
-	Seq       int64       `json:"seq"`
-	Time      string      `json:"time"`
-	RequestID string      `json:"request_id"`
-	Kind      EventKind   `json:"event"`
-	Actor     string      `json:"actor"`
-	Action    Action      `json:"action"`
-	Targets   []TargetRef `json:"targets"`
-	Target    *TargetRef  `json:"target"`
-	// Method is left out when empty, so that events from before it existed
-	// keep their hashes.
-	Method  string `json:"method,omitempty"`
-	Outcome string `json:"outcome"`
-	Detail  string `json:"detail"`
-}
-
 // ComputeHash returns the hex SHA-256 of e's prev_hash and every other field
-// but Hash, in a fixed canonical JSON form.
+// but Hash, in a fixed canonical JSON form (see appendHashInput).
 func (e Event) ComputeHash() string {
-	targets := e.Targets
-	if len(targets) == 0 {
-		targets = nil
-	}
-	b, err := json.Marshal(hashedEvent{
-		PrevHash: e.PrevHash, Seq: e.Seq, Time: e.Time.UTC().Truncate(EventTimePrecision).Format(time.RFC3339Nano),
-		RequestID: e.RequestID, Kind: e.Kind, Actor: e.Actor, Action: e.Action,
-		Targets: targets, Target: e.Target, Method: e.Method, Outcome: e.Outcome, Detail: e.Detail,
-	})
-	if err != nil {
-		panic("marshal audit event: " + err.Error()) // only plain strings: cannot fail
-	}
+	buf := hashBufs.Get().(*[]byte)
+	b := appendHashInput((*buf)[:0], &e)
 	sum := sha256.Sum256(b)
+	*buf = b
+	hashBufs.Put(buf)
 	return hex.EncodeToString(sum[:])
 }
 
 // Seal places e after the event (prevSeq, prevHash) in the chain: it sets
-// Seq, PrevHash and Hash, and normalises Time. For the first event prevSeq is
-// 0 and prevHash "".
+// Seq, PrevHash and Hash, and normalises Time and text. For the first event
+// prevSeq is 0 and prevHash "".
+//
+// Text is made valid UTF-8 without NUL (each bad byte and NUL becomes
+// U+FFFD): both databases can store it, and an exported event, read back,
+// hashes to the same value (invalid bytes would not survive a JSON round
+// trip).
 func (e *Event) Seal(prevSeq int64, prevHash string) {
 	e.Seq = prevSeq + 1
 	e.PrevHash = prevHash
 	e.Time = e.Time.UTC().Truncate(EventTimePrecision)
+	for _, f := range []*string{&e.RequestID, &e.Actor, &e.Method, &e.Outcome, &e.Detail} {
+		*f = cleanText(*f)
+	}
+	e.Kind, e.Action = EventKind(cleanText(string(e.Kind))), Action(cleanText(string(e.Action)))
+	if len(e.Targets) > 0 {
+		e.Targets = slices.Clone(e.Targets)
+		for i := range e.Targets {
+			e.Targets[i] = e.Targets[i].clean()
+		}
+	}
+	if e.Target != nil {
+		t := e.Target.clean()
+		e.Target = &t
+	}
 	e.Hash = e.ComputeHash()
+}
+
+// cleanText is s as valid UTF-8 with no NUL: each invalid byte and each NUL
+// becomes U+FFFD.
+func cleanText(s string) string {
+	if utf8.ValidString(s) && !strings.Contains(s, "\x00") {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
+func (t TargetRef) clean() TargetRef {
+	return TargetRef{SlackID: cleanText(t.SlackID), Email: cleanText(t.Email), DirectoryID: cleanText(t.DirectoryID)}
 }
 
 // ChainVerifier checks an audit chain one event at a time, oldest first.
@@ -123,17 +130,35 @@ func (e *ChainError) Error() string {
 	return fmt.Sprintf("audit chain broken at event %d: %s", e.Seq, e.Reason)
 }
 
+// The reasons a ChainError gives.
+const (
+	errEdited = "hash does not match the event's content: the event was edited"
+	errLinked = "prev_hash does not match the previous event: events were reordered, or the previous one was changed"
+)
+
 // Next checks e, the next event read in seq order. It returns a *ChainError at
 // the first event that was edited, deleted, inserted or moved.
 func (v *ChainVerifier) Next(e Event) error {
+	want, prev := v.n, v.prevHash
+	if err := v.link(e); err != nil {
+		return err
+	}
+	if e.ComputeHash() != e.Hash {
+		v.n, v.prevHash = want, prev
+		return &ChainError{Seq: e.Seq, Reason: errEdited}
+	}
+	return nil
+}
+
+// link checks e's place in the chain (its seq and prev_hash) but not its
+// own hash, and moves on to it.
+func (v *ChainVerifier) link(e Event) *ChainError {
 	want := v.n + 1
 	switch {
 	case e.Seq != want:
 		return &ChainError{Seq: want, Reason: fmt.Sprintf("expected event %d, found %d: an event was deleted, inserted or renumbered", want, e.Seq)}
 	case e.PrevHash != v.prevHash:
-		return &ChainError{Seq: e.Seq, Reason: "prev_hash does not match the previous event: events were reordered, or the previous one was changed"}
-	case e.ComputeHash() != e.Hash:
-		return &ChainError{Seq: e.Seq, Reason: "hash does not match the event's content: the event was edited"}
+		return &ChainError{Seq: e.Seq, Reason: errLinked}
 	}
 	v.n, v.prevHash = e.Seq, e.Hash
 	return nil
@@ -144,3 +169,26 @@ func (v *ChainVerifier) Count() int64 { return v.n }
 
 // Head is the hash of the last event checked, "" before the first.
 func (v *ChainVerifier) Head() string { return v.prevHash }
+
+// FinalStates are the states no transition leaves, in a fixed order.
+func FinalStates() []State {
+	return []State{StateSucceeded, StatePartiallyFailed, StateFailed, StateDenied, StateExpired, StateCancelled}
+}
+
+// ClosingEvent is the audit event that ends a request in the final state s:
+// `completed` for a request that ran, else the decision that ended it. It
+// is "" for a state that is not final. Every request in a final state has
+// its `created` event and its closing event in the log.
+func ClosingEvent(s State) EventKind {
+	switch s {
+	case StateSucceeded, StatePartiallyFailed, StateFailed:
+		return EventCompleted
+	case StateDenied:
+		return EventDenied
+	case StateExpired:
+		return EventExpired
+	case StateCancelled:
+		return EventCancelled
+	}
+	return ""
+}

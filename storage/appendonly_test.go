@@ -1,6 +1,7 @@
 package storage_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -45,6 +46,32 @@ func TestAuditEventsAreAppendOnly(t *testing.T) {
 		// Appending still works.
 		if err := db.Store.AppendEvents(ctx, ev); err != nil {
 			t.Fatalf("append after the refusals: %v", err)
+		}
+	})
+}
+
+// Text from outside (a directory's error, a Slack reason) may hold NUL or
+// invalid UTF-8; PostgreSQL refuses both. Sealing cleans them, so the event
+// is stored on both databases and the chain still verifies.
+func TestAuditEventWithBadBytes(t *testing.T) {
+	t.Parallel()
+	storagetest.EachDB(t, func(t *testing.T, db storagetest.DB) {
+		ctx := t.Context()
+		ev := actions.Event{Time: time.Now(), RequestID: "R\x00", Kind: actions.EventTargetResult, Actor: "mfadesk",
+			Target: &actions.TargetRef{Email: "bob\xff@example.com"}, Outcome: "failed", Detail: "request-id \x00\xfe\xff 42"}
+		if err := db.Store.AppendEvents(ctx, ev); err != nil {
+			t.Fatalf("append: %v", err)
+		}
+		_, _, err := actions.VerifyChain(ctx, 2, func(ctx context.Context, yield func(actions.Event) error) error {
+			return db.Store.StreamEvents(ctx, 0, 1, func(e actions.Event) error {
+				if e.Detail != "request-id \uFFFD\uFFFD 42" || e.Target.Email != "bob\uFFFD@example.com" || e.RequestID != "R\uFFFD" {
+					t.Errorf("stored %+v", e)
+				}
+				return yield(e)
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	})
 }

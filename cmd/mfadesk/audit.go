@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -38,6 +37,33 @@ func storeFromEnv(ctx context.Context, getenv func(string) string, stderr io.Wri
 		return nil, err
 	}
 	return openStore(ctx, c, stderr, false)
+}
+
+// existingStoreFromEnv opens the database of MFADESK_DATABASE_URL for a
+// read-only command: it creates no database (a mistyped SQLite path is "no
+// database at PATH") and refuses one whose schema is not migrated.
+func existingStoreFromEnv(ctx context.Context, getenv func(string) string, stderr io.Writer) (*storage.Store, error) {
+	c, err := loadConfig(getenv, needDB)
+	if err != nil {
+		return nil, err
+	}
+	if err := storage.Exists(c.DatabaseURL); err != nil {
+		return nil, err
+	}
+	st, err := openStore(ctx, c, stderr, false)
+	if err != nil {
+		return nil, err
+	}
+	pending, err := st.Pending(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if len(pending) > 0 {
+		st.Close()
+		return nil, fmt.Errorf("MFADESK_DATABASE_URL: database not migrated (%d migration(s) pending): run `mfadesk migrate`", len(pending))
+	}
+	return st, nil
 }
 
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -93,7 +119,7 @@ func auditExport(ctx context.Context, args []string, getenv func(string) string,
 	if *format != "jsonl" && *format != "csv" {
 		return usageError("audit export: --format %q: want jsonl or csv", *format)
 	}
-	st, err := storeFromEnv(ctx, getenv, stderr)
+	st, err := existingStoreFromEnv(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -116,6 +142,7 @@ type exported struct {
 	Action    actions.Action      `json:"action"`
 	Targets   []actions.TargetRef `json:"targets"`
 	Target    *actions.TargetRef  `json:"target"`
+	Method    string              `json:"method"`
 	Outcome   string              `json:"outcome"`
 	Detail    string              `json:"detail"`
 	PrevHash  string              `json:"prev_hash"`
@@ -124,14 +151,36 @@ type exported struct {
 
 func exportable(e actions.Event) exported {
 	return exported{Seq: e.Seq, Time: e.Time.UTC().Format(time.RFC3339Nano), RequestID: e.RequestID, Event: e.Kind,
-		Actor: e.Actor, Action: e.Action, Targets: e.Targets, Target: e.Target, Outcome: e.Outcome,
+		Actor: e.Actor, Action: e.Action, Targets: e.Targets, Target: e.Target, Method: e.Method, Outcome: e.Outcome,
 		Detail: e.Detail, PrevHash: e.PrevHash, Hash: e.Hash}
 }
 
-var csvHeader = []string{"seq", "time", "request_id", "event", "actor", "action", "targets", "target", "outcome", "detail", "prev_hash", "hash"}
+var csvHeader = []string{"seq", "time", "request_id", "event", "actor", "action", "targets", "target", "method", "outcome", "detail", "prev_hash", "hash"}
 
-func refString(t actions.TargetRef) string {
-	return strings.Join([]string{t.SlackID, t.Email, t.DirectoryID}, "|")
+// csvCell makes a cell safe to open in a spreadsheet: a cell that begins
+// with a character a spreadsheet would read as a formula (=, +, -, @, tab
+// or carriage return) gets a leading "'", and so does one that begins with
+// "'" itself, so that the rule "drop one leading quote" gives back the
+// original text exactly.
+func csvCell(s string) string {
+	if s == "" {
+		return s
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r', '\'':
+		return "'" + s
+	}
+	return s
+}
+
+// csvJSON is a list or object cell: JSON, which splits back unambiguously
+// whatever the emails hold; "" for nothing.
+func csvJSON(v any, empty bool) (string, error) {
+	if empty {
+		return "", nil
+	}
+	b, err := json.Marshal(v)
+	return string(b), err
 }
 
 func exportCSV(ctx context.Context, st *storage.Store, from time.Time, stdout io.Writer) error {
@@ -141,16 +190,20 @@ func exportCSV(ctx context.Context, st *storage.Store, from time.Time, stdout io
 	}
 	err := st.Events(ctx, 0, from, func(e actions.Event) error {
 		x := exportable(e)
-		targets := make([]string, len(x.Targets))
-		for i, t := range x.Targets {
-			targets[i] = refString(t)
+		targets, err := csvJSON(x.Targets, len(x.Targets) == 0)
+		if err != nil {
+			return err
 		}
-		target := ""
-		if x.Target != nil {
-			target = refString(*x.Target)
+		target, err := csvJSON(x.Target, x.Target == nil)
+		if err != nil {
+			return err
 		}
-		return w.Write([]string{strconv.FormatInt(x.Seq, 10), x.Time, x.RequestID, string(x.Event), x.Actor,
-			string(x.Action), strings.Join(targets, ";"), target, x.Outcome, x.Detail, x.PrevHash, x.Hash})
+		row := []string{strconv.FormatInt(x.Seq, 10), x.Time, x.RequestID, string(x.Event), x.Actor,
+			string(x.Action), targets, target, x.Method, x.Outcome, x.Detail, x.PrevHash, x.Hash}
+		for i := range row {
+			row[i] = csvCell(row[i])
+		}
+		return w.Write(row)
 	})
 	w.Flush()
 	if err != nil {
@@ -169,38 +222,25 @@ func auditVerify(ctx context.Context, args []string, getenv func(string) string,
 	if *head != "" && (len(*head) != 64 || strings.Trim(*head, "0123456789abcdef") != "") {
 		return usageError("audit verify: --head wants a 64-digit hex SHA-256")
 	}
-	st, err := storeFromEnv(ctx, getenv, stderr)
+	st, err := existingStoreFromEnv(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	var v actions.ChainVerifier
-	var headSeq int64
-	err = st.Events(ctx, 0, time.Time{}, func(e actions.Event) error {
-		if err := v.Next(e); err != nil {
-			return err
-		}
-		if *head != "" && e.Hash == *head {
-			headSeq = e.Seq
-		}
-		return nil
-	})
-	var ce *actions.ChainError
-	if errors.As(err, &ce) {
-		fmt.Fprintln(stdout, "broken: "+ce.Error())
-		return &exitError{code: 1, err: errSilent}
-	}
+	res, err := verifyAudit(ctx, st, *head)
 	if err != nil {
 		return err
 	}
-	if *head != "" && headSeq == 0 {
-		fmt.Fprintf(stdout, "broken: head %s is not in the chain of %d events: the chain was rewritten since it was stated\n", *head, v.Count())
+	if len(res.problems) > 0 {
+		for _, p := range res.problems {
+			fmt.Fprintln(stdout, "broken: "+p)
+		}
 		return &exitError{code: 1, err: errSilent}
 	}
 	if *head != "" {
-		fmt.Fprintf(stdout, "ok %d events; head %s is event %d\n", v.Count(), *head, headSeq)
+		fmt.Fprintf(stdout, "ok %d events; head %s is event %d\n", res.count, *head, res.statedSeq)
 		return nil
 	}
-	fmt.Fprintf(stdout, "ok %d events\n", v.Count())
+	fmt.Fprintf(stdout, "ok %d events\n", res.count)
 	return nil
 }

