@@ -97,7 +97,7 @@ func FuzzHashInput(f *testing.F) {
 
 func BenchmarkComputeHash(b *testing.B) {
 	e := Event{Seq: 123456, Time: t0, RequestID: "REQ7K2M9Q4", Kind: EventTargetResult, Actor: BotActor, Action: ResetPassword,
-		Target: &TargetRef{SlackID: "U0BOB", Email: "bob@example.com", DirectoryID: "6f1c2a3b-0000-4000-8000-000000000001"},
+		Target:  &TargetRef{SlackID: "U0BOB", Email: "bob@example.com", DirectoryID: "6f1c2a3b-0000-4000-8000-000000000001"},
 		Outcome: "ok", Detail: "password reset (request-id 4b2f-99)", PrevHash: "ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12ab12"}
 	b.ReportAllocs()
 	for b.Loop() {
