@@ -38,6 +38,13 @@ type ExecutorOptions struct {
 	Observer Observer
 	Logger   *slog.Logger
 	Now      func() time.Time
+	// Policy returns the policy in force (Service.Policy). Just before each
+	// target runs, the executor checks under it the requester's and
+	// approvers' roles and whether the target holds an admin role now, and
+	// before a secret is delivered the requester's role again (README,
+	// "Checked when it matters"). Nil checks nothing: for tests of the
+	// executor alone.
+	Policy func() *Policy
 }
 
 // Executor runs approved requests against the directory, durably: every
@@ -282,6 +289,10 @@ func (e *Executor) runTargets(ctx context.Context, r Request, todo []int, log *s
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
+			unit = e.refuseUnfit(ctx, r, unit, log)
+			if len(unit) == 0 {
+				return
+			}
 			if len(unit) == 1 {
 				i := unit[0]
 				begin := time.Now()
@@ -341,6 +352,10 @@ func (e *Executor) finish(ctx context.Context, r Request, i int, p Performed, er
 	}
 	if err != nil {
 		res = TargetResult{Outcome: OutcomeFailed, Detail: err.Error()}
+	} else if p.Secret != nil && !e.mayReceive(r) {
+		res = TargetResult{Outcome: OutcomeFailed, Detail: fmt.Sprintf(
+			"%s was set but not delivered: the requester %s no longer holds a role that may request %s",
+			p.Secret.Kind, display(r.Requester), r.Action)}
 	} else if p.Secret != nil {
 		if derr := e.o.Notifier.DeliverSecret(ctx, r, t, p.Secret); derr != nil {
 			log.ErrorContext(ctx, "deliver secret", "directory_id", t.DirectoryID, "error", derr)

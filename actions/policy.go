@@ -29,7 +29,7 @@ type ActionRule struct {
 // privileged targets. A Policy is immutable once parsed.
 type Policy struct {
 	// Roles maps a role to its members: Slack user IDs or profile emails
-	// (lower-cased).
+	// (plain ASCII, lower-cased).
 	Roles map[string][]string
 	// Actions maps an action to its rule. An action missing here cannot be
 	// requested.
@@ -199,7 +199,10 @@ func ParsePolicy(file string, data []byte) (*Policy, error) {
 				members := p.strings(rv, "roles."+role)
 				for i, m := range members {
 					if strings.Contains(m, "@") {
-						members[i] = strings.ToLower(m)
+						if !PlainASCII(m) {
+							p.errorf(rv.Content[i], "roles.%s: %q is not a plain ASCII email address; write it as the directory spells it in ASCII", role, m)
+						}
+						members[i] = asciiLower(m)
 					} else if !slackIDPattern.MatchString(m) {
 						p.errorf(rv.Content[i], "roles.%s: %q is neither a Slack user ID (U…/W…) nor an email", role, m)
 					}
@@ -317,7 +320,7 @@ func (pol *Policy) HasRole(p Person, role string) bool {
 		if m == p.SlackID && p.SlackID != "" {
 			return true
 		}
-		if p.Email != "" && strings.EqualFold(m, p.Email) {
+		if SameEmail(m, p.Email) {
 			return true
 		}
 	}

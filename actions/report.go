@@ -19,7 +19,7 @@ func (s *Service) ReportNotMe(ctx context.Context, id string, by Person) (Report
 	id = NormalizeRequestID(id)
 	now := s.now()
 	var action Action
-	pol := s.pol
+	pol := s.Policy()
 	reported, steps, err := s.store.UpdateCreate(ctx, id, func(r Request) (Request, []Request, []Event, error) {
 		action = r.Action
 		return r.ReportNotMe(pol, by, s.ttl, NewRequestID, now)
@@ -69,8 +69,8 @@ var uncountedStates = []State{StateDenied, StateExpired, StateCancelled}
 // frees up; requesters holding a privileged role are not limited. The
 // refusal is a policy problem on the targets field.
 func (s *Service) checkPerTarget(ctx context.Context, d Draft, targets []Target, now time.Time) error {
-	lim := s.pol.PerTarget
-	if !lim.Applies(d.Action) || s.pol.HoldsPrivileged(d.Requester) {
+	lim := s.Policy().PerTarget
+	if !lim.Applies(d.Action) || s.Policy().HoldsPrivileged(d.Requester) {
 		return nil
 	}
 	v := &ValidationError{}
@@ -93,7 +93,7 @@ func (s *Service) checkPerTarget(ctx context.Context, d Draft, targets []Target,
 		first := rs[len(rs)-lim.Max]
 		v.AddPolicy(FieldTargets, "%s was the target of %s request %s at %s; at most %d such request(s) per user in %s, so another is possible from %s (or ask someone with one of the roles %s)",
 			display(t.Person()), first.Action, first.ID, first.CreatedAt.UTC().Format("2006-01-02 15:04 MST"), lim.Max, lim.Window,
-			first.CreatedAt.Add(lim.Window).UTC().Format("2006-01-02 15:04 MST"), strings.Join(s.pol.PrivilegedRoles, ", "))
+			first.CreatedAt.Add(lim.Window).UTC().Format("2006-01-02 15:04 MST"), strings.Join(s.Policy().PrivilegedRoles, ", "))
 	}
 	return v.Err()
 }

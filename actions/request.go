@@ -34,21 +34,19 @@ func (s State) Terminal() bool {
 	return false
 }
 
-// Person is a Slack user as the domain sees them: the Slack user ID and the
-// email on their Slack profile.
+// Person is a Slack user as the domain sees them: the Slack user ID, the
+// email on their Slack profile and, once the service has looked them up, the
+// directory user that email resolves to.
 type Person struct {
 	SlackID string
 	Email   string
+	// DirectoryID is the directory user's ID; empty when not looked up or
+	// not found.
+	DirectoryID string
 }
 
-// Is reports whether p and o are the same person: same Slack ID, or the same
-// email (case-insensitive).
-func (p Person) Is(o Person) bool {
-	if p.SlackID != "" && p.SlackID == o.SlackID {
-		return true
-	}
-	return p.Email != "" && strings.EqualFold(p.Email, o.Email)
-}
+// Is reports whether p and o are the same person (SamePerson).
+func (p Person) Is(o Person) bool { return SamePerson(p, o) }
 
 // Outcome is what happened to one target.
 type Outcome string
@@ -86,7 +84,9 @@ func (t Target) Ref() TargetRef {
 }
 
 // Person returns t as a Person, to compare with requesters and approvers.
-func (t Target) Person() Person { return Person{SlackID: t.SlackID, Email: t.Email} }
+func (t Target) Person() Person {
+	return Person{SlackID: t.SlackID, Email: t.Email, DirectoryID: t.DirectoryID}
+}
 
 // TargetResult is the one recorded result of a target.
 type TargetResult struct {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -62,7 +63,7 @@ type ServiceOptions struct {
 type Service struct {
 	store  Store
 	dir    Directory
-	pol    *Policy
+	pol    atomic.Pointer[Policy]
 	notify Notifier
 	obs    Observer
 	log    *slog.Logger
@@ -78,12 +79,13 @@ type Service struct {
 
 // NewService returns a Service over store and dir, governed by pol.
 func NewService(store Store, dir Directory, pol *Policy, o ServiceOptions) *Service {
-	s := &Service{store: store, dir: dir, pol: pol, notify: o.Notifier, obs: o.Observer,
+	s := &Service{store: store, dir: dir, notify: o.Notifier, obs: o.Observer,
 		log: o.Logger, now: o.Now, retry: o.Retry, kick: o.Kick, nres: o.Resolvers, ttl: o.ReportTTL,
 		stepups: o.StepUps, acr: o.StepUpACR}
 	if s.stepups == nil {
 		s.stepups, _ = store.(StepUpStore)
 	}
+	s.pol.Store(pol)
 	if s.notify == nil {
 		s.notify = nopNotifier{}
 	}
@@ -120,7 +122,19 @@ func (s *Service) SetNotifier(n Notifier) {
 
 // MaxTargets is how many users one request may name (the policy's
 // max_targets).
-func (s *Service) MaxTargets() int { return s.pol.MaxTargets }
+func (s *Service) MaxTargets() int { return s.Policy().MaxTargets }
+
+// Policy returns the policy the service enforces now.
+func (s *Service) Policy() *Policy { return s.pol.Load() }
+
+// SetPolicy makes pol the policy from now on (SIGHUP re-reads the policy
+// file). Requests made under the old policy are checked against the new one
+// at their next approval and before they run. A nil pol is ignored.
+func (s *Service) SetPolicy(pol *Policy) {
+	if pol != nil {
+		s.pol.Store(pol)
+	}
+}
 
 // ManualSteps is what an approver does by hand for a, in the directory's
 // words; "" when the directory does a itself.
@@ -129,12 +143,12 @@ func (s *Service) ManualSteps(a Action) string { return s.dir.ManualSteps(a) }
 // CheckDraft checks d against the policy as Submit does first, without
 // storing, auditing or asking the directory anything. Problems come back as
 // a *ValidationError naming the field.
-func (s *Service) CheckDraft(d Draft) error { return d.Validate(s.pol) }
+func (s *Service) CheckDraft(d Draft) error { return d.Validate(s.Policy()) }
 
 // Requestable returns the actions p may request that the directory can do.
 func (s *Service) Requestable(p Person) []Action {
 	var out []Action
-	for _, a := range s.pol.Requestable(p) {
+	for _, a := range s.Policy().Requestable(p) {
 		if s.dir.Supports(a) != Unsupported {
 			out = append(out, a)
 		}
@@ -156,15 +170,21 @@ func (s *Service) Submit(ctx context.Context, d Draft) (Request, error) {
 			return Request{}, fmt.Errorf("look up submission: %w", err)
 		}
 	}
-	if err := d.Validate(s.pol); err != nil {
+	pol := s.Policy()
+	if err := d.Validate(pol); err != nil {
 		s.refuseSubmission(ctx, d, err)
 		return Request{}, err
 	}
+	var err error
 	support := s.dir.Supports(d.Action)
 	if support == Unsupported {
 		v := &ValidationError{}
 		v.Add(FieldAction, "%s is not supported by the %s directory", d.Action, s.dir.Name())
 		return Request{}, v
+	}
+	var note string
+	if d.Requester, note, err = s.identify(ctx, d.Requester, "requester"); err != nil {
+		return Request{}, err
 	}
 	targets, err := s.resolve(ctx, d.Targets)
 	if err != nil {
@@ -175,10 +195,13 @@ func (s *Service) Submit(ctx context.Context, d Draft) (Request, error) {
 		s.refuseSubmission(ctx, d, err)
 		return Request{}, err
 	}
-	r, events, err := NewRequest(d, targets, support, s.pol, NewRequestID(), now)
+	r, events, err := NewRequest(d, targets, support, pol, NewRequestID(), now)
 	if err != nil {
 		s.refuseSubmission(ctx, d, err)
 		return Request{}, err
+	}
+	if note != "" {
+		events[0].Detail += "; " + note
 	}
 	if err := s.store.CreateRequest(ctx, r, events); err != nil {
 		if errors.Is(err, ErrDuplicate) && d.SubmissionKey != "" {
@@ -294,12 +317,20 @@ func (s *Service) transition(ctx context.Context, id string, by Person, fn func(
 	return r, nil
 }
 
-// Approve records by's approval of request id. It returns a *DecisionError
+// Approve records by's approval of request id. Before it does, it looks by
+// up in the directory and checks again whether each target holds an admin
+// role (README, "Checked when it matters"). It returns a *DecisionError
 // (wrapping ErrForbidden, ErrConflict, ErrExpired or ErrDuplicate) when by may
-// not approve it now; ErrNotFound for an unknown ID.
+// not approve it now, also when a directory check cannot be made (audited as
+// refused); ErrNotFound for an unknown ID.
 func (s *Service) Approve(ctx context.Context, id string, by Person) (Request, error) {
+	chk, err := s.approvalChecks(ctx, NormalizeRequestID(id), by)
+	if err != nil {
+		return Request{}, err
+	}
+	by = chk.by
 	r, err := s.transition(ctx, id, by, func(r Request, now time.Time) (Request, []Event, error) {
-		return r.Approve(s.pol, by, now)
+		return chk.approve(r, s.Policy(), now)
 	})
 	if err != nil {
 		return r, err
@@ -324,7 +355,7 @@ func (s *Service) afterApproval(ctx context.Context, r Request) {
 // Deny ends request id on by's word; errors as Approve.
 func (s *Service) Deny(ctx context.Context, id string, by Person, reason string) (Request, error) {
 	return s.transition(ctx, id, by, func(r Request, now time.Time) (Request, []Event, error) {
-		return r.Deny(s.pol, by, reason, now)
+		return r.Deny(s.Policy(), by, reason, now)
 	})
 }
 
@@ -339,7 +370,7 @@ func (s *Service) Cancel(ctx context.Context, id string, by Person) (Request, er
 // step of request id, and completes it.
 func (s *Service) MarkManual(ctx context.Context, id string, by Person, done bool, note string) (Request, error) {
 	return s.transition(ctx, id, by, func(r Request, now time.Time) (Request, []Event, error) {
-		return r.MarkManual(s.pol, by, done, note, now)
+		return r.MarkManual(s.Policy(), by, done, note, now)
 	})
 }
 
@@ -362,7 +393,7 @@ func (s *Service) Status(ctx context.Context, id string, by Person) (Request, er
 	if err != nil {
 		return Request{}, err
 	}
-	if !r.Requester.Is(by) && len(s.pol.RolesOf(by)) == 0 {
+	if !r.Requester.Is(by) && len(s.Policy().RolesOf(by)) == 0 {
 		return Request{}, ErrNotFound
 	}
 	return r, nil
@@ -379,7 +410,7 @@ func (s *Service) AuthorizeDeny(ctx context.Context, id string, by Person) (Requ
 		return Request{}, err
 	}
 	now := s.now()
-	if err := r.checkDecider(s.pol, by, "deny", now); err != nil {
+	if err := r.checkDecider(s.Policy(), by, "deny", now); err != nil {
 		s.refused(ctx, r, by, err)
 		return Request{}, err
 	}
@@ -399,7 +430,7 @@ func (s *Service) AttachMessage(ctx context.Context, id, ref string) error {
 
 // MayDecide returns nil when by may approve or deny r now, else the reason.
 func (s *Service) MayDecide(r Request, by Person) error {
-	if err := r.checkDecider(s.pol, by, "approve or deny", s.now()); err != nil {
+	if err := r.checkDecider(s.Policy(), by, "approve or deny", s.now()); err != nil {
 		return err
 	}
 	if r.ApprovedBy(by) {
@@ -422,7 +453,7 @@ func (s *Service) Actionable(ctx context.Context, p Person) ([]Request, error) {
 		case r.State == StatePending && (r.Requester.Is(p) || s.MayDecide(r, p) == nil):
 			out = append(out, r)
 		case r.State == StateRunning && r.Manual && !r.Requester.Is(p) && !r.IsTarget(p) &&
-			s.pol.CanApprove(p, r.Action, r.Privileged()):
+			s.Policy().CanApprove(p, r.Action, r.Privileged()):
 			out = append(out, r)
 		}
 	}

@@ -210,7 +210,7 @@ func (s StepUp) Check(in SignIn, rule StepUpRule, now time.Time) error {
 		}
 		return nil
 	}
-	if !in.EmailVerified || in.Email == "" || !strings.EqualFold(in.Email, s.Approver.Email) {
+	if !in.EmailVerified || in.Email == "" || !SameEmail(in.Email, s.Approver.Email) {
 		return stepUpErr(StepUpWrongPerson, ErrForbidden, "someone other than %s signed in (%s, email %q, verified %t)",
 			display(s.Approver), in.Identity(), in.Email, in.EmailVerified)
 	}

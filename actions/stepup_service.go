@@ -22,7 +22,7 @@ type StepUpNotifier interface {
 func (s *Service) StepUpEnabled() bool { return s.stepups != nil }
 
 // NeedsStepUp reports whether approving a needs a step-up sign-in.
-func (s *Service) NeedsStepUp(a Action) bool { return s.pol.StepUp(a) }
+func (s *Service) NeedsStepUp(a Action) bool { return s.Policy().StepUp(a) }
 
 // BeginStepUp runs the checks of an Approve click by by on request id (roles,
 // not the requester, not a target, not decided, not approved by them
@@ -40,11 +40,11 @@ func (s *Service) BeginStepUp(ctx context.Context, id string, by Person) (Reques
 	if err != nil {
 		return Request{}, "", err
 	}
-	if !s.pol.StepUp(r.Action) {
+	if !s.Policy().StepUp(r.Action) {
 		return r, "", decisionErr(ErrConflict, "approving %s needs no step-up: click Approve", r.Action)
 	}
 	now := s.now()
-	if err := r.checkApprover(s.pol, by, now); err != nil {
+	if err := r.checkApprover(s.Policy(), by, now); err != nil {
 		s.refused(ctx, r, by, err)
 		return r, "", err
 	}
@@ -124,7 +124,7 @@ func (s *Service) StartStepUp(ctx context.Context, token, browserHash string) (S
 	if err != nil {
 		return att, fmt.Errorf("step-up: %w", err)
 	}
-	if err := r.checkApprover(s.pol, att.Approver, now); err != nil {
+	if err := r.checkApprover(s.Policy(), att.Approver, now); err != nil {
 		s.refused(ctx, r, att.Approver, err)
 		return att, &StepUpError{Problem: StepUpDecision, Reason: err.Error(), Err: err}
 	}
@@ -143,14 +143,24 @@ func (s *Service) CompleteStepUp(ctx context.Context, state, browserHash string,
 	if err != nil {
 		return Request{}, err
 	}
-	if err := att.Check(in, StepUpRule{MaxAge: s.pol.StepUpMaxAge, ACR: s.acr}, s.now()); err != nil {
+	if err := att.Check(in, StepUpRule{MaxAge: s.Policy().StepUpMaxAge, ACR: s.acr}, s.now()); err != nil {
 		var se *StepUpError
 		errors.As(err, &se)
 		s.refuseStepUp(ctx, att, se)
 		return Request{}, err
 	}
+	chk, err := s.approvalChecks(ctx, att.RequestID, att.Approver)
+	if err != nil {
+		var de *DecisionError
+		if errors.As(err, &de) {
+			return Request{}, &StepUpError{Problem: StepUpDecision, Reason: de.Reason, Err: err}
+		}
+		return Request{}, err
+	}
+	att.Approver = chk.by
 	r, err := s.transition(ctx, att.RequestID, att.Approver, func(r Request, now time.Time) (Request, []Event, error) {
-		return r.ApproveStepUp(s.pol, att, in, now)
+		pol := s.Policy()
+		return chk.apply(r, pol, now, func(r Request) (Request, []Event, error) { return r.ApproveStepUp(pol, att, in, now) })
 	})
 	if err != nil {
 		var de *DecisionError

@@ -27,7 +27,8 @@ type Store interface {
 	// and Claim of it (in this process or any other sharing the database),
 	// and calls fn with it. When fn returns an error nothing is written and
 	// Update returns that error. Otherwise it writes what fn changed (state,
-	// new approvals, new target results, decision, message, lease, times),
+	// new approvals, new target results, a target becoming privileged,
+	// decision, message, lease, times),
 	// increments Version, appends the events, all in one transaction, and
 	// returns the stored request. A target result already stored is never
 	// overwritten, and one approver approves a request once: breaking either

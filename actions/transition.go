@@ -106,6 +106,9 @@ func NewRequest(d Draft, targets []Target, support Support, pol *Policy, id stri
 	privileged := false
 	for _, t := range targets {
 		privileged = privileged || t.Privileged
+		if SamePerson(t.Person(), d.Requester) {
+			v.AddPolicy(FieldTargets, "you cannot request an action on yourself: %s is your own directory account", display(t.Person()))
+		}
 	}
 	if !pol.CanRequest(d.Requester, d.Action, privileged) {
 		req, _ := pol.Rule(d.Action, privileged)

@@ -73,7 +73,7 @@ func (s *Service) StartVerification(ctx context.Context, id string, by Person, m
 	}
 	start := func(cands []VerifierCandidate) (Request, error) {
 		return s.transition(ctx, id, by, func(r Request, now time.Time) (Request, []Event, error) {
-			return r.StartVerification(s.pol, by, m, cands, now)
+			return r.StartVerification(s.Policy(), by, m, cands, now)
 		})
 	}
 	vn, verr := s.verifiers()
@@ -128,7 +128,7 @@ func (s *Service) StartVerification(ctx context.Context, id string, by Person, m
 			for k := range notes {
 				for _, i := range ask[p.SlackID] {
 					if notes[k].Target == i {
-						notes[k].Problem = "the question could not be delivered; it fails unanswered after " + s.pol.VerificationTTL.String()
+						notes[k].Problem = "the question could not be delivered; it fails unanswered after " + s.Policy().VerificationTTL.String()
 					}
 				}
 			}

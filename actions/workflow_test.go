@@ -37,17 +37,21 @@ var (
 // fakeDir is a directory whose answers a test scripts: per email, a list of
 // errors for successive calls (nil: success), and users that are admins.
 type fakeDir struct {
-	mu      sync.Mutex
-	script  map[string][]error // by directory ID
-	calls   map[string]int
-	admins  map[string]bool
-	unknown map[string]bool
-	delay   time.Duration
-	secret  bool
+	mu        sync.Mutex
+	script    map[string][]error // by directory ID
+	calls     map[string]int
+	admins    map[string]bool
+	unknown   map[string]bool
+	delay     time.Duration
+	secret    bool
+	alias     map[string]string // email -> the email of the user it is an alias of
+	privErr   error             // IsPrivileged fails with it when set
+	onPerform func()            // called at the start of each Perform when set
 }
 
 func newFakeDir() *fakeDir {
-	return &fakeDir{script: map[string][]error{}, calls: map[string]int{}, admins: map[string]bool{}, unknown: map[string]bool{}}
+	return &fakeDir{script: map[string][]error{}, calls: map[string]int{}, admins: map[string]bool{}, unknown: map[string]bool{},
+		alias: map[string]string{}}
 }
 
 func (d *fakeDir) Name() string { return "fake" }
@@ -62,15 +66,28 @@ func (d *fakeDir) ResolveUser(_ context.Context, email string) (actions.Director
 	if d.unknown[email] {
 		return actions.DirectoryUser{}, fmt.Errorf("fake: %s: %w", email, actions.ErrUnknownUser)
 	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if primary, ok := d.alias[email]; ok {
+		email = primary
+	}
 	return actions.DirectoryUser{ID: "id-" + email, Email: email}, nil
 }
 func (d *fakeDir) IsPrivileged(_ context.Context, id string) (bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.privErr != nil {
+		return false, d.privErr
+	}
 	return d.admins[id], nil
 }
 func (d *fakeDir) Manager(_ context.Context, id string) (actions.DirectoryUser, error) {
 	return actions.DirectoryUser{}, fmt.Errorf("fake: %s: %w", id, actions.ErrNoManager)
 }
 func (d *fakeDir) Perform(ctx context.Context, a actions.Action, t actions.Target) (actions.Performed, error) {
+	if d.onPerform != nil {
+		d.onPerform()
+	}
 	if d.delay > 0 {
 		if err := actions.SleepContext(ctx, d.delay); err != nil {
 			return actions.Performed{}, err
@@ -161,7 +178,7 @@ func newRig(t *testing.T, st *storage.Store) *rig {
 
 func (r *rig) newExecutor(owner string) *actions.Executor {
 	return actions.NewExecutor(r.store, r.dir, actions.ExecutorOptions{
-		Owner: owner, Notifier: r.notify, Now: r.now.Now, Lease: time.Minute, Parallel: 4,
+		Owner: owner, Notifier: r.notify, Now: r.now.Now, Lease: time.Minute, Parallel: 4, Policy: r.svc.Policy,
 		Retry: actions.RetryPolicy{Attempts: 4, Base: time.Millisecond, Max: 5 * time.Millisecond},
 		Sleep: func(ctx context.Context, d time.Duration) error { return nil },
 	})

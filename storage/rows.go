@@ -17,6 +17,7 @@ type requestRow struct {
 	ID               string         `gorm:"column:id;primaryKey"`
 	RequesterSlackID string         `gorm:"column:requester_slack_id"`
 	RequesterEmail   string         `gorm:"column:requester_email"`
+	RequesterDirID   string         `gorm:"column:requester_directory_id"`
 	Action           string         `gorm:"column:action"`
 	Reason           string         `gorm:"column:reason"`
 	Ticket           string         `gorm:"column:ticket"`
@@ -64,6 +65,7 @@ type approvalRow struct {
 	Idx             int    `gorm:"column:idx;primaryKey;autoIncrement:false"`
 	ApproverSlackID string `gorm:"column:approver_slack_id"`
 	ApproverEmail   string `gorm:"column:approver_email"`
+	ApproverDirID   string `gorm:"column:approver_directory_id"`
 	AtUS            int64  `gorm:"column:at"`
 }
 
@@ -192,7 +194,7 @@ func normalTime(t time.Time) time.Time {
 
 func newRequestRow(r actions.Request) requestRow {
 	row := requestRow{
-		ID: r.ID, RequesterSlackID: r.Requester.SlackID, RequesterEmail: r.Requester.Email,
+		ID: r.ID, RequesterSlackID: r.Requester.SlackID, RequesterEmail: r.Requester.Email, RequesterDirID: r.Requester.DirectoryID,
 		Action: string(r.Action), Reason: r.Reason, Ticket: r.Ticket, State: string(r.State),
 		CreatedUS: micros(r.CreatedAt), ExpiresUS: micros(r.ExpiresAt), UpdatedUS: micros(r.UpdatedAt),
 		ApprovalsNeeded: r.ApprovalsNeeded, DecidedBySlackID: r.DecidedBy.SlackID, DecidedByEmail: r.DecidedBy.Email,
@@ -211,7 +213,7 @@ func newRequestRow(r actions.Request) requestRow {
 // are added by the caller.
 func (row requestRow) request() actions.Request {
 	r := actions.Request{
-		ID: row.ID, Requester: actions.Person{SlackID: row.RequesterSlackID, Email: row.RequesterEmail},
+		ID: row.ID, Requester: actions.Person{SlackID: row.RequesterSlackID, Email: row.RequesterEmail, DirectoryID: row.RequesterDirID},
 		Action: actions.Action(row.Action), Reason: row.Reason, Ticket: row.Ticket, State: actions.State(row.State),
 		CreatedAt: fromMicros(row.CreatedUS), ExpiresAt: fromMicros(row.ExpiresUS), UpdatedAt: fromMicros(row.UpdatedUS),
 		ApprovalsNeeded: row.ApprovalsNeeded,
@@ -250,11 +252,13 @@ func (row targetRow) target() actions.Target {
 }
 
 func newApprovalRow(id string, i int, a actions.Approval) approvalRow {
-	return approvalRow{RequestID: id, Idx: i, ApproverSlackID: a.By.SlackID, ApproverEmail: a.By.Email, AtUS: micros(a.At)}
+	return approvalRow{RequestID: id, Idx: i, ApproverSlackID: a.By.SlackID, ApproverEmail: a.By.Email,
+		ApproverDirID: a.By.DirectoryID, AtUS: micros(a.At)}
 }
 
 func (row approvalRow) approval() actions.Approval {
-	return actions.Approval{By: actions.Person{SlackID: row.ApproverSlackID, Email: row.ApproverEmail}, At: fromMicros(row.AtUS)}
+	by := actions.Person{SlackID: row.ApproverSlackID, Email: row.ApproverEmail, DirectoryID: row.ApproverDirID}
+	return actions.Approval{By: by, At: fromMicros(row.AtUS)}
 }
 
 // normalize returns r exactly as the database gives it back: times in UTC

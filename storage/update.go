@@ -114,6 +114,14 @@ func persist(tx *gorm.DB, cur, next actions.Request, events []actions.Event) (ac
 		if err := persistResult(tx, cur, next, i); err != nil {
 			return actions.Request{}, err
 		}
+		if next.Targets[i].Privileged && !cur.Targets[i].Privileged {
+			// A target seen holding an admin role stays privileged.
+			err := tx.Table(targetRow{}.TableName()).Where("request_id = ? AND idx = ?", cur.ID, i).
+				Update("privileged", true).Error
+			if err != nil {
+				return actions.Request{}, fmt.Errorf("mark target %d privileged: %w", i, err)
+			}
+		}
 	}
 	if err := persistNotices(tx, cur, next); err != nil {
 		return actions.Request{}, err
@@ -191,7 +199,8 @@ func sameResult(a, b actions.TargetResult) bool {
 }
 
 // checkImmutable fails when next, normalized, differs from cur in what a
-// request never changes once made, or drops or alters an approval.
+// request never changes once made, or drops or alters an approval. A target
+// may become privileged, never the other way.
 func checkImmutable(cur, next actions.Request) error {
 	bad := ""
 	switch {
@@ -224,7 +233,7 @@ func checkImmutable(cur, next actions.Request) error {
 	}
 	for i := 0; bad == "" && i < len(cur.Targets); i++ {
 		c, n := cur.Targets[i], next.Targets[i]
-		if c.SlackID != n.SlackID || c.Email != n.Email || c.DirectoryID != n.DirectoryID || c.Privileged != n.Privileged {
+		if c.SlackID != n.SlackID || c.Email != n.Email || c.DirectoryID != n.DirectoryID || (c.Privileged && !n.Privileged) {
 			bad = fmt.Sprintf("target %d", i)
 		}
 	}

@@ -68,8 +68,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if selfRetrying(dir) {
 		execOpts.Retry = actions.RetryPolicy{Attempts: 1}
 	}
+	var svc *actions.Service
+	execOpts.Policy = func() *actions.Policy { return svc.Policy() }
 	exec := actions.NewExecutor(st, dir, execOpts)
-	svc := actions.NewService(st, dir, pol, actions.ServiceOptions{Observer: m, Logger: log, Kick: exec.Kick, StepUpACR: c.OIDCACR})
+	svc = actions.NewService(st, dir, pol, actions.ServiceOptions{Observer: m, Logger: log, Kick: exec.Kick, StepUpACR: c.OIDCACR})
 	slackClient := slack.New(c.SlackBotToken, slack.OptionAPIURL(c.SlackAPIURL), slack.OptionHTTPClient(&http.Client{Timeout: 15 * time.Second}))
 	b, err := bot.New(bot.Config{
 		Service: svc, Slack: slackClient, SigningSecret: c.SlackSigningSecret,
@@ -122,6 +124,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// run ends every part: at shutdown, or when one part fails.
 	run, stopAll := context.WithCancel(ctx)
 	defer stopAll()
+	reloadPolicyOnHangup(run, c.PolicyFile, svc.SetPolicy, log)
 	stopDigest, err := startDigestScheduler(run, c, st, slackClient, m, log)
 	if err != nil {
 		ln.Close()

@@ -1,0 +1,216 @@
+package actions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Rules are checked when they matter (README, "Checked when it matters"): the
+// requester's and approvers' roles and whether a target holds an admin role
+// are checked at submission, again at each approval, and again just before
+// each target runs. A check that cannot be made refuses.
+
+// identify looks p up in the directory by the email on their Slack profile and
+// returns p with DirectoryID set. A person the directory does not know may
+// still act: DirectoryID stays empty and note says so, for the audit log.
+// Any other failure is an error (the caller refuses: it fails closed).
+func (s *Service) identify(ctx context.Context, p Person, who string) (Person, string, error) {
+	p.DirectoryID = ""
+	if p.Email == "" {
+		return p, who + " has no email on their Slack profile: not found in the directory", nil
+	}
+	var u DirectoryUser
+	_, err := s.retry.Do(ctx, nil, func(ctx context.Context) (err error) {
+		u, err = s.dir.ResolveUser(ctx, p.Email)
+		return err
+	})
+	switch {
+	case errors.Is(err, ErrUnknownUser):
+		return p, who + " " + p.Email + " not found in the directory", nil
+	case err != nil:
+		return p, "", fmt.Errorf("look up the %s %s in the directory: %w", who, p.Email, err)
+	}
+	p.DirectoryID = u.ID
+	return p, "", nil
+}
+
+// adminNow asks the directory, a few at a time, whether each target holds an
+// admin role now. Any failure is an error: the caller refuses.
+func (s *Service) adminNow(ctx context.Context, ts []Target) ([]bool, error) {
+	out := make([]bool, len(ts))
+	errs := make([]error, len(ts))
+	sem := make(chan struct{}, s.nres)
+	var wg sync.WaitGroup
+	for i, t := range ts {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			_, errs[i] = s.retry.Do(ctx, nil, func(ctx context.Context) (err error) {
+				out[i], err = s.dir.IsPrivileged(ctx, t.DirectoryID)
+				return err
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("check whether %s holds an admin role: %w", display(ts[i].Person()), err)
+		}
+	}
+	return out, nil
+}
+
+// approvalCheck is what Approve learnt from the directory before it locks
+// the request: who the approver is, and which targets hold an admin role now.
+type approvalCheck struct {
+	by     Person
+	note   string // for the audit: the approver was not found
+	admins []bool // nil when the request was not pending
+}
+
+// approvalChecks makes the directory checks of an approval. A check that
+// cannot be made is refused and audited like any refused click.
+func (s *Service) approvalChecks(ctx context.Context, id string, by Person) (approvalCheck, error) {
+	cur, err := s.store.Request(ctx, id)
+	if err != nil || cur.State != StatePending {
+		// Unknown, or not pending: the transition answers that.
+		return approvalCheck{by: by}, nil
+	}
+	chk := approvalCheck{}
+	var ierr, aerr error
+	chk.by, chk.note, ierr = s.identify(ctx, by, "approver")
+	if ierr == nil {
+		chk.admins, aerr = s.adminNow(ctx, cur.Targets)
+	}
+	if err := errors.Join(ierr, aerr); err != nil {
+		s.log.ErrorContext(ctx, "approval check failed", "request_id", id, "error", err)
+		refusal := decisionErr(ErrForbidden, "request %s cannot be approved now: the directory could not be checked (%v); try again", id, err)
+		ev := Event{Time: s.now(), RequestID: id, Kind: EventRefused, Actor: by.SlackID, Action: cur.Action, Detail: refusal.Error()}
+		if err := s.store.AppendEvents(ctx, ev); err != nil {
+			s.log.ErrorContext(ctx, "audit refused click", "request_id", id, "error", err)
+		}
+		return chk, refusal
+	}
+	return chk, nil
+}
+
+// approve is Request.Approve with what the checks found (apply).
+func (c approvalCheck) approve(r Request, pol *Policy, now time.Time) (Request, []Event, error) {
+	return c.apply(r, pol, now, func(r Request) (Request, []Event, error) { return r.Approve(pol, c.by, now) })
+}
+
+// apply runs approve, a transition that records c.by's approval, with what
+// the checks found: targets that hold an admin role now count as privileged
+// (and stay so), and the requester must still hold a role that may request
+// the action.
+func (c approvalCheck) apply(r Request, pol *Policy, now time.Time, approve func(Request) (Request, []Event, error)) (Request, []Event, error) {
+	if c.admins != nil {
+		r = r.MarkAdmins(c.admins)
+	}
+	if r.State == StatePending && !pol.CanRequest(r.Requester, r.Action, r.Privileged()) {
+		if err := r.checkDecider(pol, c.by, "approve", now); err != nil {
+			return r, nil, err
+		}
+		req, _ := pol.Rule(r.Action, r.Privileged())
+		return r, nil, decisionErr(ErrForbidden, "request %s cannot be approved: its requester %s no longer holds a role that may request %s%s (%s); deny it",
+			r.ID, display(r.Requester), r.Action, privilegedSuffix(r), strings.Join(req, ", "))
+	}
+	n, evs, err := approve(r)
+	for i := range evs {
+		if err == nil && c.note != "" && evs[i].Kind == EventApproved {
+			evs[i].Detail += "; " + c.note
+		}
+	}
+	return n, evs, err
+}
+
+func privilegedSuffix(r Request) string {
+	if r.Privileged() {
+		return " on a user who holds an admin role"
+	}
+	return ""
+}
+
+// MarkAdmins returns a copy of r in which target i is privileged when it was
+// or when admins[i] says it holds an admin role now. A target once seen as an
+// admin stays privileged: the rule only gets stricter.
+func (r Request) MarkAdmins(admins []bool) Request {
+	n := r.Clone()
+	for i := range n.Targets {
+		if i < len(admins) && admins[i] {
+			n.Targets[i].Privileged = true
+		}
+	}
+	return n
+}
+
+// mayRun checks, just before target i of r runs, the rules under the
+// current policy: whether the target holds an admin role now, whether the
+// requester still may request the action on them, and whether every approver
+// still may approve it. It returns why not, or "" when it may run. A check
+// that cannot be made refuses. With no Policy in the options nothing is
+// checked.
+func (e *Executor) mayRun(ctx context.Context, r Request, i int) string {
+	if e.o.Policy == nil {
+		return ""
+	}
+	pol := e.o.Policy()
+	t := r.Targets[i]
+	admin := t.Privileged
+	if !admin {
+		_, err := e.o.Retry.Do(ctx, e.o.Sleep, func(ctx context.Context) (err error) {
+			admin, err = e.dir.IsPrivileged(ctx, t.DirectoryID)
+			return err
+		})
+		if err != nil {
+			return "refused before running: could not check whether the user holds an admin role: " + err.Error()
+		}
+	}
+	priv := r.Privileged() || admin
+	if pol == nil || !pol.CanRequest(r.Requester, r.Action, priv) {
+		return fmt.Sprintf("refused before running: the requester %s no longer holds a role that may request %s%s",
+			display(r.Requester), r.Action, map[bool]string{true: " on a user who holds an admin role"}[priv])
+	}
+	for _, a := range r.Approvals {
+		if !pol.CanApprove(a.By, r.Action, priv) {
+			return fmt.Sprintf("refused before running: the approver %s no longer holds a role that may approve %s%s",
+				display(a.By), r.Action, map[bool]string{true: " on a user who holds an admin role"}[priv])
+		}
+	}
+	return ""
+}
+
+// mayReceive reports whether the requester of r still holds a role that may
+// request its action, just before a secret is handed to them.
+func (e *Executor) mayReceive(r Request) bool {
+	if e.o.Policy == nil {
+		return true
+	}
+	pol := e.o.Policy()
+	return pol != nil && pol.CanRequest(r.Requester, r.Action, r.Privileged())
+}
+
+// refuseUnfit records a failed result, with the reason, for each target of
+// unit that may not run now (mayRun), and returns the ones that may.
+func (e *Executor) refuseUnfit(ctx context.Context, r Request, unit []int, log *slog.Logger) []int {
+	fit := make([]int, 0, len(unit))
+	for _, i := range unit {
+		reason := e.mayRun(ctx, r, i)
+		if ctx.Err() != nil {
+			return nil // interrupted: resumed later
+		}
+		if reason == "" {
+			fit = append(fit, i)
+			continue
+		}
+		log.WarnContext(ctx, "target refused before running", "directory_id", r.Targets[i].DirectoryID, "reason", reason)
+		e.finish(ctx, r, i, Performed{}, errors.New(reason), 0, log)
+	}
+	return fit
+}
