@@ -11,10 +11,11 @@ import (
 )
 
 // reloadPolicyOnHangup re-reads the policy file at path on every SIGHUP until
-// ctx ends, and hands a policy that validates to set. A file that does not
-// validate keeps the policy in force, and the log says why (README, "Policy
-// reload").
-func reloadPolicyOnHangup(ctx context.Context, path string, set func(*actions.Policy), log *slog.Logger) {
+// ctx ends, and hands a policy that validates, and that check (what start-up
+// checks beyond the file itself; nil for none) accepts, to set. A file that
+// does not keeps the policy in force, and the log says why (README, "Who is
+// who, and checked when it matters").
+func reloadPolicyOnHangup(ctx context.Context, path string, check func(*actions.Policy) error, set func(*actions.Policy), log *slog.Logger) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
@@ -24,15 +25,18 @@ func reloadPolicyOnHangup(ctx context.Context, path string, set func(*actions.Po
 			case <-ctx.Done():
 				return
 			case <-hup:
-				reloadPolicy(path, set, log)
+				reloadPolicy(path, check, set, log)
 			}
 		}
 	}()
 }
 
 // reloadPolicy reads and validates the policy file once.
-func reloadPolicy(path string, set func(*actions.Policy), log *slog.Logger) {
+func reloadPolicy(path string, check func(*actions.Policy) error, set func(*actions.Policy), log *slog.Logger) {
 	pol, err := actions.LoadPolicy(path)
+	if err == nil && check != nil {
+		err = check(pol)
+	}
 	if err != nil {
 		log.Error("policy reload failed: keeping the policy in force", "file", path, "error", err)
 		return

@@ -42,7 +42,7 @@ func TestPolicyReloadOnHangup(t *testing.T) {
 	logs := &syncBuffer{}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	reloadPolicyOnHangup(ctx, path, set, slog.New(slog.NewJSONHandler(logs, nil)))
+	reloadPolicyOnHangup(ctx, path, nil, set, slog.New(slog.NewJSONHandler(logs, nil)))
 
 	// waitFor sends SIGHUP to this process until the log has want.
 	waitFor := func(want string) {

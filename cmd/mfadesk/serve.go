@@ -124,7 +124,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	// run ends every part: at shutdown, or when one part fails.
 	run, stopAll := context.WithCancel(ctx)
 	defer stopAll()
-	reloadPolicyOnHangup(run, c.PolicyFile, svc.SetPolicy, log)
+	reloadPolicyOnHangup(run, c.PolicyFile, func(p *actions.Policy) error {
+		if _, err := stepUpConfig(c, p, log); err != nil {
+			return err
+		}
+		if stepUp == nil && len(p.StepUpActions()) > 0 {
+			return fmt.Errorf("step_up on %s needs a restart with the OpenID Connect variables set", joinActions(p.StepUpActions()))
+		}
+		return nil
+	}, svc.SetPolicy, log)
 	stopDigest, err := startDigestScheduler(run, c, st, slackClient, m, log)
 	if err != nil {
 		ln.Close()
