@@ -22,8 +22,12 @@ type RunnerOptions struct {
 	// RetryBase and RetryMax space the retries of a failed post: RetryBase
 	// after the first failure, doubling up to RetryMax (1m, 1h).
 	RetryBase, RetryMax time.Duration
-	Now                 func() time.Time
-	Logger              *slog.Logger
+	// MinPeriod is the shortest period Post posts (0: any with a length).
+	// `mfadesk digest` sets a minute, so that running it twice does not
+	// post a digest of the seconds in between.
+	MinPeriod time.Duration
+	Now       func() time.Time
+	Logger    *slog.Logger
 	Observer            Observer
 }
 
@@ -133,11 +137,52 @@ func (r *Runner) fallbackStart(ctx context.Context, end time.Time) (time.Time, e
 // period (posted already, held by another, superseded, lease lost), not a
 // failure.
 func Expected(err error) bool {
-	return errors.Is(err, ErrPosted) || errors.Is(err, ErrBusy) || errors.Is(err, ErrSuperseded) || errors.Is(err, ErrLeaseLost)
+	return errors.Is(err, ErrPosted) || errors.Is(err, ErrBusy) || errors.Is(err, ErrSuperseded) || errors.Is(err, ErrLeaseLost) ||
+		errors.Is(err, ErrNothingToPost)
+}
+
+// ErrNothingToPost is Post's answer for a period not worth a message: the
+// first period, when nothing happened in it (a fresh install), or a period
+// shorter than MinPeriod. Nothing is recorded, so the next period starts
+// where it would have.
+var ErrNothingToPost = errors.New("nothing to post")
+
+// worthPosting returns ErrNothingToPost, wrapped with the reason, when the
+// period ending at end (starting at start, or where the ledger would start
+// it) is the first and empty, or too short.
+func (r *Runner) worthPosting(ctx context.Context, end, start, fallback time.Time) error {
+	first := false
+	if start.IsZero() {
+		prev, ok, err := r.store.LatestDigest(ctx, end)
+		switch {
+		case err != nil:
+			return fmt.Errorf("digest period: %w", err)
+		case ok && prev.Period.End.Equal(end):
+			return nil // this period exists: the claim decides
+		case ok:
+			start = prev.Period.End
+		default:
+			start, first = fallback, true
+		}
+	}
+	if length := end.Sub(start); length <= 0 || (!first && length < r.o.MinPeriod) {
+		return fmt.Errorf("%w: the period since the last digest (%s) is %s long; a digest covers at least %s",
+			ErrNothingToPost, start.Format(time.RFC3339), length.Round(time.Second), max(r.o.MinPeriod, time.Microsecond))
+	}
+	if first {
+		d, err := r.Build(ctx, Period{Start: start.UTC(), End: end})
+		if err != nil {
+			return err
+		}
+		if d.Quiet() {
+			return fmt.Errorf("%w: no audit events yet; the first digest is posted once something has happened", ErrNothingToPost)
+		}
+	}
+	return nil
 }
 
 // Post posts the digest of the period ending at end, unless some replica
-// has or is doing so. start is the period's start if the period is new
+// has or is doing so, or it is not worth a message (ErrNothingToPost). start is the period's start if the period is new
 // (zero: from the previous period's end). It returns the period's record;
 // Expected errors when there was nothing for this replica to do, others
 // when building, posting or recording failed — the period is then left to
@@ -149,6 +194,9 @@ func (r *Runner) Post(ctx context.Context, end, start time.Time) (Record, error)
 	end = end.UTC()
 	fallback, err := r.fallbackStart(ctx, end)
 	if err != nil {
+		return Record{}, err
+	}
+	if err := r.worthPosting(ctx, end, start, fallback); err != nil {
 		return Record{}, err
 	}
 	now := r.now()

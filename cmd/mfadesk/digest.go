@@ -74,8 +74,12 @@ func digestCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return digestview.WriteText(stdout, d)
 	}
 	poster := digestview.NewPoster(newSlackClient(c), c.AuditChannel)
+	opts.MinPeriod = time.Minute
 	rec, err := digest.NewRunner(st, poster, opts).Post(ctx, now, from)
 	switch {
+	case errors.Is(err, digest.ErrNothingToPost):
+		fmt.Fprintln(stdout, err.Error()+"; nothing posted")
+		return nil
 	case errors.Is(err, digest.ErrPosted), errors.Is(err, digest.ErrSuperseded):
 		return fmt.Errorf("a digest up to %s exists already; nothing posted", now.Format(time.RFC3339))
 	case err != nil:

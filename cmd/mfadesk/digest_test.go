@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"regexp"
 	"slices"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/actions/digest"
+	"github.com/mfadesk/mfadesk/bot/digestview"
 	"github.com/mfadesk/mfadesk/bot/fakeslack"
 	"github.com/mfadesk/mfadesk/storage"
 	"github.com/mfadesk/mfadesk/storage/storagetest"
@@ -279,7 +281,7 @@ func TestDigestFailedPostIsRetriedNotDuplicated(t *testing.T) {
 		fs := newFakeSlackChannel(t)
 		fs.Fail("chat.postMessage", "internal_error")
 		fs.Fail("chat.postMessage", "fatal_error")
-		approvedRequest(t, db.Store, writePolicy(t), 1)
+		eventInLastPeriod(t, db.Store)
 		tune := digestTuning{retryEvery: 30 * time.Millisecond, retryBase: 150 * time.Millisecond}
 		stopA := scheduler(t, db.Store, fs, digest.DefaultSchedule, tune)
 		stopB := scheduler(t, db.Open(t), fs, digest.DefaultSchedule, tune)
@@ -325,4 +327,66 @@ func TestDigestRepostsAfterACrashWhilePosting(t *testing.T) {
 			t.Errorf("posted %+v", posted)
 		}
 	})
+}
+
+// TestDigestNothingToPost: a fresh install posts no "Nothing happened" digest,
+// at start or by hand, and `mfadesk digest` run twice posts no digest of
+// the seconds in between.
+func TestDigestNothingToPost(t *testing.T) {
+	storagetest.EachDB(t, func(t *testing.T, db storagetest.DB) {
+		fs := newFakeSlackChannel(t)
+		sched, err := digest.ParseSchedule(digest.DefaultSchedule)
+		if err != nil {
+			t.Fatal(err)
+		}
+		client := slack.New(fakeslack.DefaultToken, slack.OptionAPIURL(fs.APIURL()))
+		r := digest.NewRunner(db.Store, digestview.NewPoster(client, auditChannel), digest.RunnerOptions{Owner: "test"})
+		// The first start of a fresh install catches up the last tick.
+		if err := r.Reconcile(t.Context(), sched.Prev(time.Now())); err != nil {
+			t.Fatalf("reconcile: %v", err)
+		}
+		_, err = r.Post(t.Context(), sched.Prev(time.Now()), time.Time{})
+		if !errors.Is(err, digest.ErrNothingToPost) || !digest.Expected(err) {
+			t.Errorf("post on a fresh install: %v, want ErrNothingToPost", err)
+		}
+		e := slackEnv(env{"MFADESK_DATABASE_URL": db.URL}, fs)
+		code, out, errOut := runDigest(t, e, "digest")
+		if code != 0 || !strings.Contains(out, "nothing to post: no audit events yet") {
+			t.Errorf("mfadesk digest on a fresh install: exit %d, %q %q", code, out, errOut)
+		}
+		if n := len(fs.Messages(auditChannel)); n != 0 {
+			t.Fatalf("%d digests posted on a fresh install", n)
+		}
+		if recs, err := db.Store.Digests(t.Context(), 10); err != nil || len(recs) != 0 {
+			t.Errorf("records %+v %v, want none", recs, err)
+		}
+		// Something happens: the first digest is posted; run again at once,
+		// nothing more.
+		approvedRequest(t, db.Store, writePolicy(t), 1)
+		if code, out, errOut := runDigest(t, e, "digest"); code != 0 || !strings.HasPrefix(out, "posted the digest of ") {
+			t.Fatalf("first digest: exit %d, %q %q", code, out, errOut)
+		}
+		code, out, errOut = runDigest(t, e, "digest")
+		if code != 0 || !strings.Contains(out, "nothing to post: the period since the last digest") {
+			t.Errorf("second digest at once: exit %d, %q %q", code, out, errOut)
+		}
+		if n := len(fs.Messages(auditChannel)); n != 1 {
+			t.Errorf("%d digests posted, want 1", n)
+		}
+	})
+}
+
+// eventInLastPeriod records an event in the week before the default
+// schedule's last tick, so that the first digest has something to say (an
+// empty first period is not posted).
+func eventInLastPeriod(t *testing.T, st *storage.Store) {
+	t.Helper()
+	sched, err := digest.ParseSchedule(digest.DefaultSchedule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := sched.Prev(time.Now()).Add(-time.Hour)
+	if err := st.AppendEvents(t.Context(), actions.Event{Time: at, Kind: actions.EventRefused, Actor: "U0HELP1", Detail: "no"}); err != nil {
+		t.Fatal(err)
+	}
 }
