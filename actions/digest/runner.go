@@ -28,7 +28,7 @@ type RunnerOptions struct {
 	MinPeriod time.Duration
 	Now       func() time.Time
 	Logger    *slog.Logger
-	Observer            Observer
+	Observer  Observer
 }
 
 // Runner builds digests and posts each period's digest once, however many
