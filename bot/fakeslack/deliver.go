@@ -110,7 +110,7 @@ func (s *Server) CommandForm(user, channel, command, text string) url.Values {
 	return url.Values{
 		"team_id": {"T0FAKE"}, "team_domain": {"fake"}, "channel_id": {channel}, "channel_name": {"general"},
 		"user_id": {user}, "user_name": {user}, "command": {command}, "text": {text},
-		"response_url": {s.NewResponseURL(user)}, "trigger_id": {s.NewTrigger(user)}, "api_app_id": {"A0MFADESK"},
+		"response_url": {s.newResponseURL(user, channel)}, "trigger_id": {s.NewTrigger(user)}, "api_app_id": {"A0MFADESK"},
 	}
 }
 

@@ -110,7 +110,7 @@ type Server struct {
 	ims        map[string]string // user -> IM channel
 	messages   []*Message
 	ephemerals []Message
-	respUser   map[string]string // response URL id -> who ran the command
+	responses  map[string]*responseURL
 	views      map[string]*View
 	triggers   map[string]*trigger
 	calls      []Call
@@ -121,35 +121,49 @@ type Server struct {
 	// undocumented collects what Slack's published description does not
 	// document (see Undocumented).
 	undocumented []string
+	onChange     func()
 }
 
 // New starts a fake Slack; Close stops it.
 func New() *Server {
-	s := &Server{
+	s := newServer()
+	s.srv = httptest.NewServer(s.Handler())
+	s.URL = s.srv.URL
+	return s
+}
+
+func newServer() *Server {
+	return &Server{
 		Token: DefaultToken, AppToken: DefaultAppToken, triggerTTL: 3 * time.Second, sock: newSocket(),
 		users: map[string]User{}, channels: map[string]bool{}, outside: map[string]bool{}, ims: map[string]string{},
-		respUser: map[string]string{}, views: map[string]*View{},
+		responses: map[string]*responseURL{}, views: map[string]*View{},
 		triggers: map[string]*trigger{}, faults: map[string][]fault{}, delays: map[string]time.Duration{},
 		files: map[string]*File{},
 	}
+}
+
+// Handler answers the fake's URLs: /api/{method}, /response/{id},
+// /upload/{id} and /socket, relative to URL.
+func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/{method}", s.serveAPI)
 	mux.HandleFunc("POST /response/{id}", s.serveResponse)
 	mux.HandleFunc("POST /upload/{id}", s.serveUpload)
 	mux.HandleFunc("GET /socket", s.serveSocket)
-	s.srv = httptest.NewServer(mux)
-	s.URL = s.srv.URL
-	return s
+	return mux
 }
 
-// Close shuts the server down.
+// Close shuts the server down (a mounted one only drops its Socket Mode
+// connection).
 func (s *Server) Close() {
 	s.sock.mu.Lock()
 	if s.sock.conn != nil {
 		_ = s.sock.conn.Close()
 	}
 	s.sock.mu.Unlock()
-	s.srv.Close()
+	if s.srv != nil {
+		s.srv.Close()
+	}
 }
 
 // APIURL is the base URL for slack.OptionAPIURL.
@@ -198,11 +212,13 @@ func (s *Server) NewTrigger(user string) string {
 }
 
 // NewResponseURL issues a response URL for a command user ran.
-func (s *Server) NewResponseURL(user string) string {
+func (s *Server) NewResponseURL(user string) string { return s.newResponseURL(user, "") }
+
+func (s *Server) newResponseURL(user, channel string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	id := fmt.Sprintf("R%d", s.next())
-	s.respUser[id] = user
+	s.responses[id] = &responseURL{user: user, channel: channel, issued: time.Now()}
 	return s.URL + "/response/" + id
 }
 
@@ -269,7 +285,8 @@ func (s *Server) Responses() []Message {
 	var out []Message
 	for _, c := range s.calls {
 		if c.Method == "response_url" {
-			out = append(out, Message{Text: c.Args["text"], Blocks: plainJSON(json.RawMessage(c.Args["blocks"])), User: c.Args["_user"]})
+			out = append(out, Message{Channel: c.Args["_channel"], TS: c.Args["_ts"], Text: c.Args["text"],
+				Blocks: plainJSON(json.RawMessage(c.Args["blocks"])), User: c.Args["_user"]})
 		}
 	}
 	return out
@@ -432,6 +449,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	res["ok"] = true
 	writeJSON(w, res)
+	if changes[method] {
+		s.changed()
+	}
 }
 
 func (s *Server) serveResponse(w http.ResponseWriter, r *http.Request) {
@@ -442,14 +462,24 @@ func (s *Server) serveResponse(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.respUser[id]; !ok {
+	ru, ok := s.responses[id]
+	switch {
+	case !ok:
+		s.mu.Unlock()
 		http.Error(w, "unknown response URL", http.StatusNotFound)
 		return
+	case ru.uses >= responseURLUses || time.Since(ru.issued) > responseURLLife:
+		// Slack takes a response URL five times within 30 minutes.
+		s.mu.Unlock()
+		http.Error(w, "used_url", http.StatusNotFound)
+		return
 	}
-	a["_user"] = s.respUser[id]
+	ru.uses++
+	a["_user"], a["_channel"], a["_ts"] = ru.user, ru.channel, fmt.Sprintf("1700000000.%06d", s.next())
 	s.calls = append(s.calls, Call{Method: "response_url", Args: a, At: time.Now()})
+	s.mu.Unlock()
 	writeJSON(w, obj{"ok": true})
+	s.changed()
 }
 
 func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {

@@ -235,20 +235,24 @@ func (s *Server) UpdateView(id string, view json.RawMessage) error {
 		return fmt.Errorf("invalid view: %s", code)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	cur, ok := s.views[id]
+	if ok {
+		s.setView(cur, v)
+	}
+	s.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("no view %s", id)
 	}
-	s.setView(cur, v)
+	s.changed()
 	return nil
 }
 
 // CloseView forgets a view, as when the person closes the modal.
 func (s *Server) CloseView(id string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	delete(s.views, id)
+	s.mu.Unlock()
+	s.changed()
 }
 
 func externalID(v json.RawMessage) string {

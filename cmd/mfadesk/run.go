@@ -31,6 +31,7 @@ func commands() []command {
 		{"audit export", "[--since D] [--format jsonl|csv]", "write audit events to stdout, oldest first", auditExport},
 		{"audit verify", "[--head HASH]", "check the audit hash chain", auditVerify},
 		{"digest", "[--print] [--since D]", "build the digest now; --print writes it to stdout instead of Slack", digestCmd},
+		{"demo", "[--addr HOST:PORT]", "the whole bot in a browser, with no Slack workspace and no directory account (default 127.0.0.1:8080)", demoCmd},
 		{"version", "", "print the version, commit and Go version", versionCmd},
 	}
 }

@@ -33,6 +33,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := parseFlags(flag.NewFlagSet("serve", flag.ContinueOnError), args, stderr); err != nil {
 		return err
 	}
+	return runServer(ctx, getenv, stderr, serveHooks{})
+}
+
+// runServer is serve after its flags; `mfadesk demo` calls it with its
+// stand-ins in h (demo.go).
+func runServer(ctx context.Context, getenv func(string) string, stderr io.Writer, h serveHooks) error {
 	c, err := loadConfig(getenv, needDB|needSlack|needDirectory)
 	if err != nil {
 		return err
@@ -48,7 +54,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	// The directory first: a missing credential stops start-up before the
 	// database is touched.
-	dir, err := newDirectory(ctx, c, getenv, pol, log)
+	dir, err := h.newDirectory(ctx, c, getenv, pol, log)
 	if err != nil {
 		return err
 	}
@@ -86,12 +92,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	mux := http.NewServeMux()
 	b.Routes(mux)
 	if stepUp != nil {
-		h, err := stepup.New(*stepUp, svc)
+		su, err := stepup.New(*stepUp, svc)
 		if err != nil {
 			return err
 		}
-		h.Routes(mux)
+		su.Routes(mux)
 	}
+	h.addRoutes(mux, st)
 	ready := &readiness{st: st, log: log, slack: func(ctx context.Context) []slackProblem {
 		return slackProblems(ctx, slackClient, c.SlackAPIURL, c.ApprovalChannel)
 	}}
@@ -103,7 +110,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	opsRoutes(opsMux, ready, m)
 
-	ln, err := net.Listen("tcp", c.HTTPAddr)
+	ln, err := h.listen(c.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("MFADESK_HTTP_ADDR: %w", err)
 	}

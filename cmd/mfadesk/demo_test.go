@@ -1,0 +1,102 @@
+package main
+
+import (
+	"io"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDemoRefusesRealServices(t *testing.T) {
+	tests := []struct{ name, key, value string }{
+		{"slack token", "SLACK_BOT_TOKEN", "xoxb-real-secret-token"},
+		{"slack API", "SLACK_API_URL", "https://slack.com/api/"},
+		{"entra", "AZURE_CLIENT_SECRET", "real-client-secret"},
+		{"okta", "OKTA_API_TOKEN", "real-okta-token"},
+		{"google", "MFADESK_GOOGLE_CREDENTIALS", "/etc/key.json"},
+		{"another directory", "MFADESK_DIRECTORY", "entra"},
+		{"sign-in provider", "MFADESK_OIDC_CLIENT_SECRET", "real-oidc-secret"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCmd(t, env{tt.key: tt.value}, "demo", "--addr", "127.0.0.1:0")
+			if code != 1 || out != "" {
+				t.Fatalf("exit %d, stdout %q: want 1 and nothing printed", code, out)
+			}
+			if !strings.Contains(errOut, "refusing to start while "+tt.key+" is set") {
+				t.Errorf("stderr %q does not name %s", errOut, tt.key)
+			}
+			if strings.Contains(errOut, tt.value) {
+				t.Errorf("stderr shows the value of %s: %q", tt.key, errOut)
+			}
+		})
+	}
+}
+
+func TestDemoUsage(t *testing.T) {
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"demo", "--addr"}, 2, "flag needs an argument"},
+		{[]string{"demo", "extra"}, 2, `unexpected argument "extra"`},
+		{[]string{"demo", "--addr", "nowhere:99999"}, 1, "demo: --addr"},
+	}
+	for _, tt := range tests {
+		code, _, errOut := runCmd(t, env{}, tt.args...)
+		if code != tt.code || !strings.Contains(errOut, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tt.args, code, errOut, tt.code, tt.want)
+		}
+	}
+	code, out, _ := runCmd(t, env{}, "--help")
+	if code != 0 || !strings.Contains(out, "demo [--addr HOST:PORT]") {
+		t.Errorf("usage lacks the demo: %s", out)
+	}
+}
+
+// TestDemoTemporaryDatabase checks that the demo serves the bot's own
+// endpoints beside its page, and removes its temporary database at exit.
+func TestDemoTemporaryDatabase(t *testing.T) {
+	start := time.Now()
+	base, stop, out := startDemoOut(t, env{})
+	for _, path := range []string{"/readyz", "/healthz", "/metrics", "/", "/demo/audit", "/demo/static/app.js"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s: %d", path, resp.StatusCode)
+		}
+	}
+	t.Logf("started and ready in %v", time.Since(start))
+	// Slack's endpoints check signatures as in `serve`.
+	resp, err := http.Post(base+"/slack/commands", "application/x-www-form-urlencoded", strings.NewReader("command=/mfa"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("unsigned command: %d, want 401", resp.StatusCode)
+	}
+	m := regexp.MustCompile(`MFADESK_DATABASE_URL=sqlite:(\S+) \(removed at exit\)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("the demo does not say where its database is:\n%s", out.String())
+	}
+	if _, err := os.Stat(m[1]); err != nil {
+		t.Fatalf("database while running: %v", err)
+	}
+	stopping := time.Now()
+	if err := stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	t.Logf("stopped in %v", time.Since(stopping))
+	if _, err := os.Stat(m[1]); !os.IsNotExist(err) {
+		t.Errorf("database %s still there after exit (%v)", m[1], err)
+	}
+}

@@ -1,0 +1,276 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image/png"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// page drives the demo's page in Chromium as a person would.
+type page struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+}
+
+func (p *page) run(what string, steps ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	get(p, what, chromedp.Steps(steps...))
+}
+
+// get runs one action and returns its value; it fails the test on error.
+func get[T any](p *page, what string, a chromedp.Action[T]) T {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 20*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		body, _ := chromedp.Run(p.ctx, chromedp.Text(chromedp.CSS("body")))
+		p.t.Fatalf("%s: %v\npage text:\n%s", what, err, body)
+	}
+	return v
+}
+
+// tour presses a button of the tour and waits until the page shows what
+// that person sees.
+func (p *page) tour(sel string) {
+	p.t.Helper()
+	as := get(p, "read "+sel, chromedp.AttributeValue(chromedp.CSS(sel), "data-as"))
+	p.click(sel)
+	p.waitFor(`document.body.dataset.me === ` + jsString(as.Value))
+}
+
+// waitFor waits until the JavaScript expression js is true.
+func (p *page) waitFor(js string) {
+	p.t.Helper()
+	get(p, "wait for "+js, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(15*time.Second)))
+}
+
+// click presses the element sel.
+func (p *page) click(sel string) {
+	p.t.Helper()
+	p.run("click "+sel, chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
+}
+
+// waitText waits until the element sel shows want.
+func (p *page) waitText(sel, want string) {
+	p.t.Helper()
+	js := `(() => { const e = document.querySelector(` + jsString(sel) + `); return !!e && e.innerText.includes(` + jsString(want) + `); })()`
+	get(p, "wait for "+sel+" to show "+want, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(15*time.Second)))
+}
+
+// text returns what sel shows.
+func (p *page) text(sel string) string {
+	p.t.Helper()
+	return get(p, "read "+sel, chromedp.Text(chromedp.CSS(sel)))
+}
+
+// be switches the person with the page's "You are" menu.
+func (p *page) be(id string) {
+	p.t.Helper()
+	p.run("be "+id, chromedp.SetValue(chromedp.CSS("#as"), id))
+	get(p, "choose "+id, chromedp.Evaluate[bool](`document.getElementById("as").dispatchEvent(new Event("change"))`))
+	p.waitFor(`document.body.dataset.me === ` + jsString(id))
+}
+
+// conversation opens a channel or DM in the sidebar.
+func (p *page) conversation(id string) {
+	p.t.Helper()
+	p.click(`#sidebar li[data-conv="` + id + `"]`)
+	p.waitFor(`document.body.dataset.conv === ` + jsString(id))
+}
+
+// typeCommand types a slash command in the composer and sends it.
+func (p *page) typeCommand(text string) {
+	p.t.Helper()
+	p.run("type "+text, chromedp.Clear(chromedp.CSS("#compose")), chromedp.SendKeys(chromedp.CSS("#compose"), text+"\r"))
+}
+
+// screenshot captures sel as a PNG, checks it decodes, and writes it to
+// docs/ with -screenshots.
+func (p *page) screenshot(sel, name string) {
+	p.t.Helper()
+	p.run("scroll to "+sel, chromedp.ScrollIntoView(chromedp.CSS(sel)))
+	buf := get(p, "screenshot "+sel, chromedp.Screenshot(chromedp.CSS(sel)))
+	img, err := png.Decode(bytes.NewReader(buf))
+	if err != nil {
+		p.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if b := img.Bounds(); b.Dx() < 200 || b.Dy() < 100 {
+		p.t.Fatalf("screenshot %s is only %v", name, b)
+	}
+	dir := p.t.TempDir()
+	if *screenshots {
+		dir = filepath.Join("..", "..", "docs")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			p.t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), buf, 0o644); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// seenBy returns everything person id's page state holds, as text.
+func seenBy(t *testing.T, base, id string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/demo/state?as=" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// TestDemoTour drives the demo's guided tour in a real browser: each person
+// acts and sees what Slack would show them, then the audit log is verified
+// and exported.
+func TestDemoTour(t *testing.T) {
+	ctx := browser(t)
+	db := filepath.Join(t.TempDir(), "demo.db")
+	e := env{"MFADESK_DATABASE_URL": "sqlite:" + db}
+	base, stop := startDemo(t, e)
+	p := &page{t: t, ctx: ctx, base: base}
+	p.run("open the page", chromedp.Navigate(base+"/?as=U0HELEN&c=C0HELPDESK"), chromedp.WaitVisible(chromedp.CSS("#sidebar li")))
+
+	// 1. Helen asks to reset Bob's password: the tour types the command, she sends it,
+	// the request modal opens filled in from it.
+	p.tour(`.tour-go[data-as="U0HELEN"][data-type*="@bob"]`)
+	p.click(`#composer button[type=submit]`)
+	p.waitText("#modal", "MFA request")
+	bobChecked := get(p, "read the modal", chromedp.Evaluate[bool](`document.querySelector('#modal input[value="U0BOB"]').checked`))
+	action := get(p, "read the action", chromedp.Value(chromedp.CSS(`#modal select[data-block-id="action"]`)))
+	reason := get(p, "read the reason", chromedp.Value(chromedp.CSS(`#modal [data-block-id="reason"]`)))
+	if !bobChecked || action != "reset-password" || !strings.Contains(reason, "Locked out") {
+		t.Fatalf("modal not prefilled from the command: bob %v, action %q, reason %q", bobChecked, action, reason)
+	}
+	p.screenshot("#modal", "demo-modal.png")
+	p.click(`[data-modal-submit]`)
+	p.waitText("#modal", "submitted")
+	p.click(`#modal .modal-foot [data-modal-close]`)
+	p.run("modal closes", chromedp.WaitNotVisible(chromedp.CSS("#modal-wrap")))
+
+	// The request waits in #mfa-approvals; Helen may not approve her own.
+	p.conversation("C0APPROVALS")
+	p.waitText("#messages", "Reset password")
+	p.click(`#messages button[data-action-id="approve"]`)
+	p.waitText("#messages", "Only visible to you")
+
+	// 2. Ada approves.
+	p.tour(`.tour-go[data-as="U0ADA"]`)
+	p.waitText("#messages", "Reset password")
+	p.screenshot(`#messages .msg:has(button[data-action-id="approve"])`, "demo-approval.png")
+	p.click(`#messages .msg:not(.ephemeral) button[data-action-id="approve"]`)
+	p.waitText("#messages", "Ada")
+	p.waitText("#messages", "Succeeded")
+
+	// 3. Helen gets the temporary password in her DM; nobody else sees it.
+	p.tour(`.tour-go[data-as="U0HELEN"][data-conv="DM"]`)
+	p.waitText("#messages", "Temporary password")
+	secret := strings.TrimSpace(p.text(`#messages pre`))
+	if len(secret) < 12 {
+		t.Fatalf("temporary password %q: want 12+ characters", secret)
+	}
+	for _, who := range []string{"U0ADA", "U0ALAN", "U0GRACE", "U0BOB", "U0CAROL", "U0MARK", "U0PRIYA", "U0SAM"} {
+		if strings.Contains(seenBy(t, base, who), secret) {
+			t.Errorf("%s sees Helen's temporary password", who)
+		}
+	}
+	if !strings.Contains(seenBy(t, base, "U0HELEN"), secret) {
+		t.Error("Helen's state lacks her temporary password")
+	}
+
+	// 4. An unauthorised request: Priya holds an admin role.
+	p.tour(`.tour-go[data-type*="@priya"]`)
+	p.click(`#composer button[type=submit]`)
+	p.waitText("#modal", "MFA request")
+	p.click(`[data-modal-submit]`)
+	p.waitText("#modal .error", "admin")
+	p.click(`#modal .modal-foot [data-modal-close]`)
+	p.run("modal closes", chromedp.WaitNotVisible(chromedp.CSS("#modal-wrap")))
+
+	// 5. A denied request: Alan denies with a reason.
+	p.tour(`.tour-go[data-type*="@carol"]`)
+	p.click(`#composer button[type=submit]`)
+	p.waitText("#modal", "MFA request")
+	p.click(`[data-modal-submit]`)
+	p.waitText("#modal", "submitted")
+	p.click(`#modal .modal-foot [data-modal-close]`)
+	p.run("modal closes", chromedp.WaitNotVisible(chromedp.CSS("#modal-wrap")))
+	p.tour(`.tour-go[data-as="U0ALAN"]`)
+	p.waitText("#messages", "Revoke MFA sessions")
+	p.click(`#messages .msg:has(button[data-action-id="deny"]) button[data-action-id="deny"]`)
+	p.waitText("#modal", "Deny")
+	p.run("type the reason", chromedp.SendKeys(chromedp.CSS(`#modal textarea, #modal input[type=text]`), "Carol has her laptop: it was a phishing attempt"))
+	p.click(`[data-modal-submit]`)
+	p.run("modal closes", chromedp.WaitNotVisible(chromedp.CSS("#modal-wrap")))
+	p.waitText("#messages", "Denied")
+
+	// Bob, an ordinary user, may request nothing.
+	p.be("U0BOB")
+	p.conversation("C0HELPDESK")
+	p.typeCommand("/mfa")
+	p.waitText("#messages", "Only visible to you")
+
+	// 6. The live audit log.
+	p.run("open the audit log", chromedp.Navigate(base+"/demo/audit"))
+	p.waitText("#status", "Chain intact")
+	for _, kind := range []string{"created", "approved", "completed", "refused", "denied"} {
+		p.run("audit shows "+kind, chromedp.WaitVisible(chromedp.CSS(`#events tr[data-event="`+kind+`"]`)))
+	}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(metrics), "mfadesk_") {
+		t.Errorf("/metrics: %d\n%.300s", resp.StatusCode, metrics)
+	}
+
+	if err := stop(); err != nil {
+		t.Fatalf("demo stopped with %v", err)
+	}
+	// The database outlives the demo because MFADESK_DATABASE_URL was set:
+	// the audit commands work on it as on any other.
+	code, out, errOut := runCmd(t, e, "audit", "verify")
+	if code != 0 || !strings.HasPrefix(out, "ok ") {
+		t.Fatalf("audit verify: exit %d: %s%s", code, out, errOut)
+	}
+	code, out, errOut = runCmd(t, e, "audit", "export")
+	if code != 0 {
+		t.Fatalf("audit export: exit %d: %s", code, errOut)
+	}
+	if strings.Contains(out, secret) {
+		t.Error("the audit export holds the temporary password")
+	}
+	kinds := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var ev struct{ Event, Actor string }
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("export line %q: %v", line, err)
+		}
+		kinds[ev.Event]++
+	}
+	for _, k := range []string{"created", "approved", "target_result", "completed", "refused", "denied"} {
+		if kinds[k] == 0 {
+			t.Errorf("audit export has no %q event: %v", k, kinds)
+		}
+	}
+}
