@@ -103,6 +103,11 @@ func (e *Event) Seal(prevSeq int64, prevHash string) {
 
 // cleanText is s as valid UTF-8 with no NUL: each invalid byte and each NUL
 // becomes U+FFFD.
+// CleanText returns s as valid UTF-8 with no NUL: each invalid byte and
+// each NUL becomes U+FFFD. Every string from outside (Slack text, directory
+// answers and errors) passes through it before it is stored.
+func CleanText(s string) string { return cleanText(s) }
+
 func cleanText(s string) string {
 	if utf8.ValidString(s) && !strings.Contains(s, "\x00") {
 		return s

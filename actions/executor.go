@@ -370,6 +370,9 @@ func (e *Executor) finish(ctx context.Context, r Request, i int, p Performed, er
 		}
 		return cur.RecordResult(i, res, e.o.Now())
 	})
+	if errors.Is(serr, ErrBadData) {
+		cur, serr = e.recordUnstorable(ctx, r.ID, i, serr, log)
+	}
 	if serr != nil {
 		log.ErrorContext(ctx, "record result", "directory_id", t.DirectoryID, "error", serr)
 		return

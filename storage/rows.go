@@ -192,7 +192,12 @@ func normalTime(t time.Time) time.Time {
 	return fromMicros(micros(t))
 }
 
+// clean makes text storable on both databases (actions.CleanText): the rows
+// below and the updates in update.go write nothing else.
+var clean = actions.CleanText
+
 func newRequestRow(r actions.Request) requestRow {
+	r = cleanRequest(r)
 	row := requestRow{
 		ID: r.ID, RequesterSlackID: r.Requester.SlackID, RequesterEmail: r.Requester.Email, RequesterDirID: r.Requester.DirectoryID,
 		Action: string(r.Action), Reason: r.Reason, Ticket: r.Ticket, State: string(r.State),
@@ -229,7 +234,22 @@ func (row requestRow) request() actions.Request {
 	return r
 }
 
+// cleanRequest cleans the request's own text fields.
+func cleanRequest(r actions.Request) actions.Request {
+	for _, f := range []*string{&r.Requester.SlackID, &r.Requester.Email, &r.Requester.DirectoryID, &r.Reason, &r.Ticket,
+		&r.DecidedBy.SlackID, &r.DecidedBy.Email, &r.DecisionNote, &r.Message, &r.SubmissionKey} {
+		*f = clean(*f)
+	}
+	return r
+}
+
 func newTargetRow(id string, i int, t actions.Target) targetRow {
+	t.SlackID, t.Email, t.DirectoryID = clean(t.SlackID), clean(t.Email), clean(t.DirectoryID)
+	if t.Result != nil {
+		res := *t.Result
+		res.Detail = clean(res.Detail)
+		t.Result = &res
+	}
 	row := targetRow{
 		RequestID: id, Idx: i, SlackID: t.SlackID, Email: t.Email, DirectoryID: t.DirectoryID, Privileged: t.Privileged,
 	}
@@ -252,8 +272,8 @@ func (row targetRow) target() actions.Target {
 }
 
 func newApprovalRow(id string, i int, a actions.Approval) approvalRow {
-	return approvalRow{RequestID: id, Idx: i, ApproverSlackID: a.By.SlackID, ApproverEmail: a.By.Email,
-		ApproverDirID: a.By.DirectoryID, AtUS: micros(a.At)}
+	return approvalRow{RequestID: id, Idx: i, ApproverSlackID: clean(a.By.SlackID), ApproverEmail: clean(a.By.Email),
+		ApproverDirID: clean(a.By.DirectoryID), AtUS: micros(a.At)}
 }
 
 func (row approvalRow) approval() actions.Approval {

@@ -193,7 +193,7 @@ func (s *Store) Ready(ctx context.Context) error {
 // takes the write lock at once (BEGIN IMMEDIATE), which serializes writers
 // across processes; on PostgreSQL callers lock rows explicitly.
 func (s *Store) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return s.db.WithContext(ctx).Transaction(fn)
+	return badData(s.db.WithContext(ctx).Transaction(fn))
 }
 
 // readTx runs fn in a read-only transaction that sees one snapshot, so that

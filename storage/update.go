@@ -144,10 +144,10 @@ func persist(tx *gorm.DB, cur, next actions.Request, events []actions.Event) (ac
 			"state":               string(next.State),
 			"expires_at":          micros(next.ExpiresAt),
 			"updated_at":          micros(next.UpdatedAt),
-			"decided_by_slack_id": next.DecidedBy.SlackID,
-			"decided_by_email":    next.DecidedBy.Email,
-			"decision_note":       next.DecisionNote,
-			"message":             next.Message,
+			"decided_by_slack_id": clean(next.DecidedBy.SlackID),
+			"decided_by_email":    clean(next.DecidedBy.Email),
+			"decision_note":       clean(next.DecisionNote),
+			"message":             clean(next.Message),
 			"lease_owner":         next.LeaseOwner,
 			"lease_until":         nullMicros(next.LeaseUntil),
 			"version":             cur.Version + 1,
@@ -184,7 +184,7 @@ func persistResult(tx *gorm.DB, cur, next actions.Request, i int) error {
 		return fmt.Errorf("request %s: target %d: result without an outcome", cur.ID, i)
 	}
 	up := tx.Table(targetRow{}.TableName()).Where("request_id = ? AND idx = ? AND outcome IS NULL", cur.ID, i).
-		Updates(map[string]any{"outcome": string(res.Outcome), "detail": res.Detail, "result_at": micros(res.At)})
+		Updates(map[string]any{"outcome": string(res.Outcome), "detail": clean(res.Detail), "result_at": micros(res.At)})
 	if up.Error != nil {
 		return fmt.Errorf("store result of target %d: %w", i, up.Error)
 	}
@@ -195,7 +195,7 @@ func persistResult(tx *gorm.DB, cur, next actions.Request, i int) error {
 }
 
 func sameResult(a, b actions.TargetResult) bool {
-	return a.Outcome == b.Outcome && a.Detail == b.Detail && normalTime(a.At).Equal(normalTime(b.At))
+	return a.Outcome == b.Outcome && clean(a.Detail) == clean(b.Detail) && normalTime(a.At).Equal(normalTime(b.At))
 }
 
 // checkImmutable fails when next, normalized, differs from cur in what a
