@@ -46,7 +46,7 @@ func BenchmarkAuditVerify(b *testing.B) {
 
 // fillAuditLog writes n/7 finished requests of 3 targets each, 7 events
 // apiece, as the executor would leave them.
-func fillAuditLog(b *testing.B, db storagetest.DB, n int) {
+func fillAuditLog(b testing.TB, db storagetest.DB, n int) {
 	b.Helper()
 	const perRequest, batch = 7, 2000 / 7
 	raw := storagetest.Raw(b, db)
