@@ -63,6 +63,21 @@ func TestDemoUsage(t *testing.T) {
 func TestDemoTemporaryDatabase(t *testing.T) {
 	start := time.Now()
 	base, stop, out := startDemoOut(t, env{})
+	// /readyz asks the (page's) Slack in the background: ready once it answered.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz: %d %s", resp.StatusCode, body)
+		}
+	}
 	for _, path := range []string{"/readyz", "/healthz", "/metrics", "/", "/demo/audit", "/demo/static/app.js"} {
 		resp, err := http.Get(base + path)
 		if err != nil {
