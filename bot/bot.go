@@ -48,6 +48,11 @@ type Service interface {
 	Deny(ctx context.Context, id string, by actions.Person, reason string) (actions.Request, error)
 	Cancel(ctx context.Context, id string, by actions.Person) (actions.Request, error)
 	MarkManual(ctx context.Context, id string, by actions.Person, done bool, note string) (actions.Request, error)
+	// BeginStepUp runs Approve's checks for a step_up action and issues
+	// the approver's single-use sign-in link token (see
+	// actions.Service.BeginStepUp); Approve on such an action returns
+	// actions.ErrStepUpRequired.
+	BeginStepUp(ctx context.Context, id string, by actions.Person) (actions.Request, string, error)
 	// AuthorizeDeny returns the request when by may deny it now; when not,
 	// it records the refusal and returns why.
 	AuthorizeDeny(ctx context.Context, id string, by actions.Person) (actions.Request, error)
@@ -99,7 +104,14 @@ type Config struct {
 	// SigningSecret verifies HTTP requests; without it Routes refuses all.
 	SigningSecret   string
 	ApprovalChannel string
-	Logger          *slog.Logger
+	// SecurityChannel gets security alerts, such as a step-up sign-in by
+	// someone other than the approver (MFADESK_SECURITY_CHANNEL; default the
+	// approval channel).
+	SecurityChannel string
+	// PublicURL is MFADESK_PUBLIC_URL, where approvers' browsers reach the
+	// step-up endpoints; empty when step-up is off.
+	PublicURL string
+	Logger    *slog.Logger
 	// Workers is the size of the worker pool (default 8); QueueSize bounds
 	// the work waiting for it (default 64 per worker).
 	Workers   int
@@ -143,6 +155,9 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.SecurityChannel == "" {
+		c.SecurityChannel = c.ApprovalChannel
+	}
 	if c.Workers <= 0 {
 		c.Workers = 8
 	}
@@ -180,7 +195,10 @@ type Bot struct {
 	notices   *notifications
 }
 
-var _ actions.Notifier = (*Bot)(nil)
+var (
+	_ actions.Notifier       = (*Bot)(nil)
+	_ actions.StepUpNotifier = (*Bot)(nil)
+)
 
 // New returns a bot; it fails when a required field of cfg is missing. The
 // caller makes it the service's and the executor's notifier
@@ -203,12 +221,12 @@ func New(cfg Config) (*Bot, error) {
 	// confirmations and outcomes once.
 	recent := newMemo(10*time.Minute, 20000)
 	forms := &forms{core: c, flights: newFlights(), budget: cfg.SubmitBudget, lateUpdateDelay: 500 * time.Millisecond}
-	notices := &notifications{core: c, recent: recent}
+	notices := &notifications{core: c, recent: recent, security: cfg.SecurityChannel}
 	notices.messages = newRenderer(c, cfg.UpdateInterval)
 	return &Bot{
 		cfg: cfg, log: cfg.Logger, pool: p, closing: closing,
 		intake:    &intake{core: c, recent: recent, forms: forms, notices: notices},
-		decisions: &decisions{core: c, recent: recent, forms: forms},
+		decisions: &decisions{core: c, recent: recent, forms: forms, publicURL: cfg.PublicURL},
 		notices:   notices,
 	}, nil
 }
@@ -245,6 +263,17 @@ func (b *Bot) DeliverSecret(ctx context.Context, r actions.Request, t actions.Ta
 // buttons. It fails when any of them could not be reached.
 func (b *Bot) ManualSteps(ctx context.Context, r actions.Request, steps string) error {
 	return b.notices.manualSteps(ctx, r, steps)
+}
+
+// SigningIn shows on r's approval message that by is signing in to approve
+// it (step-up), until their approval is recorded.
+func (b *Bot) SigningIn(ctx context.Context, r actions.Request, by actions.Person) {
+	b.notices.messages.signingIn(r, by.SlackID)
+}
+
+// SecurityAlert posts text about r in the security channel.
+func (b *Bot) SecurityAlert(ctx context.Context, r actions.Request, text string) {
+	b.notices.securityAlert(r, text)
 }
 
 // Check calls auth.test, for `mfadesk check`: it fails when Slack cannot be

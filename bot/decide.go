@@ -3,12 +3,14 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/slack-go/slack"
 
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/bot/blocks"
+	"github.com/mfadesk/mfadesk/bot/stepup"
 	"github.com/mfadesk/mfadesk/internal/clip"
 )
 
@@ -16,8 +18,9 @@ import (
 // and a manual step's Done and Failed.
 type decisions struct {
 	*core
-	recent *memo
-	forms  *forms
+	recent    *memo
+	forms     *forms
+	publicURL string // MFADESK_PUBLIC_URL, for step-up links
 }
 
 // click is one button press, with what is needed to answer it.
@@ -71,10 +74,28 @@ func (dc *decisions) approve(ctx context.Context, c click) {
 	p, err := dc.slack.person(ctx, c.user)
 	if err == nil {
 		_, err = dc.svc.Approve(ctx, c.requestID, p)
+		if errors.Is(err, actions.ErrStepUpRequired) {
+			err = dc.stepUp(ctx, c, p)
+		}
 	}
 	if err != nil {
 		dc.slack.replyText(ctx, "", c.channel, c.user, dc.explain(ctx, err, c.requestID))
 	}
+}
+
+// stepUp answers an Approve on a step_up action: the service checks the
+// click and issues a single-use link, and the approver gets it privately
+// (README, "Approver step-up").
+func (dc *decisions) stepUp(ctx context.Context, c click, p actions.Person) error {
+	if dc.publicURL == "" {
+		return errors.New("step-up: MFADESK_PUBLIC_URL is not set")
+	}
+	r, token, err := dc.svc.BeginStepUp(ctx, c.requestID, p)
+	if err != nil {
+		return err
+	}
+	dc.slack.reply(ctx, "", c.channel, c.user, blocks.StepUpText(r), blocks.StepUpBlocks(r, stepup.LinkURL(dc.publicURL, token)))
+	return nil
 }
 
 // deny opens the deny modal for the optional reason, after the service has

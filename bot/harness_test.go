@@ -116,6 +116,7 @@ type harness struct {
 }
 
 type harnessOptions struct {
+	policy   string // testPolicy when empty
 	dir      actions.Directory
 	budget   time.Duration
 	interval time.Duration
@@ -128,7 +129,10 @@ func newHarness(t *testing.T, store *storage.Store, opts ...func(*harnessOptions
 	for _, f := range opts {
 		f(&o)
 	}
-	pol, err := actions.ParsePolicy("policy.yaml", []byte(testPolicy))
+	if o.policy == "" {
+		o.policy = testPolicy
+	}
+	pol, err := actions.ParsePolicy("policy.yaml", []byte(o.policy))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/slack-go/slack"
+
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/bot/blocks"
 )
@@ -16,6 +18,16 @@ type notifications struct {
 	*core
 	recent   *memo // confirmations and outcomes already sent
 	messages *renderer
+	security string // the security channel
+}
+
+// securityAlert posts text about r in the security channel.
+func (n *notifications) securityAlert(r actions.Request, text string) {
+	n.jobs.mustEnqueue("security alert", func(ctx context.Context) {
+		if _, err := n.slack.post(ctx, n.security, text, []slack.Block{blocks.Section(":rotating_light: " + blocks.Esc(text))}); err != nil {
+			n.log.ErrorContext(ctx, "security alert not posted", "request_id", r.ID, "error", err)
+		}
+	}, nil)
 }
 
 // changed redraws r's approval message and, when r has ended, tells the

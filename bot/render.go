@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"sync"
 	"time"
 
@@ -42,6 +43,9 @@ type message struct {
 	busy     bool // a redraw is queued, waiting or running
 	timer    *time.Timer
 	failures int // redraws that failed in a row
+	// signingIn are approvers signing in to approve (step-up), shown until
+	// their approval is recorded.
+	signingIn []string
 }
 
 // maxRedrawFailures is how many times a failed redraw is tried again.
@@ -72,6 +76,29 @@ func (ren *renderer) changed(r actions.Request) {
 	} else if r.State.Terminal() && m.timer != nil && m.timer.Stop() {
 		m.timer, now = nil, true // the final state does not wait
 	}
+	ren.mu.Unlock()
+	if now {
+		ren.schedule(m)
+	}
+}
+
+// signingIn notes that slackID is signing in to approve r and redraws its
+// message.
+func (ren *renderer) signingIn(r actions.Request, slackID string) {
+	ren.mu.Lock()
+	m := ren.m[r.ID]
+	if m == nil {
+		m = &message{id: r.ID}
+		ren.m[r.ID] = m
+	}
+	if r.Version >= m.latest.Version {
+		m.latest = r
+	}
+	if !slices.Contains(m.signingIn, slackID) {
+		m.signingIn = append(m.signingIn, slackID)
+	}
+	now := !m.busy
+	m.busy = true
 	ren.mu.Unlock()
 	if now {
 		ren.schedule(m)
@@ -132,7 +159,10 @@ func (ren *renderer) redraw(ctx context.Context, m *message) {
 		}
 		cur = reported
 	}
-	content := blocks.ApprovalMessage(cur)
+	ren.mu.Lock()
+	signingIn := slices.Clone(m.signingIn)
+	ren.mu.Unlock()
+	content := blocks.WithSigningIn(blocks.ApprovalMessage(cur), cur, signingIn)
 	fp := fingerprint(content)
 
 	ren.mu.Lock()

@@ -42,3 +42,11 @@ func joinActions(as []actions.Action) string {
 	}
 	return strings.Join(s, ", ")
 }
+
+// stepUpPublicURL is MFADESK_PUBLIC_URL when step-up is on, else "".
+func stepUpPublicURL(sc *stepup.Config) string {
+	if sc == nil {
+		return ""
+	}
+	return sc.PublicURL
+}

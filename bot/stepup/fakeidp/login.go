@@ -1,6 +1,7 @@
 package fakeidp
 
 import (
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -110,4 +111,21 @@ func (p *Provider) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, op.AuthCallbackURL(p.op)(r.Context(), id), http.StatusFound)
+}
+
+// SignIn is a browser without JavaScript: it opens start (a link that
+// redirects to the provider's authorization endpoint, or that endpoint),
+// posts c on the sign-in page, and follows the redirects back to the
+// client. It returns the last response, whose body the caller closes.
+// client keeps the cookies (give it a cookie jar) and follows redirects.
+func (p *Provider) SignIn(client *http.Client, start string, c Choice) (*http.Response, error) {
+	resp, err := client.Get(start)
+	if err != nil {
+		return nil, err
+	}
+	resp.Body.Close()
+	if resp.Request.URL.Path != loginPath || resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fakeidp: %s did not lead to the sign-in page: %s at %s", start, resp.Status, resp.Request.URL)
+	}
+	return client.PostForm(p.issuer+loginPath, c.Form(resp.Request.URL.Query().Get(FieldRequest)))
 }
