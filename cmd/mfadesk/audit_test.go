@@ -218,6 +218,9 @@ func TestExamplePolicyParses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if u := pol.Unsatisfiable(); len(u) > 0 {
+		t.Errorf("the example policy cannot be carried out: %q", u)
+	}
 	if got := fmt.Sprint(pol.Enabled()); got != "[reset-password require-reregister-mfa revoke-mfa-sessions delete-app-passwords]" {
 		t.Errorf("enabled = %s", got)
 	}

@@ -30,6 +30,10 @@ func check(ctx context.Context, args []string, getenv func(string) string, stdou
 	pol, perr := actions.LoadPolicy(c.PolicyFile)
 	if perr != nil {
 		problems = append(problems, "MFADESK_POLICY_FILE: "+perr.Error())
+	} else {
+		for _, u := range pol.Unsatisfiable() {
+			problems = append(problems, "policy: "+u)
+		}
 	}
 	if err != nil { // reaching out with a broken configuration would only add noise
 		return report(stdout, problems)

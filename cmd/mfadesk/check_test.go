@@ -1,11 +1,13 @@
 package main
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/bot/fakeslack"
 	"github.com/mfadesk/mfadesk/storage"
 	"github.com/mfadesk/mfadesk/storage/storagetest"
@@ -72,5 +74,47 @@ func TestCheck(t *testing.T) {
 	}
 	if u := slack.Undocumented(); len(u) > 0 {
 		t.Errorf("calls Slack's published API does not define: %q", u)
+	}
+}
+
+// check reports a policy that no one can carry out; serve starts with it and
+// logs each problem as a warning.
+func TestCheckUnsatisfiablePolicy(t *testing.T) {
+	slack := fakeslack.New()
+	t.Cleanup(slack.Close)
+	slack.AddChannel("C0APPROVE")
+	p := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(p, []byte("roles: {help: [U0H], auth: [U0A], spare: []}\n"+
+		"actions:\n  reset-password: {request: [help], approve: [auth]}\napproval: {approvals: 2}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e := env{"SLACK_BOT_TOKEN": fakeslack.DefaultToken, "SLACK_SIGNING_SECRET": "s3cr3t", "SLACK_API_URL": slack.APIURL(),
+		"MFADESK_APPROVAL_CHANNEL": "C0APPROVE", "MFADESK_POLICY_FILE": p,
+		"MFADESK_DATABASE_URL": storagetest.New(t, storage.DialectSQLite).URL}
+	code, out, _ := runCmd(t, e, "check")
+	want := "policy: roles.spare has no members\npolicy: actions.reset-password: approval.approvals is 2 but only 1 person may approve it\n"
+	if code != 1 || out != want {
+		t.Errorf("check: exit %d, stdout %q; want 1, %q", code, out, want)
+	}
+}
+
+// serve (at start and at each reload) logs what no one can carry out as
+// warnings, and keeps the policy.
+func TestUnsatisfiablePolicyLogged(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(p, []byte("roles: {help: [U0H], auth: []}\nactions:\n  reset-password: {request: [help], approve: [auth]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	var got *actions.Policy
+	reloadPolicy(p, nil, func(pol *actions.Policy) { got = pol }, slog.New(slog.NewTextHandler(&logs, nil)))
+	if got == nil {
+		t.Fatal("policy not set")
+	}
+	for _, want := range []string{`level=WARN msg="policy: roles.auth has no members"`,
+		`level=WARN msg="policy: actions.reset-password: no one may approve it (its approve roles have no members)"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("logs lack %s:\n%s", want, logs.String())
+		}
 	}
 }

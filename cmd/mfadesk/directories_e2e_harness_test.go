@@ -85,7 +85,7 @@ func startE2E(t *testing.T, db storagetest.DB, dirEnv env, acts []actions.Action
 func directoryPolicy(t *testing.T, acts []actions.Action) string {
 	t.Helper()
 	var b strings.Builder
-	b.WriteString("roles:\n  helpdesk: [" + e2eHelpdesk + "]\n  authentication-admin: [" + e2eApprover + "]\n  global-admin: [U0GLOB1]\nactions:\n")
+	b.WriteString("roles:\n  helpdesk: [" + e2eHelpdesk + "]\n  authentication-admin: [" + e2eApprover + "]\n  global-admin: [U0GLOB1, U0GLOB2]\nactions:\n")
 	for _, a := range acts {
 		fmt.Fprintf(&b, "  %s: {request: [helpdesk], approve: [authentication-admin]}\n", a)
 	}

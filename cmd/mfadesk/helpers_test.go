@@ -55,7 +55,7 @@ func writePolicy(t *testing.T) string {
 roles:
   helpdesk: [U0HELP1]
   authentication-admin: [U0AUTH1]
-  global-admin: [U0GLOB1]
+  global-admin: [U0GLOB1, U0GLOB2]
 actions:
   reset-password:       {request: [helpdesk], approve: [authentication-admin, global-admin]}
   revoke-mfa-sessions:  {request: [helpdesk], approve: [authentication-admin, global-admin]}

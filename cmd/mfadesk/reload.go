@@ -43,4 +43,12 @@ func reloadPolicy(path string, check func(*actions.Policy) error, set func(*acti
 	}
 	set(pol)
 	log.Info("policy reloaded", "file", path, "roles", len(pol.Roles), "actions", len(pol.Actions))
+	warnUnsatisfiable(pol, path, log)
+}
+
+// warnUnsatisfiable logs, as warnings, what in pol no one can carry out.
+func warnUnsatisfiable(pol *actions.Policy, path string, log *slog.Logger) {
+	for _, u := range pol.Unsatisfiable() {
+		log.Warn("policy: "+u, "file", path)
+	}
 }

@@ -48,6 +48,7 @@ func runServer(ctx context.Context, getenv func(string) string, stderr io.Writer
 	if err != nil {
 		return fmt.Errorf("MFADESK_POLICY_FILE: %w", err)
 	}
+	warnUnsatisfiable(pol, c.PolicyFile, log)
 	stepUp, err := stepUpConfig(c, pol, log)
 	if err != nil {
 		return err
