@@ -43,27 +43,19 @@ func (s *Service) BeginStepUp(ctx context.Context, id string, by Person) (Reques
 	if !s.Policy().StepUp(r.Action) {
 		return r, "", decisionErr(ErrConflict, "approving %s needs no step-up: click Approve", r.Action)
 	}
+	// The approver's directory identity: the ID token must name it, and
+	// the same-person checks use it. Not in the directory: the verified
+	// email is compared instead. A look-up that fails refuses (fails closed).
+	by, _, err = s.identify(ctx, by, "approver")
+	if err != nil {
+		return r, "", err
+	}
 	now := s.now()
 	if err := r.checkApprover(s.Policy(), by, now); err != nil {
 		s.refused(ctx, r, by, err)
 		return r, "", err
 	}
-	dirID := ""
-	if by.Email != "" {
-		var u DirectoryUser
-		_, err := s.retry.Do(ctx, nil, func(ctx context.Context) (err error) {
-			u, err = s.dir.ResolveUser(ctx, by.Email)
-			return err
-		})
-		switch {
-		case err == nil:
-			dirID = u.ID
-		case errors.Is(err, ErrUnknownUser):
-			// Not in the directory: the verified email is compared instead.
-		default:
-			return r, "", fmt.Errorf("look up approver %s in the directory: %w", by.Email, err)
-		}
-	}
+	dirID := by.DirectoryID
 	att, token := NewStepUp(r, by, dirID, now)
 	if err := s.stepups.CreateStepUp(ctx, att); err != nil {
 		return r, "", fmt.Errorf("store step-up: %w", err)
