@@ -126,6 +126,15 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 	for k, v := range d.Env() {
 		env[k] = v
 	}
+	idp, idpEnv, err := d.StartIdP(nil)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("demo: sign-in provider: %w", err)
+	}
+	defer idp.Close()
+	for k, v := range idpEnv {
+		env[k] = v
+	}
 	kept := ""
 	for _, k := range demoPassThrough {
 		if v := strings.TrimSpace(getenv(k)); v != "" {

@@ -97,6 +97,7 @@ func New(baseURL string, log *slog.Logger) *Demo {
 		d.slack.OpenIM(p.SlackID)
 	}
 	d.slack.OnChange(d.changed)
+	d.dir.onPush = d.changed
 	return d
 }
 
@@ -164,6 +165,7 @@ func (d *Demo) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /demo/click", d.serveClick)
 	mux.HandleFunc("POST /demo/submit", d.serveSubmit)
 	mux.HandleFunc("POST /demo/close", d.serveClose)
+	mux.HandleFunc("POST /demo/push", d.servePush)
 	mux.Handle(SlackPrefix+"/", http.StripPrefix(SlackPrefix, d.slack.Handler()))
 }
 

@@ -53,6 +53,13 @@ type dirUserJSON struct {
 	Log     []string `json:"log"`
 }
 
+// phoneJSON is a push waiting on the person's phone.
+type phoneJSON struct {
+	ID      string `json:"id"`
+	Choices []int  `json:"choices"`
+	Sent    string `json:"sent"`
+}
+
 type stateJSON struct {
 	Version       uint64        `json:"version"`
 	Me            string        `json:"me"`
@@ -60,6 +67,7 @@ type stateJSON struct {
 	Conversations []convJSON    `json:"conversations"`
 	Modal         *modalJSON    `json:"modal"`
 	Directory     []dirUserJSON `json:"directory"`
+	Phone         []phoneJSON   `json:"phone"`
 }
 
 // item is one line in a conversation, in Slack's order.
@@ -134,6 +142,9 @@ func (d *Demo) state(me Person) stateJSON {
 		if form != nil {
 			st.Modal.Hash += "/" + strconv.Itoa(len(form.Errors)) + strconv.FormatUint(version, 10)
 		}
+	}
+	for _, p := range d.dir.Pushes(me.DirectoryID) {
+		st.Phone = append(st.Phone, phoneJSON{ID: p.ID, Choices: p.Choices, Sent: p.Sent.Format("15:04:05")})
 	}
 	for _, u := range d.dir.Users() {
 		mgr := ""
@@ -398,6 +409,29 @@ func (d *Demo) serveSubmit(w http.ResponseWriter, r *http.Request) {
 	default: // "clear", or an empty answer: Slack closes the modal
 		d.slack.CloseView(in.ViewID)
 	}
+	writeJSON(w, map[string]string{})
+}
+
+// servePush answers a push on the person's phone: the number they tap, or
+// 0 for "No, it's not me".
+func (d *Demo) servePush(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		As, ID string
+		Number int
+	}
+	if !readJSON(w, r, &in) {
+		return
+	}
+	me, ok := person(in.As)
+	if !ok {
+		badRequest(w, "unknown person")
+		return
+	}
+	if err := d.dir.AnswerPush(me.DirectoryID, in.ID, in.Number); err != nil {
+		writeJSON(w, map[string]string{"error": err.Error()})
+		return
+	}
+	d.changed()
 	writeJSON(w, map[string]string{})
 }
 

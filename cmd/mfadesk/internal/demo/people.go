@@ -2,9 +2,7 @@ package demo
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
-	"math/big"
 	"slices"
 	"strings"
 	"sync"
@@ -103,9 +101,11 @@ type UserState struct {
 // (a reset makes a temporary password, a re-registration removes the
 // factors, a block blocks) but on memory only. Safe for concurrent use.
 type Directory struct {
-	mu    sync.Mutex
-	users map[string]*UserState // by directory ID
-	now   func() time.Time
+	mu     sync.Mutex
+	users  map[string]*UserState // by directory ID
+	pushes []*Push
+	now    func() time.Time
+	onPush func() // called when a push reaches a phone
 }
 
 var _ actions.Directory = (*Directory)(nil)
@@ -220,7 +220,7 @@ func (d *Directory) Perform(ctx context.Context, a actions.Action, t actions.Tar
 	default:
 		return actions.Performed{}, fmt.Errorf("demo directory: %s: %w", a, actions.ErrUnsupported)
 	}
-	u.Log = append(u.Log, now.Format("15:04:05")+" "+a.Title()+": "+p.Detail)
+	d.log(u, a.Title()+": "+p.Detail)
 	return p, nil
 }
 
@@ -243,11 +243,7 @@ const passwordChars = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789
 func password(n int) string {
 	b := make([]byte, n)
 	for i := range b {
-		k, err := rand.Int(rand.Reader, big.NewInt(int64(len(passwordChars))))
-		if err != nil {
-			panic(err) // crypto/rand does not fail on Linux
-		}
-		b[i] = passwordChars[k.Int64()]
+		b[i] = passwordChars[randInt(len(passwordChars))]
 	}
 	return string(b)
 }

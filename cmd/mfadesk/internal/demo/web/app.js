@@ -79,6 +79,7 @@ function draw() {
   $("compose").placeholder = "Message " + (current.kind === "channel" ? "#" + current.name : "mfadesk") + " as " + (person ? person.name : "") + ": type /mfa …";
   drawModal();
   drawDirectory();
+  drawPhone(person);
   history.replaceState(null, "", "?as=" + me + "&c=" + conv);
 }
 
@@ -102,6 +103,22 @@ function drawDirectory() {
     `<td>${esc(u.manager || "—")}</td><td>${u.factors.length ? u.factors.map(esc).join(", ") : '<i>none</i>'}</td></tr>` +
     (u.log && u.log.length ? `<tr class="log"><td colspan="4">${u.log.map(esc).join("<br>")}</td></tr>` : "")).join("");
   $("directory").innerHTML = `<table><tr><th>user</th><th></th><th>manager</th><th>MFA methods</th></tr>${rows}</table>`;
+}
+
+// drawPhone shows pushes waiting on this person's phone, Okta Verify style:
+// tap the number the requester reads out, or "No, it's not me".
+function drawPhone(person) {
+  const box = $("phone"), pushes = state.phone || [];
+  const key = me + pushes.map((p) => p.id).join();
+  if (box.dataset.key === key) return;
+  box.dataset.key = key;
+  box.hidden = !pushes.length;
+  box.innerHTML = pushes.map((p) =>
+    `<div class="phone-frame" data-push-id="${esc(p.id)}"><div class="phone-top">${esc(person ? person.name : "")}'s phone · ${esc(p.sent)}</div>` +
+    `<div class="phone-app">Okta Verify</div><div class="phone-q">Are you trying to sign in?</div>` +
+    `<div class="phone-hint">Tap the number you were told</div><div class="phone-choices">` +
+    p.choices.map((n) => `<button class="phone-number" data-push="${esc(p.id)}" data-number="${n}">${n}</button>`).join("") +
+    `</div><button class="phone-no" data-push="${esc(p.id)}" data-number="0">No, it's not me</button></div>`).join("");
 }
 
 function esc(s) {
@@ -158,6 +175,11 @@ document.addEventListener("click", async (ev) => {
       const r = await post("/demo/submit", {As: me, ViewID: $("modal").dataset.view, Values: values()});
       t.disabled = false;
       if (r.error) alert(r.error);
+      return;
+    }
+    if (t.matches("[data-push]")) {
+      const r = await post("/demo/push", {As: me, ID: t.dataset.push, Number: Number(t.dataset.number)});
+      if (r.error) showError(r.error);
       return;
     }
     if (t.matches(".msg [data-action-id]")) {
