@@ -133,4 +133,3 @@ func randInt(n int) int {
 	}
 	return int(k.Int64())
 }
-
