@@ -13,7 +13,7 @@ import (
 )
 
 func TestCheck(t *testing.T) {
-	perMethod := []string{"User.Read.All", "Directory.Read.All", "UserAuthenticationMethod.Read.All",
+	perMethod := []string{"User.Read.All", "Directory.Read.All", "RoleEligibilitySchedule.Read.Directory", "UserAuthenticationMethod.Read.All",
 		"UserAuthMethod-Phone.ReadWrite.All", "UserAuthMethod-MicrosoftAuthApp.ReadWrite.All",
 		"UserAuthMethod-SoftwareOATH.ReadWrite.All", "UserAuthMethod-Passkey.ReadWrite.All",
 		"UserAuthMethod-WindowsHello.ReadWrite.All", "UserAuthMethod-PlatformCred.ReadWrite.All",
@@ -26,7 +26,8 @@ func TestCheck(t *testing.T) {
 	}{
 		{"everything granted", fakegraph.AllRoles, actions.AllActions(), nil},
 		{"nothing enabled still reads users and roles", []string{"User.Read.All"}, nil,
-			[]string{"missing application permission RoleManagement.Read.Directory (to read directory roles"}},
+			[]string{"missing application permission RoleManagement.Read.Directory (to read directory roles",
+				"missing application permission RoleManagement.Read.Directory (to read PIM-eligible role assignments"}},
 		{"only what is enabled", []string{"User.Read.All", "RoleManagement.Read.Directory", "User.RevokeSessions.All"},
 			[]actions.Action{actions.RevokeMFASessions, actions.DeleteAppPasswords}, nil},
 		{"missing per action", []string{"User.Read.All", "RoleManagement.Read.Directory"},
@@ -37,7 +38,9 @@ func TestCheck(t *testing.T) {
 				"UserAuthMethod-TAP.ReadWrite.All (to issue Temporary Access Passes for issue-temporary-access-pass; or UserAuthenticationMethod.ReadWrite.All)",
 				"User.EnableDisableAccount.All (to block sign-in for block-sign-in",
 			}},
-		{"higher permissions count", []string{"Directory.ReadWrite.All", "UserAuthenticationMethod.ReadWrite.All"},
+		{"Directory.Read.All does not read PIM eligibilities", []string{"Directory.Read.All"}, nil,
+			[]string{"missing application permission RoleManagement.Read.Directory (to read PIM-eligible role assignments"}},
+		{"higher permissions count", []string{"Directory.ReadWrite.All", "RoleManagement.Read.All", "UserAuthenticationMethod.ReadWrite.All"},
 			[]actions.Action{actions.ResetPassword, actions.BlockSignIn, actions.UnblockSignIn, actions.IssueTemporaryAccessPass, actions.RequireReregisterMFA}, nil},
 		{"per-method permissions cover re-registration", perMethod,
 			[]actions.Action{actions.RequireReregisterMFA, actions.IssueTemporaryAccessPass}, nil},

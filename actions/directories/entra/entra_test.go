@@ -191,36 +191,67 @@ func TestResolveUserGraphFailure(t *testing.T) {
 	}
 }
 
+// IsPrivileged counts every way a user holds a Microsoft Entra role: active
+// built-in or custom roles at tenant or administrative-unit scope, PIM
+// eligibility, and either through a group.
 func TestIsPrivileged(t *testing.T) {
 	d, g, _ := setup(t)
 	g.SetPageSize(1)
-	plain := g.AddUser(fakegraph.User{UPN: "plain@contoso.com"})
-	admin := g.AddUser(fakegraph.User{UPN: "admin@contoso.com", Roles: []string{"Helpdesk Administrator", "Global Reader", "User Administrator"}})
+	tenant := func(role string) fakegraph.Assignment {
+		return fakegraph.Assignment{RoleDefinitionID: role, DirectoryScopeID: "/"}
+	}
+	plain := g.AddUser(fakegraph.User{UPN: "plain@contoso.com", Groups: []string{"group-plain"}})
+	builtin := g.AddUser(fakegraph.User{UPN: "admin@contoso.com", Roles: []string{"Helpdesk Administrator", "Global Reader", "User Administrator"}})
+	custom := g.AddUser(fakegraph.User{UPN: "custom@contoso.com"})
+	g.AssignRole(custom.ID, tenant("custom-role-7f3a"))
+	scoped := g.AddUser(fakegraph.User{UPN: "au@contoso.com"})
+	g.AssignRole(scoped.ID, fakegraph.Assignment{RoleDefinitionID: "helpdesk-admin", DirectoryScopeID: "/administrativeUnits/au-emea"})
+	eligible := g.AddUser(fakegraph.User{UPN: "pim@contoso.com"})
+	g.MakeEligible(eligible.ID, tenant("privileged-auth-admin"))
+	viaGroup := g.AddUser(fakegraph.User{UPN: "group@contoso.com", Groups: []string{"group-plain", "group-admins"}})
+	g.AssignRole("group-admins", tenant("user-admin"))
+	viaGroupPIM := g.AddUser(fakegraph.User{UPN: "grouppim@contoso.com", Groups: []string{"group-pim"}})
+	g.MakeEligible("group-pim", fakegraph.Assignment{RoleDefinitionID: "auth-admin", DirectoryScopeID: "/administrativeUnits/au-1"})
 	for _, tc := range []struct {
+		name    string
 		id      string
 		want    bool
 		wantErr int
-	}{{plain.ID, false, 0}, {admin.ID, true, 0}, {"missing", false, 404}} {
+	}{
+		{"no role", plain.ID, false, 0},
+		{"active built-in roles", builtin.ID, true, 0},
+		{"custom role", custom.ID, true, 0},
+		{"administrative-unit scope", scoped.ID, true, 0},
+		{"PIM eligible", eligible.ID, true, 0},
+		{"through a role-assignable group", viaGroup.ID, true, 0},
+		{"PIM eligible through a group", viaGroupPIM.ID, true, 0},
+		{"unknown user", "missing", false, 404},
+	} {
 		got, err := d.IsPrivileged(context.Background(), tc.id)
 		if tc.wantErr != 0 {
 			if de := asDirErr(t, err); de.Status != tc.wantErr {
-				t.Errorf("IsPrivileged(%s) status %d, want %d", tc.id, de.Status, tc.wantErr)
+				t.Errorf("%s: IsPrivileged status %d, want %d", tc.name, de.Status, tc.wantErr)
 			}
 			continue
 		}
 		if err != nil || got != tc.want {
-			t.Errorf("IsPrivileged(%s) = %v, %v; want %v", tc.id, got, err, tc.want)
+			t.Errorf("%s: IsPrivileged = %v, %v; want %v", tc.name, got, err, tc.want)
 		}
 	}
 	// The first page answers; no need for the others.
 	n := 0
 	for _, c := range g.Calls() {
-		if strings.Contains(c, admin.ID+"/transitiveMemberOf/microsoft.graph.directoryRole?") {
+		if strings.Contains(c, "/roleManagement/directory/roleAssignments?") && strings.Contains(c, builtin.ID) {
 			n++
 		}
 	}
 	if n != 1 {
-		t.Errorf("%d role pages read for the admin, want 1", n)
+		t.Errorf("%d role assignment pages read for the admin, want 1", n)
+	}
+	// A check that cannot be made is an error, never "not an admin".
+	g.Inject("roleEligibilityScheduleInstances", 403, "", 1)
+	if got, err := d.IsPrivileged(context.Background(), plain.ID); err == nil || got {
+		t.Errorf("IsPrivileged with eligibilities refused = %v, %v; want an error", got, err)
 	}
 }
 

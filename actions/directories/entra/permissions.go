@@ -26,11 +26,14 @@ type need struct {
 // set in anyOf is a higher privileged permission that includes the first):
 //
 //   - "Get user" and "List users": User.Read.All.
-//   - "List a user's memberships (direct and transitive)": User.Read.All lets
-//     the call through, but directory roles come back with limited
-//     information without RoleManagement.Read.Directory or
-//     Directory.Read.All; mfadesk asks for one of those so that the privileged
-//     rule never rests on partial data.
+//   - "List a user's memberships (direct and transitive)": User.Read.All (the
+//     groups whose role assignments count for the user).
+//   - "List unifiedRoleAssignments" (roleManagement/directory/roleAssignments):
+//     RoleManagement.Read.Directory (Directory.Read.All and the ReadWrite
+//     variants are higher).
+//   - "List roleEligibilityScheduleInstances": RoleEligibilitySchedule.Read.Directory,
+//     or RoleManagement.Read.Directory, which covers both lists and is what
+//     the README asks for.
 //   - "Update user", passwordProfile: User-PasswordProfile.ReadWrite.All
 //     (User.ReadWrite.All, Directory.ReadWrite.All are higher). App-only
 //     password resets also need a Microsoft Entra role on the app: User
@@ -54,7 +57,10 @@ type need struct {
 var needs = []need{
 	{what: "read users", anyOf: [][]string{{"User.Read.All"}, {"User.ReadWrite.All"}, {"Directory.Read.All"}, {"Directory.ReadWrite.All"}}},
 	{what: "read directory roles (privileged targets)", anyOf: [][]string{{"RoleManagement.Read.Directory"}, {"Directory.Read.All"},
-		{"RoleManagement.ReadWrite.Directory"}, {"Directory.ReadWrite.All"}}},
+		{"RoleManagement.ReadWrite.Directory"}, {"Directory.ReadWrite.All"}, {"RoleManagement.Read.All"}}},
+	{what: "read PIM-eligible role assignments (privileged targets)", anyOf: [][]string{{"RoleManagement.Read.Directory"},
+		{"RoleEligibilitySchedule.Read.Directory"}, {"RoleManagement.ReadWrite.Directory"},
+		{"RoleEligibilitySchedule.ReadWrite.Directory"}, {"RoleManagement.Read.All"}}},
 	{what: "reset passwords", action: actions.ResetPassword,
 		anyOf: [][]string{{"User-PasswordProfile.ReadWrite.All"}, {"User.ReadWrite.All"}, {"Directory.ReadWrite.All"}}},
 	{what: "remove authentication methods", action: actions.RequireReregisterMFA,

@@ -73,30 +73,6 @@ func (d *Directory) ResolveUser(ctx context.Context, email string) (actions.Dire
 	return found[0].directoryUser(), nil
 }
 
-// IsPrivileged reports whether the user holds a Microsoft Entra directory
-// role, directly or through a role-assignable group. It returns a
-// *actions.DirectoryError when Graph fails (404 for an unknown user).
-func (d *Directory) IsPrivileged(ctx context.Context, userID string) (bool, error) {
-	if userID == "" {
-		return false, errors.New("is privileged: empty user id")
-	}
-	// The OData cast needs ConsistencyLevel: eventual and $count (advanced
-	// query capabilities on directory objects).
-	hdr := http.Header{}
-	hdr.Set("ConsistencyLevel", "eventual")
-	q := query{"$select": "id,displayName", "$count": "true"}
-	u := d.url(userPath(userID)+"/transitiveMemberOf/microsoft.graph.directoryRole", q)
-	privileged := false
-	err := d.list(ctx, "list directory roles", u, hdr, func(json.RawMessage) error {
-		privileged = true
-		return errStop
-	})
-	if err != nil {
-		return false, fmt.Errorf("is privileged %s: %w", userID, err)
-	}
-	return privileged, nil
-}
-
 // managerObject is the directoryObject Graph answers for a user's manager:
 // a user, or, in hybrid tenants, an orgContact.
 type managerObject struct {

@@ -53,9 +53,13 @@ type Server struct {
 	model *csdlModel
 	srv   *httptest.Server
 
-	mu        sync.Mutex
-	users     map[string]*User // by object ID
-	token     string           // the bearer token it accepts
+	mu    sync.Mutex
+	users map[string]*User // by object ID
+	// assigned and eligible are role assignments and PIM eligibilities by
+	// principal ID (a user or a group), besides User.Roles.
+	assigned  map[string][]Assignment
+	eligible  map[string][]Assignment
+	token     string // the bearer token it accepts
 	pageSize  int
 	seq       int
 	faults    []*fault
@@ -76,8 +80,13 @@ type User struct {
 	// which every user has (PasswordMethodID).
 	Methods       []*Method
 	DefaultMethod string // a method ID
-	// Roles are the display names of the directory roles the user holds.
+	// Roles are the display names of the directory roles the user holds
+	// (active, tenant-wide, built-in); AssignRole and MakeEligible add
+	// other kinds of role assignment.
 	Roles []string
+	// Groups are the IDs of the groups the user is a member of, directly or
+	// not (transitiveMemberOf).
+	Groups []string
 	// Manager is the object ID of the user's manager (the manager
 	// navigation); empty for none.
 	Manager string
@@ -108,6 +117,7 @@ func (u *User) clone() User {
 		c.Methods[i] = &mc
 	}
 	c.Roles = append([]string(nil), u.Roles...)
+	c.Groups = append([]string(nil), u.Groups...)
 	return c
 }
 
@@ -343,6 +353,9 @@ func (g *Server) handle(r fakeReq) fakeResp {
 
 func (g *Server) route(r fakeReq) fakeResp {
 	segs := strings.Split(strings.TrimPrefix(r.path, "/"), "/")
+	if segs[0] == "roleManagement" {
+		return g.roleManagement(r, segs[1:])
+	}
 	if segs[0] == "users" && len(segs) == 1 {
 		if r.method != http.MethodGet {
 			return g.errResp(405, "Request_BadRequest", "Method not allowed.")
@@ -533,31 +546,6 @@ func (g *Server) page(r fakeReq, items []any) fakeResp {
 		body["@odata.nextLink"] = g.srv.URL + "/v1.0" + r.path + "?" + q.Encode()
 	}
 	return g.ok(200, body)
-}
-
-func (g *Server) roles(u *User, r fakeReq, rest []string) fakeResp {
-	if len(rest) > 1 || r.method != http.MethodGet {
-		return g.errResp(400, "BadRequest", "Unsupported segment.")
-	}
-	if len(rest) == 1 {
-		cast := strings.TrimPrefix(rest[0], "microsoft.graph.")
-		if cast == rest[0] || !g.model.isEntity(cast) {
-			return g.errResp(400, "BadRequest", "Unknown type cast '"+rest[0]+"'.")
-		}
-		if r.header.Get("ConsistencyLevel") != "eventual" || r.query.Get("$count") != "true" {
-			return g.errResp(400, "Request_UnsupportedQuery", "OData cast needs ConsistencyLevel: eventual and $count=true.")
-		}
-		if cast != "directoryRole" {
-			return g.page(r, nil)
-		}
-	}
-	g.mu.Lock()
-	items := make([]any, len(u.Roles))
-	for i, name := range u.Roles {
-		items[i] = map[string]any{"@odata.type": "#microsoft.graph.directoryRole", "id": fmt.Sprintf("role-%d", i), "displayName": name}
-	}
-	g.mu.Unlock()
-	return g.page(r, items)
 }
 
 // manager serves GET /users/{id}/manager as Graph does: the manager as a
