@@ -23,6 +23,7 @@ type config struct {
 	PolicyFile      string
 	ApprovalChannel string
 	AuditChannel    string
+	SecurityChannel string
 	DigestSchedule  string
 	Directory       string
 	GraphURL        string
@@ -103,6 +104,7 @@ func loadConfig(getenv func(string) string, n need) (config, error) {
 		BusinessHours:      get("MFADESK_BUSINESS_HOURS", "UTC 08:00-18:00 Mon-Fri"),
 	}
 	c.AuditChannel = get("MFADESK_AUDIT_CHANNEL", c.ApprovalChannel)
+	c.SecurityChannel = get("MFADESK_SECURITY_CHANNEL", c.ApprovalChannel)
 	var errs []string
 	bad := func(k, format string, args ...any) { errs = append(errs, k+": "+fmt.Sprintf(format, args...)) }
 	dur := func(k string, def, lo, hi time.Duration) time.Duration {
@@ -170,6 +172,9 @@ func loadConfig(getenv func(string) string, n need) (config, error) {
 		}
 		if getenv("MFADESK_AUDIT_CHANNEL") != "" && !channelID.MatchString(c.AuditChannel) {
 			bad("MFADESK_AUDIT_CHANNEL", "%q is not a channel ID such as C0123456789", c.AuditChannel)
+		}
+		if strings.TrimSpace(getenv("MFADESK_SECURITY_CHANNEL")) != "" && !channelID.MatchString(c.SecurityChannel) {
+			bad("MFADESK_SECURITY_CHANNEL", "%q is not a channel ID such as C0123456789", c.SecurityChannel)
 		}
 		if err := httpURL(c.SlackAPIURL); err != nil {
 			bad("SLACK_API_URL", "%v", err)

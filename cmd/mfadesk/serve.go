@@ -83,7 +83,8 @@ func runServer(ctx context.Context, getenv func(string) string, stderr io.Writer
 	b, err := bot.New(bot.Config{
 		Service: svc, Slack: slackClient, SigningSecret: c.SlackSigningSecret,
 		ApprovalChannel: c.ApprovalChannel, Logger: log, Metrics: m, APIURL: c.SlackAPIURL,
-		PublicURL: stepUpPublicURL(stepUp),
+		PublicURL:       stepUpPublicURL(stepUp),
+		SecurityChannel: c.SecurityChannel,
 	})
 	if err != nil {
 		return err
