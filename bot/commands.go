@@ -43,7 +43,12 @@ func (in *intake) command(ctx context.Context, cmd slack.SlashCommand, d *delive
 	word = strings.ToLower(word)
 	rest = strings.TrimSpace(rest)
 	if word == "help" {
-		return ephemeral(blocks.HelpText(cmd.Command))
+		return ephemeral(blocks.HelpText(cmd.Command, in.requestable(ctx, cmd.UserID)))
+	}
+	if unknownWord(word) {
+		// A mistyped command or action would otherwise become the reason.
+		return ephemeral("Unknown command or action `" + clip.Runes(word, 40) + "`.\n" +
+			blocks.HelpText(cmd.Command, in.requestable(ctx, cmd.UserID)))
 	}
 	if cmd.TriggerID != "" && !in.recent.first("cmd:"+cmd.TriggerID) {
 		in.log.InfoContext(ctx, "redelivered command dropped", "slack_user", cmd.UserID, "retry", d.retry)
@@ -73,6 +78,36 @@ func (in *intake) command(ctx context.Context, cmd slack.SlashCommand, d *delive
 		return ephemeral(busyText)
 	}
 	return nil
+}
+
+// subcommands are the words /mfa takes besides an action name.
+var subcommands = []string{"help", "pending", "status", "cancel"}
+
+// unknownWord reports whether the command text's first word is neither a
+// subcommand, nor an action, nor a mention: `/mfa ACTION …` puts the reason
+// after the action, never first.
+func unknownWord(word string) bool {
+	if word == "" || slices.Contains(subcommands, word) || strings.HasPrefix(word, "<@") {
+		return false
+	}
+	_, err := actions.ParseAction(word)
+	return err != nil
+}
+
+// helpLookup bounds the look-up of the caller for help, which is answered
+// in the HTTP response (Slack waits 3 seconds).
+const helpLookup = 1500 * time.Millisecond
+
+// requestable lists what the caller may request, for help. Without their
+// profile (Slack too slow) it goes by Slack ID alone.
+func (in *intake) requestable(ctx context.Context, userID string) []actions.Action {
+	ctx, cancel := context.WithTimeout(ctx, helpLookup)
+	defer cancel()
+	p, err := in.slack.person(ctx, userID)
+	if err != nil {
+		in.log.InfoContext(ctx, "help without the caller's profile", "slack_user", userID, "error", err)
+	}
+	return in.svc.Requestable(p)
 }
 
 // parseRequestText reads `/mfa [ACTION] [@user …] [reason…]`: a leading
@@ -127,8 +162,10 @@ func (in *intake) showRequestForm(ctx context.Context, cmd slack.SlashCommand) e
 		return errNoRole
 	}
 	a, targets, reason := parseRequestText(cmd.Text)
-	if !slices.Contains(offered, a) {
-		a = ""
+	if a != "" && !slices.Contains(offered, a) {
+		// Not a form without it and no word: say why, and what they may do.
+		in.slack.replyText(ctx, cmd.ResponseURL, cmd.ChannelID, cmd.UserID, blocks.NotRequestableText(cmd.Command, a, offered))
+		return nil
 	}
 	view := blocks.RequestModal(blocks.RequestForm{Actions: offered, Action: a, Targets: targets, Reason: reason,
 		MaxTargets: in.svc.MaxTargets(), Channel: in.channel})

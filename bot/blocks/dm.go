@@ -115,9 +115,13 @@ func PendingBlocks(rs []actions.Request, viewer actions.Person, channel string) 
 }
 
 // HelpText answers `/mfa help`.
-func HelpText(command string) string {
+func HelpText(command string, requestable []actions.Action) string {
 	if command == "" {
 		command = "/mfa"
+	}
+	may := "You hold no role that may request an action."
+	if len(requestable) > 0 {
+		may = "Actions you may request: " + actionNames(requestable) + "."
 	}
 	return strings.Join([]string{
 		"*" + command + "*: ask for an MFA admin action; a second person approves it.",
@@ -126,14 +130,27 @@ func HelpText(command string) string {
 		"• `" + command + " status ID`: where a request stands",
 		"• `" + command + " cancel ID`: withdraw your request while it waits",
 		"• `" + command + " help`: this text",
-		"Actions: " + actionNames() + ".",
+		may,
 	}, "\n")
 }
 
-func actionNames() string {
-	all := actions.AllActions()
-	names := make([]string, len(all))
-	for i, a := range all {
+// NotRequestableText answers `/mfa ACTION …` for an action the caller may
+// not request: the policy does not enable it, or enables it for other
+// roles.
+func NotRequestableText(command string, a actions.Action, requestable []actions.Action) string {
+	if command == "" {
+		command = "/mfa"
+	}
+	text := "You cannot request `" + string(a) + "`: mfadesk's policy does not enable it, or no role of yours may request it."
+	if len(requestable) > 0 {
+		text += " You may request " + actionNames(requestable) + ": `" + command + " " + string(requestable[0]) + " @user reason`."
+	}
+	return text
+}
+
+func actionNames(list []actions.Action) string {
+	names := make([]string, len(list))
+	for i, a := range list {
 		names[i] = "`" + string(a) + "`"
 	}
 	return strings.Join(names, ", ")
