@@ -67,6 +67,9 @@ type Service interface {
 	ManualSteps(a actions.Action) string
 	// AttachMessage remembers where a request's approval message is.
 	AttachMessage(ctx context.Context, id, ref string) error
+	// Abandon cancels a pending request on mfadesk's behalf, with reason,
+	// when its approval message cannot be posted.
+	Abandon(ctx context.Context, id, reason string) (actions.Request, error)
 }
 
 var _ Service = (*actions.Service)(nil)

@@ -182,9 +182,19 @@ func (ren *renderer) redraw(ctx context.Context, m *message) {
 	}
 	ren.mu.Unlock()
 
+	first := ref == ""
 	ref, posted, err := ren.draw(ctx, cur, ref, content)
 	if err != nil {
 		ren.log.ErrorContext(ctx, "approval message not drawn", "request_id", m.id, "state", cur.State, "error", err)
+		if code := unpostable(err); first && code != "" && cur.State == actions.StatePending {
+			// No retry can help: end the request and tell the requester
+			// now, rather than let it expire unseen.
+			ren.abandon(ctx, cur, code)
+			ren.mu.Lock()
+			ren.done(m, cur)
+			ren.mu.Unlock()
+			return
+		}
 	}
 
 	ren.mu.Lock()
@@ -238,5 +248,37 @@ func (ren *renderer) done(m *message, cur actions.Request) {
 		delete(ren.m, m.id)
 	default:
 		m.busy = false
+	}
+}
+
+// unpostable returns Slack's error code when err says the approval channel
+// cannot take the bot's messages at all, "" otherwise.
+func unpostable(err error) string {
+	for _, code := range []string{"not_in_channel", "channel_not_found", "is_archived"} {
+		if slackErr(err, code) {
+			return code
+		}
+	}
+	return ""
+}
+
+// abandon ends request r, whose approval message Slack refused with code,
+// and tells its requester what to do.
+func (ren *renderer) abandon(ctx context.Context, r actions.Request, code string) {
+	reason := "the approval request could not be posted in " + ren.channel + " (" + code + ")"
+	if _, err := ren.svc.Abandon(ctx, r.ID, reason); err != nil {
+		// Approved or cancelled meanwhile, or the database failed: the
+		// request keeps its course.
+		ren.log.WarnContext(ctx, "unposted request not ended", "request_id", r.ID, "error", err)
+		return
+	}
+	ren.log.ErrorContext(ctx, "request ended: the approval channel does not take the bot's messages; run /invite @mfadesk there",
+		"request_id", r.ID, "channel", ren.channel, "error", code)
+	if r.Requester.SlackID == "" {
+		return
+	}
+	text := blocks.UnpostedText(r, ren.channel, code)
+	if _, _, err := ren.slack.dm(ctx, r.Requester.SlackID, text, []slack.Block{blocks.Section(text)}); err != nil {
+		ren.log.ErrorContext(ctx, "requester not told of the unposted request", "request_id", r.ID, "error", err)
 	}
 }

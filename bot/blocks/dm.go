@@ -155,3 +155,17 @@ func actionNames(list []actions.Action) string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// UnpostedText tells a requester that their request r could not be put
+// before approvers in channel (Slack said code), and was ended.
+func UnpostedText(r actions.Request, channel, code string) string {
+	why := "mfadesk is not a member of <#" + channel + ">. Someone in that channel should run `/invite @mfadesk`"
+	switch code {
+	case "channel_not_found":
+		why = "<#" + channel + "> does not exist or is private without mfadesk in it. Someone in that channel should run `/invite @mfadesk` (or whoever runs mfadesk should check MFADESK_APPROVAL_CHANNEL)"
+	case "is_archived":
+		why = "<#" + channel + "> is archived. Whoever runs mfadesk should set MFADESK_APPROVAL_CHANNEL to a live channel"
+	}
+	return ":warning: Your request `" + r.ID + "` (" + Title(r) + ") could not be posted for approval: " + why +
+		", then make the request again. It was cancelled; nothing was done."
+}

@@ -173,6 +173,9 @@ func statusLine(r actions.Request) string {
 		return fmt.Sprintf(":alarm_clock: *Expired* %s with %d of %d approvals. Nothing was done.",
 			slackDate(r.ExpiresAt), len(r.Approvals), need)
 	case actions.StateCancelled:
+		if r.Abandoned() {
+			return ":warning: *Cancelled* by mfadesk: " + Esc(clip.Runes(oneLine(r.DecisionNote), actions.MaxReasonLen)) + ". Nothing was done."
+		}
 		return ":leftwards_arrow_with_hook: *Cancelled* by the requester. Nothing was done."
 	}
 	return string(r.State)
