@@ -82,7 +82,7 @@ type envOpts struct {
 // env is one mfadesk with step-up on a real database, a real OpenID Connect
 // provider, and one pending reset-password request.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	st    *storage.Store
 	svc   *actions.Service
 	h     *stepup.Handler
@@ -94,7 +94,7 @@ type env struct {
 	o     envOpts
 }
 
-func newEnv(t *testing.T, st *storage.Store, o envOpts) *env {
+func newEnv(t testing.TB, st *storage.Store, o envOpts) *env {
 	t.Helper()
 	pol, err := actions.ParsePolicy("policy.yaml", []byte(policyYAML))
 	if err != nil {
@@ -185,13 +185,13 @@ func (e *env) state() actions.State {
 // browser is a cookie-keeping HTTP client that stops before mfadesk's
 // callback when hold is set, so a test can replay or delay it.
 type browser struct {
-	t        *testing.T
+	t        testing.TB
 	c        *http.Client
 	hold     bool
 	callback string // the last callback URL seen
 }
 
-func newBrowser(t *testing.T) *browser {
+func newBrowser(t testing.TB) *browser {
 	jar, _ := cookiejar.New(nil)
 	b := &browser{t: t}
 	b.c = &http.Client{Jar: jar, Timeout: 20 * time.Second, CheckRedirect: func(r *http.Request, via []*http.Request) error {
