@@ -70,6 +70,13 @@ type Service interface {
 	// Abandon cancels a pending request on mfadesk's behalf, with reason,
 	// when its approval message cannot be posted.
 	Abandon(ctx context.Context, id, reason string) (actions.Request, error)
+
+	// VerifyMethods lists the caller verification methods r's requester
+	// may start; StartVerification starts one for by (the requester) and
+	// AnswerVerification records the Yes or No of the person asked.
+	VerifyMethods(r actions.Request) []actions.VerifyMethod
+	StartVerification(ctx context.Context, id string, by actions.Person, m actions.VerifyMethod) (actions.Request, []actions.VerifyNote, error)
+	AnswerVerification(ctx context.Context, id string, by actions.Person, yes bool) (actions.Request, error)
 }
 
 var _ Service = (*actions.Service)(nil)

@@ -56,6 +56,12 @@ func (dc *decisions) blockActions(ctx context.Context, ic slack.InteractionCallb
 		case blocks.ActionManualDone, blocks.ActionManualFailed:
 			done := a.ActionID == blocks.ActionManualDone
 			fn = func(ctx context.Context) { dc.markManual(ctx, c, done) }
+		case blocks.ActionVerifyTarget, blocks.ActionVerifyManager, blocks.ActionVerifyPush:
+			m, _ := blocks.VerifyMethodOf(a.ActionID)
+			fn = func(ctx context.Context) { dc.startVerify(ctx, c, m) }
+		case blocks.ActionVerifyYes, blocks.ActionVerifyNo:
+			yes := a.ActionID == blocks.ActionVerifyYes
+			fn = func(ctx context.Context) { dc.answerVerify(ctx, c, yes) }
 		default:
 			continue
 		}

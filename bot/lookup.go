@@ -2,16 +2,18 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/slack-go/slack"
+
+	"github.com/mfadesk/mfadesk/actions"
 )
 
 // errNoSlackAccount: no active Slack account has that email on its profile
-// (Slack answered users_not_found, or the account is deactivated).
-var errNoSlackAccount = errors.New("no active Slack account")
+// (Slack answered users_not_found, or the account is deactivated). It wraps
+// actions.ErrNoAccount.
+var errNoSlackAccount = fmt.Errorf("slack: %w", actions.ErrNoAccount)
 
 // lookupByEmail finds the Slack account of a directory user by the email the
 // directory holds for them (users.lookupByEmail), never by anything a

@@ -85,8 +85,8 @@ func (n *notifications) confirm(r actions.Request) {
 		return
 	}
 	n.jobs.mustEnqueue("confirmation", func(ctx context.Context) {
-		if _, _, err := n.slack.dm(ctx, r.Requester.SlackID, "Your request "+r.ID+" is waiting for approval.",
-			blocks.ConfirmationBlocks(r, n.channel)); err != nil {
+		content := append(blocks.ConfirmationBlocks(r, n.channel), blocks.VerifyButtons(r, n.svc.VerifyMethods(r))...)
+		if _, _, err := n.slack.dm(ctx, r.Requester.SlackID, "Your request "+r.ID+" is waiting for approval.", content); err != nil {
 			n.log.ErrorContext(ctx, "confirmation not sent", "request_id", r.ID, "error", err)
 		}
 	}, nil)

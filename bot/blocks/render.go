@@ -138,8 +138,8 @@ func statusLine(r actions.Request) string {
 	}
 	switch r.State {
 	case actions.StatePending:
-		return fmt.Sprintf(":hourglass_flowing_sand: *Waiting for approval*: %d of %d. Expires %s.%s",
-			len(r.Approvals), need, slackDate(r.ExpiresAt), by)
+		return fmt.Sprintf(":hourglass_flowing_sand: *Waiting for approval*: %d of %d. Expires %s.%s%s",
+			len(r.Approvals), need, slackDate(r.ExpiresAt), by, verificationStatus(r))
 	case actions.StateApproved:
 		return ":white_check_mark: *Approved*, starting." + by
 	case actions.StateRunning:
@@ -211,20 +211,20 @@ func targetLine(t actions.Target) string {
 // targetBlocks lists targets, at most maxLines of them; failures come first
 // once results exist, and the rest is summarised in one line.
 func targetBlocks(r actions.Request, maxLines int) []slack.Block {
-	order := make([]actions.Target, 0, len(r.Targets))
-	for _, t := range r.Targets {
+	order := make([]int, 0, len(r.Targets))
+	for i, t := range r.Targets {
 		if t.Result != nil && t.Result.Outcome == actions.OutcomeFailed {
-			order = append(order, t)
+			order = append(order, i)
 		}
 	}
-	for _, t := range r.Targets {
+	for i, t := range r.Targets {
 		if t.Result == nil || t.Result.Outcome != actions.OutcomeFailed {
-			order = append(order, t)
+			order = append(order, i)
 		}
 	}
 	lines := make([]string, 0, min(len(order), maxLines)+1)
-	for _, t := range order[:min(len(order), maxLines)] {
-		lines = append(lines, targetLine(t))
+	for _, i := range order[:min(len(order), maxLines)] {
+		lines = append(lines, targetLine(r.Targets[i])+verificationNote(r, i))
 	}
 	if rest := len(order) - maxLines; rest > 0 {
 		lines = append(lines, fmt.Sprintf("…and %d more. `/mfa status %s` lists them.", rest, r.ID))
