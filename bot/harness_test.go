@@ -118,6 +118,7 @@ type harness struct {
 type harnessOptions struct {
 	policy   string // testPolicy when empty
 	dir      actions.Directory
+	security string // MFADESK_SECURITY_CHANNEL
 	budget   time.Duration
 	interval time.Duration
 	metrics  Metrics
@@ -143,6 +144,9 @@ func newHarness(t *testing.T, store *storage.Store, opts ...func(*harnessOptions
 	}
 	h.fake.AddChannel(approvalChannel)
 	h.fake.AddChannel("C0COMMANDS")
+	if o.security != "" {
+		h.fake.AddChannel(o.security)
+	}
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	var exec *actions.Executor
@@ -152,7 +156,7 @@ func newHarness(t *testing.T, store *storage.Store, opts ...func(*harnessOptions
 	})
 	h.bot, err = New(Config{
 		Service: h.svc, Slack: slack.New(h.fake.Token, slack.OptionAPIURL(h.fake.APIURL())), APIURL: h.fake.APIURL(),
-		SigningSecret: testSecret, ApprovalChannel: approvalChannel, Logger: log,
+		SigningSecret: testSecret, ApprovalChannel: approvalChannel, SecurityChannel: o.security, Logger: log,
 		UpdateInterval: o.interval, SubmitBudget: o.budget, Metrics: o.metrics,
 	})
 	if err != nil {
