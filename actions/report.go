@@ -50,6 +50,12 @@ func (s *Service) ReportNotMe(ctx context.Context, id string, by Person) (Report
 	return Report{Reported: reported, Containment: steps}, nil
 }
 
+// NotMeTerms returns what "This wasn't me" runs (the policy's containment)
+// and how long after an action its button works.
+func (s *Service) NotMeTerms() ([]Action, time.Duration) {
+	return append([]Action(nil), s.Policy().Containment...), s.ttl
+}
+
 // ContainmentOf returns the containment requests started by reports on
 // request id, in the order they were made.
 func (s *Service) ContainmentOf(ctx context.Context, id string) ([]Request, error) {

@@ -77,6 +77,14 @@ type Service interface {
 	VerifyMethods(r actions.Request) []actions.VerifyMethod
 	StartVerification(ctx context.Context, id string, by actions.Person, m actions.VerifyMethod) (actions.Request, []actions.VerifyNote, error)
 	AnswerVerification(ctx context.Context, id string, by actions.Person, yes bool) (actions.Request, error)
+
+	// ReportNotMe records by's "This wasn't me" on a request and starts
+	// the containment; a refusal is audited by the service.
+	ReportNotMe(ctx context.Context, id string, by actions.Person) (actions.Report, error)
+	// ContainmentOf lists the containment requests reports on id started.
+	ContainmentOf(ctx context.Context, id string) ([]actions.Request, error)
+	// NotMeTerms are what "This wasn't me" runs and how long it works.
+	NotMeTerms() (containment []actions.Action, ttl time.Duration)
 }
 
 var _ Service = (*actions.Service)(nil)
@@ -114,9 +122,9 @@ type Config struct {
 	// SigningSecret verifies HTTP requests; without it Routes refuses all.
 	SigningSecret   string
 	ApprovalChannel string
-	// SecurityChannel gets security alerts, such as a step-up sign-in by
-	// someone other than the approver (MFADESK_SECURITY_CHANNEL; default the
-	// approval channel).
+	// SecurityChannel gets security alerts: a step-up sign-in by someone
+	// other than the approver, "This wasn't me" reports and their
+	// containment (MFADESK_SECURITY_CHANNEL; default the approval channel).
 	SecurityChannel string
 	// PublicURL is MFADESK_PUBLIC_URL, where approvers' browsers reach the
 	// step-up endpoints; empty when step-up is off.
@@ -162,11 +170,11 @@ func (c Config) withDefaults() Config {
 	if c.APIURL == "" {
 		c.APIURL = slack.APIURL
 	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
 	if c.SecurityChannel == "" {
 		c.SecurityChannel = c.ApprovalChannel
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	if c.Workers <= 0 {
 		c.Workers = 8

@@ -53,6 +53,8 @@ func (dc *decisions) blockActions(ctx context.Context, ic slack.InteractionCallb
 		case blocks.ActionDeny:
 			urgent = true // may open a modal: the trigger_id lives 3 seconds
 			fn = func(ctx context.Context) { dc.deny(ctx, c) }
+		case blocks.ActionNotMe:
+			fn = func(ctx context.Context) { dc.notMe(ctx, c) }
 		case blocks.ActionManualDone, blocks.ActionManualFailed:
 			done := a.ActionID == blocks.ActionManualDone
 			fn = func(ctx context.Context) { dc.markManual(ctx, c, done) }

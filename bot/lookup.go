@@ -15,6 +15,10 @@ import (
 // actions.ErrNoAccount.
 var errNoSlackAccount = fmt.Errorf("slack: %w", actions.ErrNoAccount)
 
+// errDeactivated: the Slack account with that email is deactivated. It
+// wraps errNoSlackAccount.
+var errDeactivated = fmt.Errorf("deactivated: %w", errNoSlackAccount)
+
 // lookupByEmail finds the Slack account of a directory user by the email the
 // directory holds for them (users.lookupByEmail), never by anything a
 // requester typed. It returns an error wrapping errNoSlackAccount when Slack
@@ -36,7 +40,7 @@ func (s *slackAPI) lookupByEmail(ctx context.Context, email string) (*slack.User
 	case err != nil:
 		return nil, err
 	case u.Deleted:
-		return nil, fmt.Errorf("%s: the Slack account %s is deactivated: %w", email, u.ID, errNoSlackAccount)
+		return nil, fmt.Errorf("%s: the Slack account %s is: %w", email, u.ID, errDeactivated)
 	}
 	s.people.put(u)
 	return u, nil

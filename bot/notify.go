@@ -33,7 +33,9 @@ func (n *notifications) securityAlert(r actions.Request, text string) {
 // changed redraws r's approval message and, when r has ended, tells the
 // requester.
 func (n *notifications) changed(_ context.Context, r actions.Request) {
-	if r.State.Terminal() && r.State != actions.StateCancelled {
+	// A containment request's requester is the user who reported: the
+	// report's own notice tells them, once every step has ended.
+	if r.State.Terminal() && r.State != actions.StateCancelled && r.Containment == nil {
 		n.tellOutcome(r)
 	}
 	n.messages.changed(r)

@@ -27,8 +27,11 @@ const (
 	ActionDeny         = "deny"
 	ActionManualDone   = "manual_done"
 	ActionManualFailed = "manual_failed"
+	// ActionNotMe is "This wasn't me" on a notice to the affected user.
+	ActionNotMe = "not_me"
 
 	// blockDecision and blockManual hold the buttons.
 	blockDecision = "decision"
 	blockManual   = "manual"
+	blockNotMe    = "not_me"
 )

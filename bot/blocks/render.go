@@ -288,6 +288,9 @@ func RequestBlocks(r actions.Request, buttons bool) []slack.Block {
 	blocks := summaryBlocks(r)
 	blocks = append(blocks, targetBlocks(r, maxTargetLinesChannel)...)
 	blocks = append(blocks, Section(statusLine(r)))
+	if lines := undeliveredLines(r); len(lines) > 0 {
+		blocks = append(blocks, contextBlock(lines...))
+	}
 	if buttons && r.State == actions.StatePending {
 		blocks = append(blocks, slack.NewActionBlock(blockDecision,
 			button(ActionApprove, r.ID, "Approve", slack.StylePrimary),
