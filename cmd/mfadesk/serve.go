@@ -89,6 +89,9 @@ func runServer(ctx context.Context, getenv func(string) string, stderr io.Writer
 	if err != nil {
 		return err
 	}
+	// Notices (README, "Notice, "This wasn't me" and containment"): a
+	// dead replica's claim on one lapses like its executor lease.
+	courier := actions.NewCourier(st, dir, b, actions.CourierOptions{Lease: c.Lease, Notifier: b, Logger: log})
 	svc.SetNotifier(b)
 	exec.SetNotifier(b)
 
@@ -171,6 +174,7 @@ func runServer(ctx context.Context, getenv func(string) string, stderr io.Writer
 		start("socket mode", func() error { return b.RunSocketMode(run, c.SlackAppToken) })
 	}
 	start("executor", func() error { return exec.Run(run) })
+	start("courier", func() error { return courier.Run(run) })
 	start("sweeper", func() error { svc.RunSweeper(run, 30*time.Second); return nil })
 	start("verifications", func() error { svc.RunVerifications(run, verifyPollEvery); return nil })
 
