@@ -213,6 +213,9 @@ func (e *Executor) execute(ctx context.Context, r Request) {
 		return
 	}
 	e.o.Observer.Transitioned(done, from, e.o.Now())
+	if done.Containment != nil && done.Containment.Step < done.Containment.Steps {
+		e.Kick() // the next containment step may run now
+	}
 	ok, failed, skipped, _ := done.Counts()
 	log.InfoContext(ctx, "request "+string(done.State), "ok", ok, "failed", failed, "skipped", skipped)
 	e.o.Notifier.Changed(ctx, done)

@@ -572,3 +572,41 @@ func TestPerTargetLimit(t *testing.T) {
 		}
 	})
 }
+
+// TestContainmentRunsInOrderUnderRechecks: an executor that re-checks roles
+// before each target still runs containment (the reporter holds no role),
+// in order, and the report's notices go out once it has ended.
+func TestContainmentRunsInOrderUnderRechecks(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		r := newNoticeRig(t, st)
+		r.pol.NotifyManager = false
+		req := r.ran(t, requester, actions.ResetPassword, bob)
+		exec := actions.NewExecutor(st, managerDir{r.dir}, actions.ExecutorOptions{
+			Owner: "exec-rechecks", Now: r.now.Now, Lease: time.Minute, Retry: actions.RetryPolicy{Attempts: 1},
+			Policy: func() *actions.Policy { return r.pol },
+		})
+		rep, err := r.svc.ReportNotMe(t.Context(), req.ID, bob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range rep.Containment {
+			if ran, err := exec.ExecuteOnce(t.Context()); !ran || err != nil {
+				t.Fatalf("containment %s: ran %v, %v", c.ID, ran, err)
+			}
+			got, _ := r.svc.Get(t.Context(), c.ID)
+			if got.State != actions.StateSucceeded {
+				t.Errorf("containment %s (%s) is %s: %+v", c.ID, c.Action, got.State, got.Targets[0].Result)
+			}
+		}
+		if calls := r.dir.callsTo("id-bob@example.com"); calls != 3 {
+			t.Errorf("%d directory calls on bob, want the reset and two containment actions", calls)
+		}
+		drain(t, r.courier("c"))
+		got, _ := r.svc.Get(t.Context(), req.ID)
+		for _, n := range got.Notices {
+			if n.State != actions.NoticeSent {
+				t.Errorf("notice %s is %s", n.To, n.State)
+			}
+		}
+	})
+}

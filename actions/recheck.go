@@ -155,9 +155,12 @@ func (r Request) MarkAdmins(admins []bool) Request {
 // requester still may request the action on them, and whether every approver
 // still may approve it. It returns why not, or "" when it may run. A check
 // that cannot be made refuses. With no Policy in the options nothing is
-// checked.
+// checked, nor for a containment request.
 func (e *Executor) mayRun(ctx context.Context, r Request, i int) string {
-	if e.o.Policy == nil {
+	// A containment request needs no role: the user who said "This wasn't
+	// me" starts it, and its actions only protect (README, "Notice, "This
+	// wasn't me" and containment").
+	if e.o.Policy == nil || r.Containment != nil {
 		return ""
 	}
 	pol := e.o.Policy()
