@@ -211,6 +211,9 @@ type Bot struct {
 	intake    *intake
 	decisions *decisions
 	notices   *notifications
+	// socket is the Socket Mode connection's last known state (see
+	// SocketConnected).
+	socket atomic.Pointer[string]
 }
 
 var (

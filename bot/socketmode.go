@@ -20,12 +20,16 @@ const maxSocketHandlers = 64
 // RunSocketMode receives commands and interactions over a Socket Mode
 // connection opened with appToken (xapp-…) until ctx ends, feeding them to
 // the same handlers as HTTP. It returns nil when ctx ends, and an error when
-// the connection cannot be (re)established. During Shutdown it stops
+// the connection cannot be (re)established (Slack's error code, such as
+// invalid_auth for a refused app-level token, is in it as a
+// slack.SlackErrorResponse). During Shutdown it stops
 // acknowledging, so that Slack delivers to another connection.
 func (b *Bot) RunSocketMode(ctx context.Context, appToken string) error {
 	if !strings.HasPrefix(appToken, "xapp-") {
 		return errors.New("socket mode: the app-level token must start with xapp-")
 	}
+	b.setSocket("connecting")
+	defer b.setSocket("stopped")
 	api := slack.New("", slack.OptionAppLevelToken(appToken), slack.OptionAPIURL(b.cfg.APIURL))
 	client := socketmode.New(api, socketmode.OptionLog(slogOutput{b.log}))
 
@@ -45,7 +49,7 @@ func (b *Bot) RunSocketMode(ctx context.Context, appToken string) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("socket mode: %w", err)
+			return fmt.Errorf("connect: %w", err)
 		case evt := <-client.Events:
 			switch {
 			case evt.Request == nil || b.closing.Load():
@@ -75,6 +79,18 @@ func (b *Bot) RunSocketMode(ctx context.Context, appToken string) error {
 // down, payloads left unacknowledged so that Slack delivers them to another
 // connection.
 func (b *Bot) socketEvent(ctx context.Context, evt socketmode.Event) {
+	switch evt.Type {
+	case socketmode.EventTypeConnected, socketmode.EventTypeHello:
+		b.setSocket("")
+	case socketmode.EventTypeConnecting:
+		b.setSocket("connecting")
+	case socketmode.EventTypeConnectionError:
+		b.setSocket("connection error")
+	case socketmode.EventTypeInvalidAuth:
+		b.setSocket("app-level token refused")
+	case socketmode.EventTypeDisconnect:
+		b.setSocket("disconnected")
+	}
 	switch evt.Type {
 	case socketmode.EventTypeConnecting, socketmode.EventTypeConnected, socketmode.EventTypeHello,
 		socketmode.EventTypeDisconnect:
@@ -120,5 +136,24 @@ type slogOutput struct{ l *slog.Logger }
 
 func (s slogOutput) Output(_ int, msg string) error {
 	s.l.Debug("socketmode: " + strings.TrimSpace(msg))
+	return nil
+}
+
+// setSocket records the Socket Mode connection's state: "" when connected,
+// else what it is doing or what went wrong.
+func (b *Bot) setSocket(state string) { b.socket.Store(&state) }
+
+// SocketConnected reports, for readiness, whether the Socket Mode
+// connection is up: nil when it is, else why not ("not started",
+// "connecting", "connection error", "app-level token refused",
+// "disconnected", "stopped").
+func (b *Bot) SocketConnected() error {
+	s := b.socket.Load()
+	switch {
+	case s == nil:
+		return errors.New("socket mode not started")
+	case *s != "":
+		return errors.New("socket mode " + *s)
+	}
 	return nil
 }

@@ -59,6 +59,14 @@ func slackProblems(ctx context.Context, client *slack.Client, apiURL, channel st
 	return nil
 }
 
+// appTokenError names SLACK_APP_TOKEN when Slack refused it for Socket Mode.
+func appTokenError(err error) error {
+	if code := slackCode(err); slices.Contains(tokenCodes, code) || code == "missing_auth_token" {
+		return fmt.Errorf("SLACK_APP_TOKEN: Slack refused the app-level token (%s): generate one with connections:write under Basic Information, App-Level Tokens", code)
+	}
+	return err
+}
+
 // classify says whose fault a failed Slack call is.
 func classify(err error, method, apiURL string) slackProblem {
 	code := slackCode(err)

@@ -124,3 +124,20 @@ func TestServeMetricsAddr(t *testing.T) {
 		t.Errorf("SIGTERM: %v", err)
 	}
 }
+
+// A refused app-level token stops serve with one line naming SLACK_APP_TOKEN,
+// not "socket mode: socket mode: invalid_auth".
+func TestServeRefusedAppToken(t *testing.T) {
+	sl := fakeslack.New()
+	t.Cleanup(sl.Close)
+	sl.AddChannel("C0APPROVE")
+	e := env{"SLACK_BOT_TOKEN": sl.Token, "SLACK_APP_TOKEN": "xapp-refused-s3cret", "SLACK_API_URL": sl.APIURL(),
+		"MFADESK_APPROVAL_CHANNEL": "C0APPROVE", "MFADESK_POLICY_FILE": writePolicy(t), "MFADESK_HTTP_ADDR": "127.0.0.1:0",
+		"MFADESK_DATABASE_URL": storagetest.New(t, storage.DialectSQLite).URL, "MFADESK_LOG_LEVEL": "error"}
+	code, _, errOut := runCmd(t, e, "serve")
+	const want = "mfadesk: socket mode: SLACK_APP_TOKEN: Slack refused the app-level token (invalid_auth)"
+	if code != 1 || !strings.Contains(errOut, want) || strings.Contains(errOut, "socket mode: socket mode") ||
+		strings.Contains(errOut, "s3cret") {
+		t.Errorf("exit %d, stderr %q; want 1 and %q", code, errOut, want)
+	}
+}

@@ -108,6 +108,9 @@ func runServer(ctx context.Context, getenv func(string) string, stderr io.Writer
 	ready := &readiness{st: st, log: log, slack: func(ctx context.Context) []slackProblem {
 		return slackProblems(ctx, slackClient, c.SlackAPIURL, c.ApprovalChannel)
 	}}
+	if c.SlackAppToken != "" {
+		ready.socket = b.SocketConnected
+	}
 	// /metrics, /healthz and /readyz: on the Slack listener, or on their own
 	// (MFADESK_METRICS_ADDR) to keep them off the internet.
 	opsMux := mux
@@ -171,7 +174,7 @@ func runServer(ctx context.Context, getenv func(string) string, stderr io.Writer
 	}
 	go ready.watchSlack(run, readyEvery, readyRetryEvery)
 	if c.SlackAppToken != "" {
-		start("socket mode", func() error { return b.RunSocketMode(run, c.SlackAppToken) })
+		start("socket mode", func() error { return appTokenError(b.RunSocketMode(run, c.SlackAppToken)) })
 	}
 	start("executor", func() error { return exec.Run(run) })
 	start("courier", func() error { return courier.Run(run) })
