@@ -25,6 +25,20 @@ const (
 	StateCancelled       State = "cancelled"
 )
 
+// Already says that a request is in s, for "request R … already":
+// "has succeeded", "was denied", "is running".
+func (s State) Already() string {
+	switch s {
+	case StateSucceeded, StateFailed, StateExpired:
+		return "has " + string(s)
+	case StatePartiallyFailed:
+		return "has partially failed"
+	case StateDenied, StateCancelled, StateApproved:
+		return "was " + string(s)
+	}
+	return "is " + string(s)
+}
+
 // Terminal reports whether no further transition leaves s.
 func (s State) Terminal() bool {
 	switch s {

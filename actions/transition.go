@@ -148,7 +148,7 @@ func NewRequest(d Draft, targets []Target, support Support, pol *Policy, id stri
 func (r Request) checkDecider(pol *Policy, by Person, verb string, now time.Time) error {
 	switch {
 	case r.State != StatePending:
-		return decisionErr(ErrConflict, "request %s is %s already", r.ID, r.State)
+		return decisionErr(ErrConflict, "request %s %s already", r.ID, r.State.Already())
 	case !now.Before(r.ExpiresAt):
 		return decisionErr(ErrExpired, "request %s expired at %s", r.ID, r.ExpiresAt.UTC().Format(time.RFC3339))
 	case by.Is(r.Requester):
@@ -335,7 +335,7 @@ func (r Request) MarkManual(pol *Policy, by Person, done bool, note string, now 
 	case !r.Manual:
 		return r, nil, decisionErr(ErrConflict, "request %s is not a manual step", r.ID)
 	case r.State != StateRunning:
-		return r, nil, decisionErr(ErrConflict, "request %s is %s already", r.ID, r.State)
+		return r, nil, decisionErr(ErrConflict, "request %s %s already", r.ID, r.State.Already())
 	case by.Is(r.Requester):
 		return r, nil, decisionErr(ErrForbidden, "you made request %s: an approver marks its manual step", r.ID)
 	case r.IsTarget(by):

@@ -207,7 +207,7 @@ func (r Request) verificationEvent(kind EventKind, actor string, v Verification,
 func (r Request) checkOpen(now time.Time) error {
 	switch {
 	case r.State != StatePending:
-		return decisionErr(ErrConflict, "request %s is %s already", r.ID, r.State)
+		return decisionErr(ErrConflict, "request %s %s already", r.ID, r.State.Already())
 	case !now.Before(r.ExpiresAt):
 		return decisionErr(ErrExpired, "request %s expired at %s", r.ID, r.ExpiresAt.UTC().Format(time.RFC3339))
 	}
@@ -356,7 +356,7 @@ func (r Request) AnswerVerification(by Person, yes bool, now time.Time) (Request
 // directory's transaction ID in detail) or failed (rejected, timed out).
 func (r Request) RecordPush(i int, verified bool, detail string, now time.Time) (Request, []Event, error) {
 	if r.State != StatePending {
-		return r, nil, decisionErr(ErrConflict, "request %s is %s already", r.ID, r.State)
+		return r, nil, decisionErr(ErrConflict, "request %s %s already", r.ID, r.State.Already())
 	}
 	for k, v := range r.Verifications {
 		if v.Target != i || v.Method != VerifyPush || v.State != VerificationWaiting {
@@ -380,7 +380,7 @@ func (r Request) RecordPush(i int, verified bool, detail string, now time.Time) 
 // at its deadline. It returns ErrConflict when there is none.
 func (r Request) ExpireVerifications(now time.Time) (Request, []Event, error) {
 	if r.State != StatePending {
-		return r, nil, decisionErr(ErrConflict, "request %s is %s already", r.ID, r.State)
+		return r, nil, decisionErr(ErrConflict, "request %s %s already", r.ID, r.State.Already())
 	}
 	n := r.Clone()
 	var events []Event

@@ -152,8 +152,8 @@ func overview(d digest.Digest, st style) []part {
 	}
 	t := d.Total()
 	lines := []string{
-		fmt.Sprintf("%s requests made · %s approvals given · %s refused", st.bold(fmt.Sprint(t.Requested)),
-			st.bold(fmt.Sprint(t.Approvals)), st.bold(fmt.Sprint(t.Refused))),
+		fmt.Sprintf("%s %s · %s %s · %s refused", st.bold(fmt.Sprint(t.Requested)), noun(t.Requested, "request made", "requests made"),
+			st.bold(fmt.Sprint(t.Approvals)), noun(t.Approvals, "approval given", "approvals given"), st.bold(fmt.Sprint(t.Refused))),
 		fmt.Sprintf("Ended: %d succeeded · %d partially failed · %d failed · %d denied · %d expired · %d cancelled",
 			t.Succeeded, t.PartiallyFailed, t.Failed, t.Denied, t.Expired, t.Cancelled),
 		fmt.Sprintf("Targets: %d ok · %d failed · %d skipped", t.TargetsOK, t.TargetsFailed, t.TargetsSkipped),
@@ -316,4 +316,12 @@ func dropEmpty(parts []part) []part {
 		out = append(out, p)
 	}
 	return out
+}
+
+// noun is one when n is 1, else many.
+func noun(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

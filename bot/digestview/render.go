@@ -58,7 +58,8 @@ func Blocks(d digest.Digest) []slack.Block {
 // FallbackText is the message's plain text, shown in notifications.
 func FallbackText(d digest.Digest) string {
 	t := d.Total()
-	s := fmt.Sprintf("%s: %d requests made, %d approvals, %d refused", layout(d, textStyle{})[0].title, t.Requested, t.Approvals, t.Refused)
+	s := fmt.Sprintf("%s: %d %s, %d %s, %d refused", layout(d, textStyle{})[0].title, t.Requested, noun(t.Requested, "request made", "requests made"),
+		t.Approvals, noun(t.Approvals, "approval", "approvals"), t.Refused)
 	if d.NeedsLook() {
 		s += "; some things deserve a look"
 	}

@@ -44,7 +44,7 @@ func TestDigestPrintStatesAVerifiableHead(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("digest --print: exit %d, %s", code, errOut)
 		}
-		for _, want := range []string{"1 requests made · 1 approvals given · 0 refused", "3 ok · 0 failed · 0 skipped", "held 7 events"} {
+		for _, want := range []string{"1 request made · 1 approval given · 0 refused", "3 ok · 0 failed · 0 skipped", "held 7 events"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("digest --print lacks %q:\n%s", want, out)
 			}
