@@ -6,16 +6,15 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"regexp"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/mfadesk/mfadesk/internal/chromiumtest"
 )
 
 var screenshots = flag.Bool("screenshots", false, "write the demo's screenshots to docs/ (for the README)")
@@ -82,55 +81,14 @@ func startDemoOut(t *testing.T, e env) (base string, stop func() error, out *syn
 	return base, stop, out
 }
 
-// chromium finds Debian's Chromium (or Chrome).
-func chromium() (string, error) {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p, nil
-		}
-	}
-	return "", errors.New("no chromium, chromium-browser or google-chrome on PATH (apt-get install chromium)")
-}
-
-// browser starts headless Chromium. Outside CI a machine without a working
-// Chromium skips the test, saying why; in CI (CI set) it fails.
+// browser starts headless Chromium (internal/chromiumtest: skips outside
+// CI when it cannot start, fails in CI) with a window the size of the
+// README's screenshots.
 func browser(t *testing.T) context.Context {
 	t.Helper()
-	unavailable := func(format string, args ...any) {
-		t.Helper()
-		msg := fmt.Sprintf(format, args...)
-		if os.Getenv("CI") != "" {
-			t.Fatalf("CI: Chromium must run here: %s", msg)
-		}
-		t.Skipf("skipped: Chromium cannot start here: %s", msg)
-	}
-	path, err := chromium()
-	if err != nil {
-		unavailable("%v", err)
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 860),
-		chromedp.Flag("headless", true), chromedp.Flag("no-sandbox", true), chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("hide-scrollbars", true), chromedp.Flag("mute-audio", true),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
-	// The first call starts the browser, which lives as long as that call's
-	// context: so no timeout on it, but a watch.
-	started := make(chan error, 1)
-	go func() { started <- chromedp.Do(ctx, chromedp.Navigate("about:blank")) }()
-	select {
-	case err := <-started:
-		if err != nil {
-			unavailable("%v", err)
-		}
-	case <-time.After(60 * time.Second):
-		cancelCtx()
-		unavailable("no answer from %s within 60s", path)
+	ctx := chromiumtest.New(t)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 860)); err != nil {
+		t.Fatal(err)
 	}
 	return ctx
 }

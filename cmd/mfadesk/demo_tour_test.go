@@ -50,10 +50,47 @@ func (p *page) tour(sel string) {
 	p.waitFor(`document.body.dataset.me === ` + jsString(as.Value))
 }
 
+// signIn follows the newest "Sign in to approve" link in this tab (the
+// page opens it in a new one), signs in on the demo's sign-in page as
+// subject, with MFA or without, checks what mfadesk's step-up page then
+// says, and comes back to the demo page as it was.
+func (p *page) signIn(subject string, mfa bool) {
+	p.t.Helper()
+	sel := `#messages .msg.ephemeral:last-of-type button[data-action-id="stepup_signin"]`
+	p.run("wait for the sign-in link", chromedp.WaitVisible(chromedp.CSS(sel)))
+	link := get(p, "read the sign-in link", chromedp.AttributeValue(chromedp.CSS(sel), "data-url"))
+	if !strings.HasPrefix(link.Value, p.base+"/stepup/start?t=") {
+		p.t.Fatalf("sign-in link %q: want %s/stepup/start?t=…", link.Value, p.base)
+	}
+	back := get(p, "where the page is", chromedp.Location())
+	button, want := "#without-mfa", "Not approved"
+	if mfa {
+		button, want = "#with-mfa", "Approved"
+	}
+	p.run("open the sign-in link", chromedp.Navigate(link.Value))
+	p.click(`input[name="user"][value="` + subject + `"]`)
+	p.click(button)
+	p.waitText("#title", want)
+	p.run("back to the demo", chromedp.Navigate(back))
+	p.waitFor(`document.body.dataset.me !== undefined`)
+}
+
 // waitFor waits until the JavaScript expression js is true.
+// It asks again while the page navigates.
 func (p *page) waitFor(js string) {
 	p.t.Helper()
-	get(p, "wait for "+js, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(15*time.Second)))
+	var err error
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		ctx, cancel := context.WithTimeout(p.ctx, 2*time.Second)
+		var ok bool
+		ok, err = chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+	}
+	body, _ := chromedp.Run(p.ctx, chromedp.Text(chromedp.CSS("body")))
+	p.t.Fatalf("waited 15s for %s (last error %v)\npage text:\n%s", js, err, body)
 }
 
 // click presses the element sel.
@@ -65,8 +102,7 @@ func (p *page) click(sel string) {
 // waitText waits until the element sel shows want.
 func (p *page) waitText(sel, want string) {
 	p.t.Helper()
-	js := `(() => { const e = document.querySelector(` + jsString(sel) + `); return !!e && e.innerText.includes(` + jsString(want) + `); })()`
-	get(p, "wait for "+sel+" to show "+want, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(15*time.Second)))
+	p.waitFor(`(() => { const e = document.querySelector(` + jsString(sel) + `); return !!e && e.innerText.includes(` + jsString(want) + `); })()`)
 }
 
 // text returns what sel shows.
@@ -177,6 +213,12 @@ func TestDemoTour(t *testing.T) {
 	p.waitText("#messages", "Reset password")
 	p.screenshot(`#messages .msg:has(button[data-action-id="approve"])`, "demo-approval.png")
 	p.click(`#messages .msg:not(.ephemeral) button[data-action-id="approve"]`)
+	// reset-password needs step-up: Ada gets a private sign-in link, and the
+	// demo's sign-in provider opens in a new tab.
+	p.signIn("00uADA", false) // without MFA: refused
+	p.waitText("#messages", "Waiting for approval")
+	p.click(`#messages .msg:not(.ephemeral) button[data-action-id="approve"]`)
+	p.signIn("00uADA", true)
 	p.waitText("#messages", "Ada")
 	p.waitText("#messages", "Succeeded")
 
