@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,7 +18,9 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/bot/fakeslack"
+	"github.com/mfadesk/mfadesk/cmd/mfadesk/internal/metrics"
 	"github.com/mfadesk/mfadesk/storage"
 	"github.com/mfadesk/mfadesk/storage/storagetest"
 )
@@ -139,5 +143,44 @@ func TestServeRefusedAppToken(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, want) || strings.Contains(errOut, "socket mode: socket mode") ||
 		strings.Contains(errOut, "s3cret") {
 		t.Errorf("exit %d, stderr %q; want 1 and %q", code, errOut, want)
+	}
+}
+
+// Every metric mfadesk exports is in the README's Monitoring table.
+func TestMetricsDocumented(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := metrics.New(func(context.Context) (map[actions.State]int, error) { return nil, nil }, nil)
+	m.BuildInfo("v", "r", "go")
+	// A labelled metric is exported once it has a value: give each one.
+	now := time.Now()
+	r := actions.Request{Action: actions.ResetPassword, CreatedAt: now, Approvals: []actions.Approval{{At: now}}}
+	r.State = actions.StateApproved
+	m.Transitioned(r, actions.StatePending, now)
+	r.State = actions.StateSucceeded
+	m.Transitioned(r, actions.StateRunning, now)
+	m.DirectoryCall(actions.ResetPassword, actions.OutcomeOK, time.Second)
+	m.SlackCall("chat.postMessage", "", time.Second)
+	m.SlackRetry("chat.postMessage", time.Second)
+	m.JobDropped("command")
+	m.DigestPosted()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	seen := 0
+	for _, line := range strings.Split(rec.Body.String(), "\n") {
+		name, ok := strings.CutPrefix(line, "# TYPE ")
+		if !ok || !strings.HasPrefix(name, "mfadesk_") {
+			continue
+		}
+		name, _, _ = strings.Cut(name, " ")
+		seen++
+		if !strings.Contains(string(readme), "| `"+name+"` |") {
+			t.Errorf("README's metrics table lacks %s", name)
+		}
+	}
+	if seen < 10 {
+		t.Errorf("only %d mfadesk metrics exported", seen)
 	}
 }
