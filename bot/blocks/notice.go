@@ -30,6 +30,32 @@ func YouWords(a actions.Action) string {
 	return "An administrator ran " + string(a) + " on your account."
 }
 
+// protects says what a containment action does, as "mfadesk …s"; doing
+// as "mfadesk is …ing".
+var (
+	protects = map[actions.Action]string{
+		actions.RevokeMFASessions: "signs you out everywhere", actions.BlockSignIn: "blocks sign-in to your account",
+	}
+	doing = map[actions.Action]string{
+		actions.RevokeMFASessions: "signing you out everywhere", actions.BlockSignIn: "blocking sign-in to your account",
+	}
+)
+
+// andList joins the words of acts from m: "a", "a and b", "a, b and c".
+func andList(acts []actions.Action, m map[actions.Action]string) string {
+	words := make([]string, len(acts))
+	for i, a := range acts {
+		words[i] = m[a]
+		if words[i] == "" {
+			words[i] = strings.ToLower(a.Title())
+		}
+	}
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
+}
+
 // noticeFacts are the when, who and why of a notice about target i of r.
 func noticeFacts(r actions.Request, i int) string {
 	when := r.UpdatedAt
@@ -70,12 +96,7 @@ func NoticeText(r actions.Request) string {
 func NoticeBlocks(r actions.Request, i int, containment []actions.Action, until time.Time) []slack.Block {
 	then := "mfadesk alerts the security team at once."
 	if len(containment) > 0 {
-		names := make([]string, len(containment))
-		for k, a := range containment {
-			names[k] = strings.ToLower(a.Title())
-		}
-		then = "mfadesk then does this at once, without waiting for anyone: " + strings.Join(names, ", ") +
-			"; and it alerts the security team."
+		then = "at once, without waiting for anyone, mfadesk " + andList(containment, protects) + ", and alerts the security team."
 	}
 	confirm := slack.NewConfirmationBlockObject(plain("Report this?"),
 		plain("You did not ask for this? "+clip.Runes(then, 200)), plain("Yes, it wasn't me"), plain("Cancel"))
@@ -112,19 +133,19 @@ func ManagerNoticeText(r actions.Request, i int) string {
 
 // ReportedBlocks replace a notice's button once the report is taken.
 func ReportedBlocks(r actions.Request, i int, containment []actions.Request, at time.Time) []slack.Block {
-	doing := "The security team is being alerted."
+	now := "The security team is being alerted."
 	if len(containment) > 0 {
-		names := make([]string, len(containment))
+		acts := make([]actions.Action, len(containment))
 		for k, c := range containment {
-			names[k] = strings.ToLower(c.Action.Title())
+			acts[k] = c.Action
 		}
-		doing = "mfadesk is now doing this to your account: " + strings.Join(names, ", ") + ". The security team is being alerted."
+		now = "mfadesk is " + andList(acts, doing) + " now, and alerting the security team."
 	}
 	return []slack.Block{
 		header("A change was made to your account"),
 		Section(YouWords(r.Action)),
 		Section(noticeFacts(r, i)),
-		Section(fmt.Sprintf(":rotating_light: You reported this as *not you* %s. %s You get a message when it is done.", slackDate(at), doing)),
+		Section(fmt.Sprintf(":rotating_light: You reported this as *not you* %s. %s You get a message when it is done.", slackDate(at), now)),
 	}
 }
 
