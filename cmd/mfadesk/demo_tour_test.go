@@ -18,9 +18,10 @@ import (
 
 // page drives the demo's page in Chromium as a person would.
 type page struct {
-	t    *testing.T
-	ctx  context.Context
-	base string
+	t     *testing.T
+	ctx   context.Context
+	base  string
+	links []string // sign-in links followed
 }
 
 func (p *page) run(what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -56,18 +57,20 @@ func (p *page) tour(sel string) {
 // says, and comes back to the demo page as it was.
 func (p *page) signIn(subject string, mfa bool) {
 	p.t.Helper()
-	sel := `#messages .msg.ephemeral:last-of-type button[data-action-id="stepup_signin"]`
-	p.run("wait for the sign-in link", chromedp.WaitVisible(chromedp.CSS(sel)))
-	link := get(p, "read the sign-in link", chromedp.AttributeValue(chromedp.CSS(sel), "data-url"))
-	if !strings.HasPrefix(link.Value, p.base+"/stepup/start?t=") {
-		p.t.Fatalf("sign-in link %q: want %s/stepup/start?t=…", link.Value, p.base)
+	// The newest link, once it is not one followed already.
+	newest := `(() => { const b = [...document.querySelectorAll('#messages button[data-action-id="stepup_signin"]')].pop(); return b ? b.dataset.url : ""; })()`
+	p.waitFor(newest + ` !== "" && !` + jsString(strings.Join(p.links, " ")) + `.split(" ").includes(` + newest + `)`)
+	link := get(p, "read the sign-in link", chromedp.Evaluate[string](newest))
+	if !strings.HasPrefix(link, p.base+"/stepup/start?t=") {
+		p.t.Fatalf("sign-in link %q: want %s/stepup/start?t=…", link, p.base)
 	}
+	p.links = append(p.links, link)
 	back := get(p, "where the page is", chromedp.Location())
 	button, want := "#without-mfa", "Not approved"
 	if mfa {
 		button, want = "#with-mfa", "Approved"
 	}
-	p.run("open the sign-in link", chromedp.Navigate(link.Value))
+	p.run("open the sign-in link", chromedp.Navigate(link))
 	p.click(`input[name="user"][value="` + subject + `"]`)
 	p.click(button)
 	p.waitText("#title", want)
