@@ -453,3 +453,17 @@ func (p *policyParser) verifyMethods(n *yaml.Node, where string) []VerifyMethod 
 func (pol *Policy) VerifyMethods(a Action) []VerifyMethod {
 	return append([]VerifyMethod(nil), pol.Actions[a].Verify...)
 }
+
+// SureHoldsNoRole reports whether no role lists the Slack user ID slackID and
+// no role has an email member, so that slackID holds no role whatever their
+// email is. It needs no I/O; false means "look them up".
+func (pol *Policy) SureHoldsNoRole(slackID string) bool {
+	for _, members := range pol.Roles {
+		for _, m := range members {
+			if m == slackID || strings.Contains(m, "@") {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -127,6 +127,10 @@ func (s *Service) MaxTargets() int { return s.Policy().MaxTargets }
 // Policy returns the policy the service enforces now.
 func (s *Service) Policy() *Policy { return s.pol.Load() }
 
+// SureHoldsNoRole reports, without I/O, that the policy in force gives the
+// Slack user slackID no role whatever their email is (Policy.SureHoldsNoRole).
+func (s *Service) SureHoldsNoRole(slackID string) bool { return s.Policy().SureHoldsNoRole(slackID) }
+
 // SetPolicy makes pol the policy from now on (SIGHUP re-reads the policy
 // file). Requests made under the old policy are checked against the new one
 // at their next approval and before they run. A nil pol is ignored.

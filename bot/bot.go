@@ -85,6 +85,9 @@ type Service interface {
 	ContainmentOf(ctx context.Context, id string) ([]actions.Request, error)
 	// NotMeTerms are what "This wasn't me" runs and how long it works.
 	NotMeTerms() (containment []actions.Action, ttl time.Duration)
+	// SureHoldsNoRole reports, without I/O, that the policy gives the
+	// Slack user no role whatever their email is.
+	SureHoldsNoRole(slackID string) bool
 }
 
 var _ Service = (*actions.Service)(nil)
@@ -148,6 +151,12 @@ type Config struct {
 	// (default 3; negative for none).
 	CallTimeout time.Duration
 	Retries     int
+	// UserBurst and UserRate are each Slack user's budget of commands,
+	// clicks and submissions: a burst of UserBurst (default 30), refilled
+	// at UserRate a second (default 1). Past it, their work is refused
+	// before it is queued.
+	UserBurst int
+	UserRate  float64
 }
 
 // validate reports every missing required field.
@@ -194,6 +203,12 @@ func (c Config) withDefaults() Config {
 	if c.CallTimeout <= 0 {
 		c.CallTimeout = 10 * time.Second
 	}
+	if c.UserBurst <= 0 {
+		c.UserBurst = defaultUserBurst
+	}
+	if c.UserRate <= 0 {
+		c.UserRate = defaultUserRate
+	}
 	if c.Retries < 0 {
 		c.Retries = 0
 	} else if c.Retries == 0 {
@@ -235,6 +250,7 @@ func New(cfg Config) (*Bot, error) {
 		svc:     cfg.Service,
 		slack:   newSlackAPI(cfg.Slack, cfg.Metrics, cfg.Logger, cfg.CallTimeout, cfg.Retries),
 		jobs:    &jobs{pool: p, metrics: cfg.Metrics, log: cfg.Logger, closing: closing},
+		budget:  newUserBudget(cfg.UserBurst, cfg.UserRate, time.Now),
 		log:     cfg.Logger,
 		channel: cfg.ApprovalChannel,
 	}

@@ -54,8 +54,18 @@ func (in *intake) command(ctx context.Context, cmd slack.SlashCommand, d *delive
 		in.log.InfoContext(ctx, "redelivered command dropped", "slack_user", cmd.UserID, "retry", d.retry)
 		return nil
 	}
+	isRequest := word != "pending" && word != "status" && word != "cancel"
+	if isRequest && in.svc.SureHoldsNoRole(cmd.UserID) {
+		// Known without looking the person up: nothing to open, nothing queued.
+		return ephemeral(blocks.Sentence(errNoRole.Reason))
+	}
+	if !in.budget.allow(cmd.UserID) {
+		in.log.WarnContext(ctx, "command refused: over the user's budget", "slack_user", cmd.UserID)
+		return ephemeral(tooFastText)
+	}
 	var fn func(ctx context.Context)
 	urgent := false
+	kind := "command " + word
 	switch word {
 	case "pending":
 		fn = func(ctx context.Context) { in.pending(ctx, cmd) }
@@ -70,10 +80,10 @@ func (in *intake) command(ctx context.Context, cmd slack.SlashCommand, d *delive
 			fn = func(ctx context.Context) { in.cancel(ctx, cmd, id) }
 		}
 	default:
-		urgent = true
+		urgent, kind = true, "command request"
 		fn = func(ctx context.Context) { in.openRequestModal(ctx, cmd, received) }
 	}
-	if !in.jobs.enqueue("command "+word, urgent, fn) {
+	if !in.jobs.enqueue(kind, urgent, fn) {
 		in.recent.forget("cmd:" + cmd.TriggerID)
 		return ephemeral(busyText)
 	}

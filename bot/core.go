@@ -19,6 +19,7 @@ type core struct {
 	svc     Service
 	slack   *slackAPI
 	jobs    *jobs
+	budget  *userBudget // each Slack user's share of the queue
 	log     *slog.Logger
 	channel string // the approval channel
 }
@@ -58,6 +59,25 @@ func newRef() string { return actions.RandomID("E", 8) }
 
 const busyText = "mfadesk is busy right now. Please try again in a moment."
 
+const tooFastText = "You are sending mfadesk more than it takes from one person at a time. Please wait a few seconds and try again."
+
+// jobKinds are the kinds of queued work: the only values of the kind label
+// of the dropped-jobs metric. Anything else is counted as "other".
+var jobKinds = map[string]bool{
+	"command request": true, "command pending": true, "command status": true, "command cancel": true,
+	blocks.ActionApprove: true, blocks.ActionDeny: true, blocks.ActionManualDone: true, blocks.ActionManualFailed: true,
+	"view submission": true, "security alert": true, "outcome": true, "confirmation": true, "message update": true,
+}
+
+// metricKind is kind when it is one of jobKinds, else "other": text a
+// person typed never becomes a metric label.
+func metricKind(kind string) string {
+	if jobKinds[kind] {
+		return kind
+	}
+	return "other"
+}
+
 // jobs hands work to the worker pool, counting and logging what the pool
 // refuses.
 type jobs struct {
@@ -72,8 +92,8 @@ func (j *jobs) enqueue(kind string, urgent bool, fn func(ctx context.Context)) b
 	if j.pool.submit(kind, urgent, fn) {
 		return true
 	}
-	j.metrics.JobDropped(kind)
-	j.log.Warn("worker queue full: work refused", "kind", kind)
+	j.metrics.JobDropped(metricKind(kind))
+	j.log.Warn("worker queue full: work refused", "kind", metricKind(kind))
 	return false
 }
 

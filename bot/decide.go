@@ -72,6 +72,11 @@ func (dc *decisions) blockActions(ctx context.Context, ic slack.InteractionCallb
 			dc.log.InfoContext(ctx, "redelivered click dropped", "request_id", c.requestID, "slack_user", c.user, "retry", d.retry)
 			continue
 		}
+		if !dc.budget.allow(c.user) {
+			dc.log.WarnContext(ctx, "click refused: over the user's budget", "request_id", c.requestID, "slack_user", c.user)
+			dc.recent.forget(key)
+			continue
+		}
 		if !dc.jobs.enqueue(a.ActionID, urgent, fn) {
 			dc.recent.forget(key)
 		}

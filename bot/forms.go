@@ -69,6 +69,11 @@ func (fm *forms) run(ctx context.Context, ic slack.InteractionCallback, d *deliv
 	start := time.Now()
 	key := "view:" + ic.View.ID + ":" + ic.View.Hash
 	f, created := fm.flights.get(key)
+	if created && !fm.core.budget.allow(ic.User.ID) {
+		fm.flights.drop(key)
+		fm.log.WarnContext(ctx, "view submission refused: over the user's budget", "slack_user", ic.User.ID)
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{firstInput(ic.View): tooFastText})
+	}
 	if created {
 		viewID, user := ic.View.ID, ic.User.ID
 		ok := fm.jobs.enqueue("view submission", true, func(ctx context.Context) {

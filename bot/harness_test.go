@@ -122,6 +122,10 @@ type harnessOptions struct {
 	budget   time.Duration
 	interval time.Duration
 	metrics  Metrics
+	// userBurst and userRate set the per-user budget (Config.UserBurst,
+	// Config.UserRate); zero is a burst of 1000 and the default rate.
+	userBurst int
+	userRate  float64
 }
 
 func newHarness(t *testing.T, store *storage.Store, opts ...func(*harnessOptions)) *harness {
@@ -132,6 +136,9 @@ func newHarness(t *testing.T, store *storage.Store, opts ...func(*harnessOptions
 	}
 	if o.policy == "" {
 		o.policy = testPolicy
+	}
+	if o.userBurst == 0 {
+		o.userBurst = 1000 // tests act fast; TestPerUserBudget sets its own
 	}
 	pol, err := actions.ParsePolicy("policy.yaml", []byte(o.policy))
 	if err != nil {
@@ -158,6 +165,7 @@ func newHarness(t *testing.T, store *storage.Store, opts ...func(*harnessOptions
 		Service: h.svc, Slack: slack.New(h.fake.Token, slack.OptionAPIURL(h.fake.APIURL())), APIURL: h.fake.APIURL(),
 		SigningSecret: testSecret, ApprovalChannel: approvalChannel, SecurityChannel: o.security, Logger: log,
 		UpdateInterval: o.interval, SubmitBudget: o.budget, Metrics: o.metrics,
+		UserBurst: o.userBurst, UserRate: o.userRate,
 	})
 	if err != nil {
 		t.Fatal(err)
