@@ -67,7 +67,7 @@ var jobKinds = map[string]bool{
 	"command request": true, "command pending": true, "command status": true, "command cancel": true,
 	blocks.ActionApprove: true, blocks.ActionDeny: true, blocks.ActionManualDone: true, blocks.ActionManualFailed: true,
 	blocks.ActionVerifyTarget: true, blocks.ActionVerifyManager: true, blocks.ActionVerifyPush: true,
-	blocks.ActionVerifyYes: true, blocks.ActionVerifyNo: true,
+	blocks.ActionVerifyYes: true, blocks.ActionVerifyNo: true, blocks.ActionNotMe: true,
 	"view submission": true, "security alert": true, "outcome": true, "confirmation": true, "message update": true,
 }
 
