@@ -38,9 +38,11 @@ func TestDroppedJobKindsAreFixed(t *testing.T) {
 	release := make(chan struct{})
 	defer close(release)
 	block := func(ctx context.Context) { <-release }
-	for !j.enqueue("outcome", false, block) {
+	running := make(chan struct{})
+	if !j.enqueue("outcome", false, func(ctx context.Context) { close(running); <-release }) {
 		t.Fatal("an empty pool refused work")
 	}
+	<-running // the one worker is busy: what follows only queues
 	for j.enqueue("outcome", false, block) { // fill the queue
 	}
 	for j.enqueue("view submission", true, block) { // and its urgent lane
