@@ -158,6 +158,7 @@ func (s *Service) candidate(ctx context.Context, vn VerificationNotifier, r Requ
 			return c
 		}
 		c.Verifier, c.Unavailable = s.account(ctx, vn, u.Email, "the user")
+		c.Verifier.DirectoryID = u.ID
 	case VerifyManager:
 		var mgr DirectoryUser
 		_, err := s.retry.Do(ctx, nil, func(ctx context.Context) (err error) {
@@ -173,6 +174,7 @@ func (s *Service) candidate(ctx context.Context, vn VerificationNotifier, r Requ
 			return c
 		}
 		c.Verifier, c.Unavailable = s.account(ctx, vn, mgr.Email, "the manager "+mgr.Email)
+		c.Verifier.DirectoryID = mgr.ID
 	case VerifyPush:
 		pv, _ := s.dir.(PushVerifier)
 		ch, err := pv.StartPush(ctx, t.DirectoryID)

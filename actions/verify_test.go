@@ -86,6 +86,14 @@ func TestVerificationTransitions(t *testing.T) {
 			func(r Request) (Request, []Event, error) {
 				return r.StartVerification(pol, helpdesk, VerifyManager, []VerifierCandidate{cand(0, carol)}, now)
 			}, result{StatePending, []EventKind{EventVerificationFailed}, []string{BotActor}, nil}},
+		{"manager who is another target by directory ID only (an alias)", verifying(),
+			func(r Request) (Request, []Event, error) {
+				return r.StartVerification(pol, helpdesk, VerifyManager, []VerifierCandidate{cand(0, Person{SlackID: "U0ALIAS", Email: "alias@example.com", DirectoryID: "dir-U0CAROL"})}, now)
+			}, result{StatePending, []EventKind{EventVerificationFailed}, []string{BotActor}, nil}},
+		{"manager who is the requester by directory ID only", verifying(func(r *Request) { r.Requester.DirectoryID = "dir-help" }),
+			func(r Request) (Request, []Event, error) {
+				return r.StartVerification(pol, helpdesk, VerifyManager, []VerifierCandidate{cand(0, Person{SlackID: "U0ALT", Email: "alt@example.com", DirectoryID: "dir-help"})}, now)
+			}, result{StatePending, []EventKind{EventVerificationFailed}, []string{BotActor}, nil}},
 		{"no manager in the directory", verifying(),
 			func(r Request) (Request, []Event, error) {
 				return r.StartVerification(pol, helpdesk, VerifyManager, []VerifierCandidate{{Target: 0, Unavailable: "no manager"}}, now)

@@ -163,6 +163,17 @@ func TestEntraEndToEnd(t *testing.T) {
 			strings.Contains(out, "\nok") || strings.Contains(out, secret) {
 			t.Errorf("check with a token lacking User.RevokeSessions.All: exit %d\n%s", code, out)
 		}
+
+		// Entra has no admin-initiated push: check refuses a policy whose
+		// caller verification lists it.
+		pushPolicy := filepath.Join(t.TempDir(), "push.yaml")
+		if err := os.WriteFile(pushPolicy, []byte("roles: {a: [U0A], b: [U0B]}\nactions:\n  reset-password: {request: [a], approve: [b], verify: [target, push]}\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, out, _ = runMain(t, h.env.with("MFADESK_POLICY_FILE", pushPolicy), "check")
+		if code != 1 || !strings.Contains(out, "policy: actions.reset-password.verify lists push, which the entra directory cannot do") {
+			t.Errorf("check with push on Entra: exit %d\n%s", code, out)
+		}
 	})
 }
 

@@ -147,6 +147,9 @@ func runServer(ctx context.Context, getenv func(string) string, stderr io.Writer
 		if stepUp == nil && len(p.StepUpActions()) > 0 {
 			return fmt.Errorf("step_up on %s needs a restart with the OpenID Connect variables set", joinActions(p.StepUpActions()))
 		}
+		if problems := actions.CheckVerification(p, dir); len(problems) > 0 {
+			return errors.New(strings.Join(problems, "; "))
+		}
 		return nil
 	}, svc.SetPolicy, log)
 	stopDigest, err := startDigestScheduler(run, c, st, slackClient, m, log)
