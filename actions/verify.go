@@ -253,11 +253,11 @@ func (r Request) StartVerification(pol *Policy, by Person, m VerifyMethod, cands
 		if unavailable == "" && m == VerifyManager {
 			switch {
 			case c.Verifier.Is(r.Requester):
-				unavailable = "the manager " + display(c.Verifier) + " is the requester"
+				unavailable = "the manager " + who(c.Verifier) + " is the requester"
 			case r.ApprovedBy(c.Verifier):
-				unavailable = "the manager " + display(c.Verifier) + " approved the request"
+				unavailable = "the manager " + who(c.Verifier) + " approved the request"
 			case r.IsTarget(c.Verifier):
-				unavailable = "the manager " + display(c.Verifier) + " is a target of the request"
+				unavailable = "the manager " + who(c.Verifier) + " is a target of the request"
 			}
 		}
 		if unavailable == "" && m != VerifyPush && c.Verifier.SlackID == "" {
@@ -272,9 +272,9 @@ func (r Request) StartVerification(pol *Policy, by Person, m VerifyMethod, cands
 		if v.Detail == "" {
 			switch m {
 			case VerifyTarget:
-				v.Detail = "asked the user " + display(c.Verifier) + " in Slack"
+				v.Detail = "asked the user " + who(c.Verifier) + " in Slack"
 			case VerifyManager:
-				v.Detail = "asked the manager " + display(c.Verifier) + " (" + c.Verifier.Email + ") in Slack"
+				v.Detail = "asked the manager " + who(c.Verifier) + " in Slack"
 			default:
 				v.Detail = "push sent"
 			}
@@ -327,14 +327,14 @@ func (r Request) AnswerVerification(by Person, yes bool, now time.Time) (Request
 		v.DecidedAt = now
 		switch {
 		case yes && v.Method == VerifyTarget:
-			v.State, v.Detail = VerificationVerified, "confirmed by the user "+display(by)+" in Slack"
+			v.State, v.Detail = VerificationVerified, "confirmed by the user "+who(v.Verifier)+" in Slack"
 		case yes:
-			v.State, v.Detail = VerificationVerified, "confirmed by "+display(by)+", manager of "+t.Email
+			v.State, v.Detail = VerificationVerified, "confirmed by "+who(v.Verifier)+", manager of "+t.Email
 		case v.Method == VerifyTarget:
-			v.State, v.Detail = VerificationFailed, "the user "+display(by)+" says they did not ask for this"
+			v.State, v.Detail = VerificationFailed, "the user "+who(v.Verifier)+" says they did not ask for this"
 			denied = true
 		default:
-			v.State, v.Detail = VerificationFailed, "the manager "+display(by)+" did not confirm that the caller is "+t.Email
+			v.State, v.Detail = VerificationFailed, "the manager "+who(v.Verifier)+" did not confirm that the caller is "+t.Email
 		}
 		kind := EventVerified
 		if !yes {
@@ -408,4 +408,13 @@ func (r Request) Overdue(now time.Time) bool {
 		}
 	}
 	return false
+}
+
+// who names p in a verification's detail, which the audit log keeps and
+// the approval message shows as text: their email, else their Slack ID.
+func who(p Person) string {
+	if p.Email != "" {
+		return p.Email
+	}
+	return p.SlackID
 }

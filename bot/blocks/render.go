@@ -138,6 +138,10 @@ func statusLine(r actions.Request) string {
 	}
 	switch r.State {
 	case actions.StatePending:
+		if waitingForVerification(r) {
+			return fmt.Sprintf(":identification_card: *Approved, waiting for caller verification*. Expires %s.%s%s",
+				slackDate(r.ExpiresAt), by, verificationStatus(r))
+		}
 		return fmt.Sprintf(":hourglass_flowing_sand: *Waiting for approval*: %d of %d. Expires %s.%s%s",
 			len(r.Approvals), need, slackDate(r.ExpiresAt), by, verificationStatus(r))
 	case actions.StateApproved:

@@ -103,7 +103,7 @@ func verificationNote(r actions.Request, i int) string {
 	}
 	if len(failed) > 0 {
 		v := failed[len(failed)-1]
-		return " :red_circle: _not verified: " + string(v.Method) + " " + Esc(clip.Runes(oneLine(v.Detail), maxVerifyDetailLen)) + "_"
+		return " :red_circle: _not verified (" + string(v.Method) + "): " + Esc(clip.Runes(oneLine(v.Detail), maxVerifyDetailLen)) + "_"
 	}
 	return " :white_circle: _not verified yet_"
 }
@@ -121,6 +121,13 @@ func verificationStatus(r actions.Request) string {
 		}
 	}
 	return fmt.Sprintf(" Caller verification: %d of %d verified.", n, len(r.Targets))
+}
+
+// waitingForVerification reports whether r has its approvals and waits
+// only for caller verification.
+func waitingForVerification(r actions.Request) bool {
+	return r.State == actions.StatePending && r.NeedsVerification() && !r.AllVerified() &&
+		len(r.Approvals) >= max(r.ApprovalsNeeded, 1)
 }
 
 // VerifyQuestionText is the notification text of VerifyQuestion.
