@@ -45,7 +45,9 @@ type CourierOptions struct {
 	Poll time.Duration
 	// Backoff is the wait before the first retry, doubled each time
 	// (default 5s).
-	Backoff  time.Duration
+	Backoff time.Duration
+	// Sleep waits between tries to record a notice; nil means a timer.
+	Sleep    func(context.Context, time.Duration) error
 	Notifier Notifier
 	Logger   *slog.Logger
 	Now      func() time.Time
@@ -89,6 +91,9 @@ func NewCourier(store Store, dir Directory, msg Messenger, o CourierOptions) *Co
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Sleep == nil {
+		o.Sleep = SleepContext
 	}
 	return &Courier{store: store, dir: dir, msg: msg, o: o, kick: make(chan struct{}, 1)}
 }
@@ -144,7 +149,37 @@ func (c *Courier) DeliverOnce(ctx context.Context) (bool, error) {
 		c.o.Notifier.Changed(ctx, r)
 		return true, nil
 	}
-	return true, c.deliver(ctx, r, k, log)
+	hold, release := context.WithCancel(ctx)
+	renewed := make(chan struct{})
+	go func() { defer close(renewed); c.renew(hold, r.ID, k, log) }()
+	err = c.deliver(ctx, r, k, log)
+	release()
+	<-renewed
+	return true, err
+}
+
+// renew extends the claim on notice k every Lease/3 until ctx ends, so that
+// a slow look-up or post is not taken for a dead courier's.
+func (c *Courier) renew(ctx context.Context, id string, k int, log *slog.Logger) {
+	t := time.NewTicker(c.o.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		_, err := c.store.Update(ctx, id, func(cur Request) (Request, []Event, error) {
+			next, err := cur.RenewNotice(k, c.o.Owner, c.o.Now().Add(c.o.Lease))
+			return next, nil, err
+		})
+		if errors.Is(err, ErrLeaseLost) {
+			return
+		}
+		if err != nil && ctx.Err() == nil {
+			log.WarnContext(ctx, "renew notice claim", "error", err)
+		}
+	}
 }
 
 func (c *Courier) deliver(ctx context.Context, r Request, k int, log *slog.Logger) error {
@@ -232,6 +267,12 @@ func (c *Courier) failed(ctx context.Context, id string, k int, cause error, log
 	return nil
 }
 
+// endTries and endRetry bound the tries to record how a notice ended: about
+// half a minute in all.
+const endTries = 8
+
+var endRetry = RetryPolicy{Base: 200 * time.Millisecond, Max: 5 * time.Second}
+
 // undeliverableReason is the reason without the sentinel's own word.
 func undeliverableReason(err error) string {
 	s := err.Error()
@@ -242,10 +283,23 @@ func undeliverableReason(err error) string {
 	return s
 }
 
+// end records how notice k ended. A store that fails is tried again for
+// a while (a sent notice must not end up "uncertain" for a database blip);
+// a claim lost meanwhile is not.
 func (c *Courier) end(ctx context.Context, id string, k int, st NoticeState, detail, ref string) error {
-	r, err := c.store.Update(ctx, id, func(cur Request) (Request, []Event, error) {
-		return cur.EndNotice(k, c.o.Owner, st, detail, ref, c.o.Now())
-	})
+	var (
+		r   Request
+		err error
+	)
+	for try := 1; ; try++ {
+		r, err = c.store.Update(ctx, id, func(cur Request) (Request, []Event, error) {
+			return cur.EndNotice(k, c.o.Owner, st, detail, ref, c.o.Now())
+		})
+		if err == nil || errors.Is(err, ErrLeaseLost) || errors.Is(err, ErrDuplicate) || errors.Is(err, ErrNotFound) ||
+			try >= endTries || c.o.Sleep(ctx, endRetry.Wait(try, 0)) != nil {
+			break
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("record notice %d of %s as %s: %w", k, id, st, err)
 	}

@@ -174,6 +174,22 @@ func (r Request) PostNotice(k int, owner, recipient string, now, until time.Time
 	return c, nil
 }
 
+// RenewNotice extends owner's claim on notice k, claimed or posting, to
+// until; ErrLeaseLost when owner no longer holds it.
+func (r Request) RenewNotice(k int, owner string, until time.Time) (Request, error) {
+	n, err := r.noticeAt(k)
+	if err != nil {
+		return r, err
+	}
+	if (n.State != NoticeClaimed && n.State != NoticePosting) || n.Owner != owner {
+		return r, fmt.Errorf("notice %d of request %s is %s by %q: %w", k, r.ID, n.State, n.Owner, ErrLeaseLost)
+	}
+	c := r.Clone()
+	n.Until = until
+	c.Notices[k] = n
+	return c, nil
+}
+
 // RetryNotice gives notice k back after a failure that certainly delivered
 // nothing: due again after wait, or failed (with its event) once it has had
 // NoticeAttempts tries.

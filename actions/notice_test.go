@@ -610,3 +610,74 @@ func TestContainmentRunsInOrderUnderRechecks(t *testing.T) {
 		}
 	})
 }
+
+// flakyStore fails the first fails writes that record how a notice ended,
+// as a database that is briefly away does.
+type flakyStore struct {
+	actions.Store
+	mu    sync.Mutex
+	fails int
+}
+
+var errAway = errors.New("database briefly away")
+
+func (s *flakyStore) Update(ctx context.Context, id string, fn func(actions.Request) (actions.Request, []actions.Event, error)) (actions.Request, error) {
+	return s.Store.Update(ctx, id, func(r actions.Request) (actions.Request, []actions.Event, error) {
+		n, evs, err := fn(r)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if err == nil && len(evs) > 0 && evs[0].Kind == actions.EventNotified && s.fails > 0 {
+			s.fails--
+			return r, nil, errAway
+		}
+		return n, evs, err
+	})
+}
+
+// blockingMessenger holds every post until release is closed.
+type blockingMessenger struct {
+	*fakeMessenger
+	posting chan struct{}
+	release chan struct{}
+}
+
+func (m *blockingMessenger) SendNotice(ctx context.Context, r actions.Request, k int) (string, error) {
+	m.posting <- struct{}{}
+	<-m.release
+	return m.fakeMessenger.SendNotice(ctx, r, k)
+}
+
+// TestNoticeSurvivesSlowPostsAndDatabaseBlips: a courier renews its claim
+// while a post is slow, so that another does not take the notice for a
+// dead courier's; and a sent notice is recorded as sent although the first
+// tries to record it fail.
+func TestNoticeSurvivesSlowPostsAndDatabaseBlips(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		r := newNoticeRig(t, st)
+		r.pol.NotifyManager = false
+		req := r.ran(t, requester, actions.RevokeMFASessions, bob)
+		flaky := &flakyStore{Store: st, fails: 3}
+		slow := &blockingMessenger{fakeMessenger: r.msg, posting: make(chan struct{}), release: make(chan struct{})}
+		noSleep := func(context.Context, time.Duration) error { return nil }
+		a := actions.NewCourier(flaky, managerDir{r.dir}, slow, actions.CourierOptions{Owner: "a", Lease: 300 * time.Millisecond, Sleep: noSleep})
+		b := actions.NewCourier(st, managerDir{r.dir}, r.msg, actions.CourierOptions{Owner: "b", Lease: 300 * time.Millisecond})
+		done := make(chan error, 1)
+		go func() { _, err := a.DeliverOnce(context.Background()); done <- err }()
+		<-slow.posting
+		time.Sleep(time.Second) // three leases: renewed meanwhile
+		if found, err := b.DeliverOnce(t.Context()); found || err != nil {
+			t.Errorf("another courier took the notice being posted: %v %v", found, err)
+		}
+		close(slow.release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		got, _ := st.Request(t.Context(), req.ID)
+		if n := got.Notices[0]; n.State != actions.NoticeSent || len(r.msg.sentList()) != 1 {
+			t.Errorf("notice %+v, sent %v", n, r.msg.sentList())
+		}
+		if d := notifiedDetails(t, st, req.ID); len(d) != 1 {
+			t.Errorf("notified events %q", d)
+		}
+	})
+}
