@@ -221,6 +221,12 @@ func supportsPromptLogin(p *oidc.Provider, issuer string) bool {
 
 func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if r.Method == http.MethodHead {
+		// A link checker's HEAD must not use up the single-use link.
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	token := r.URL.Query().Get("t")
 	if token == "" {
 		h.page(w, http.StatusBadRequest, failed("This sign-in link is incomplete: open it from the Slack message."))

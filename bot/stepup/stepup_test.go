@@ -85,6 +85,17 @@ func TestStepUp(t *testing.T) {
 			return b.get(b.callback)
 		}, status: http.StatusGone, says: "this sign-in was completed already", approved: 1, refused: 1, finalState: actions.StateApproved},
 
+		{name: "a link checker's HEAD does not use the link", run: func(t *testing.T, e *env) page {
+			b := newBrowser(t)
+			link := e.link(approver)
+			req, _ := http.NewRequest(http.MethodHead, link, nil)
+			if p := b.do(req); p.status != http.StatusOK {
+				t.Fatalf("HEAD: %d", p.status)
+			}
+			_, id := b.open(link)
+			return b.signIn(e.idp, id, withMFA)
+		}, status: http.StatusOK, says: "Approved", approved: 1, finalState: actions.StateApproved},
+
 		{name: "link token reused", run: func(t *testing.T, e *env) page {
 			b := newBrowser(t)
 			link := e.link(approver)
