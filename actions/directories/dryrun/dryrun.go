@@ -27,6 +27,10 @@ type Options struct {
 	Privileged []string
 	// Unknown are emails the directory does not know.
 	Unknown []string
+	// Aliases maps an alias address to the primary address of the same user
+	// (any case): both resolve to one user, as a Google alias, an Entra mail
+	// beside the UPN, or an Okta profile.email beside the login do.
+	Aliases map[string]string
 	// Managers maps a user's email to their manager's email (any case);
 	// a user missing here has no manager.
 	Managers map[string]string
@@ -81,7 +85,7 @@ func (d *Directory) ManualSteps(a actions.Action) string {
 
 func contains(list []string, email string) bool {
 	for _, e := range list {
-		if strings.EqualFold(e, email) {
+		if actions.SameEmail(e, email) {
 			return true
 		}
 	}
@@ -89,13 +93,32 @@ func contains(list []string, email string) bool {
 }
 
 // ResolveUser knows every email but the Unknown ones; the user ID is
-// "dryrun:" followed by the lower-cased email.
+// "dryrun:" followed by the (ASCII) lower-cased email, of the primary
+// address for an alias.
 func (d *Directory) ResolveUser(ctx context.Context, email string) (actions.DirectoryUser, error) {
 	email = strings.TrimSpace(email)
 	if email == "" || !strings.Contains(email, "@") || contains(d.opts.Unknown, email) {
 		return actions.DirectoryUser{}, fmt.Errorf("dryrun: %q: %w", email, actions.ErrUnknownUser)
 	}
-	return actions.DirectoryUser{ID: "dryrun:" + strings.ToLower(email), Email: email}, nil
+	for alias, primary := range d.opts.Aliases {
+		if actions.SameEmail(alias, email) {
+			email = primary
+			break
+		}
+	}
+	return actions.DirectoryUser{ID: "dryrun:" + asciiLower(email), Email: email}, nil
+}
+
+// asciiLower lower-cases A to Z only, so that no two addresses that are not
+// the same (actions.SameEmail) get one user ID.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // IsPrivileged reports whether the user's email is among Privileged.
@@ -109,7 +132,7 @@ func (d *Directory) IsPrivileged(ctx context.Context, userID string) (bool, erro
 func (d *Directory) Manager(ctx context.Context, userID string) (actions.DirectoryUser, error) {
 	email := strings.TrimPrefix(userID, "dryrun:")
 	for k, m := range d.opts.Managers {
-		if strings.EqualFold(k, email) {
+		if actions.SameEmail(k, email) {
 			u, err := d.ResolveUser(ctx, m)
 			if err != nil {
 				return actions.DirectoryUser{}, fmt.Errorf("dryrun: manager %s of %s: %w", m, email, actions.ErrNoManager)
@@ -168,7 +191,7 @@ func (d *Directory) PushResult(ctx context.Context, userID string, c actions.Pus
 	out := actions.PushApproved
 	d.mu.Lock()
 	for k, v := range d.opts.Push {
-		if strings.EqualFold(k, email) {
+		if actions.SameEmail(k, email) {
 			out = v
 		}
 	}
@@ -183,7 +206,7 @@ func (d *Directory) AnswerPush(email string, o actions.PushOutcome) {
 	defer d.mu.Unlock()
 	push := map[string]actions.PushOutcome{}
 	for k, v := range d.opts.Push {
-		if !strings.EqualFold(k, email) {
+		if !actions.SameEmail(k, email) {
 			push[k] = v
 		}
 	}

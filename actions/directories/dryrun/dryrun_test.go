@@ -61,3 +61,24 @@ func TestPush(t *testing.T) {
 		t.Error("the dry run does not simulate push")
 	}
 }
+
+// An alias resolves to its primary address's user; addresses equal only
+// under Unicode case folding do not (README, "Who is who").
+func TestAliases(t *testing.T) {
+	d := New(Options{Aliases: map[string]string{"Auth1.Alias@example.com": "bob@example.com"}})
+	tests := []struct {
+		email, wantID string
+	}{
+		{"bob@example.com", "dryrun:bob@example.com"},
+		{"auth1.alias@EXAMPLE.com", "dryrun:bob@example.com"},
+		{"BOB@example.com", "dryrun:bob@example.com"},
+		{"\u212Aate@example.com", "dryrun:\u212Aate@example.com"}, // Kelvin sign: not kate@
+		{"kate@example.com", "dryrun:kate@example.com"},
+	}
+	for _, tt := range tests {
+		u, err := d.ResolveUser(context.Background(), tt.email)
+		if err != nil || u.ID != tt.wantID {
+			t.Errorf("ResolveUser(%q) = %q, %v; want %q", tt.email, u.ID, err, tt.wantID)
+		}
+	}
+}
