@@ -42,7 +42,7 @@ func TestDroppedJobKindsAreFixed(t *testing.T) {
 	if !j.enqueue("outcome", false, func(ctx context.Context) { close(running); <-release }) {
 		t.Fatal("an empty pool refused work")
 	}
-	<-running // the one worker is busy: what follows only queues
+	<-running                                // the one worker is busy: what follows only queues
 	for j.enqueue("outcome", false, block) { // fill the queue
 	}
 	for j.enqueue("view submission", true, block) { // and its urgent lane
