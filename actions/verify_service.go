@@ -241,8 +241,8 @@ func (s *Service) AnswerVerification(ctx context.Context, id string, by Person, 
 	if r.State == StateDenied && !yes {
 		if vn, verr := s.verifiers(); verr == nil {
 			vn.SecurityAlert(ctx, r, fmt.Sprintf(
-				"Possible social engineering: <@%s> says they did not ask for %s (request %s, requested by <@%s> at %s). The request is denied.",
-				by.SlackID, r.Action, r.ID, r.Requester.SlackID, r.CreatedAt.UTC().Format(time.RFC3339)))
+				"Possible social engineering: %s (Slack %s) says they did not ask for %s, request %s, requested by %s (Slack %s) at %s. The request is denied.",
+				who(r.DecidedBy), by.SlackID, r.Action, r.ID, who(r.Requester), r.Requester.SlackID, r.CreatedAt.UTC().Format(time.RFC3339)))
 		}
 	}
 	s.afterApproval(ctx, r)

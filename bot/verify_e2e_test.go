@@ -136,7 +136,8 @@ func TestVerifyTargetNoDeniesAndAlerts(t *testing.T) {
 		}
 		eventually(t, "the security alert", func() bool {
 			for _, m := range h.fake.Messages(securityChannel) {
-				if strings.Contains(m.Text, r.ID) && strings.Contains(m.Text, "<@U0HELP1>") && strings.Contains(m.Text, "<@U0BOB>") {
+				if strings.Contains(m.Text, r.ID) && strings.Contains(m.Text, "agent@example.com (Slack U0HELP1)") &&
+					strings.Contains(m.Text, "(Slack U0BOB) says they did not ask") && strings.Contains(string(m.Blocks), r.ID) {
 					return true
 				}
 			}
