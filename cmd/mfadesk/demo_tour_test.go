@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +37,9 @@ func get[T any](p *page, what string, a chromedp.Action[T]) T {
 	defer cancel()
 	v, err := chromedp.Run(ctx, a)
 	if err != nil {
-		body, _ := chromedp.Run(p.ctx, chromedp.Text(chromedp.CSS("body")))
+		ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+		defer cancel()
+		body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
 		p.t.Fatalf("%s: %v\npage text:\n%s", what, err, body)
 	}
 	return v
@@ -92,14 +95,27 @@ func (p *page) waitFor(js string) {
 			return
 		}
 	}
-	body, _ := chromedp.Run(p.ctx, chromedp.Text(chromedp.CSS("body")))
+	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+	defer cancel()
+	body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
 	p.t.Fatalf("waited 15s for %s (last error %v)\npage text:\n%s", js, err, body)
 }
 
 // click presses the element sel.
 func (p *page) click(sel string) {
 	p.t.Helper()
-	p.run("click "+sel, chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
+	// The page redraws as news arrives: a node found may be gone before the
+	// click lands, so try again with the new one.
+	var err error
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+		err = chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
+		cancel()
+		if err == nil {
+			return
+		}
+	}
+	p.run("click "+sel+" (last error: "+err.Error()+")", chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
 }
 
 // waitText waits until the element sel shows want.
@@ -211,8 +227,18 @@ func TestDemoTour(t *testing.T) {
 	p.click(`#messages button[data-action-id="approve"]`)
 	p.waitText("#messages", "Only visible to you")
 
-	// 2. Ada approves.
-	p.tour(`.tour-go[data-as="U0ADA"]`)
+	// 2. Helen verifies Bob through his manager, Mark, who confirms in his DM.
+	p.tour(`li[data-step="verify"] .tour-go[data-as="U0HELEN"]`)
+	p.click(`#messages button[data-action-id="verify_manager"]`)
+	p.waitText("#messages", "manager was asked")
+	p.tour(`li[data-step="verify"] .tour-go[data-as="U0MARK"]`)
+	p.waitText("#messages", "who reports to you")
+	p.click(`#messages button[data-action-id="verify_yes"]`)
+	p.waitText("#messages", "you confirmed the caller")
+
+	// 3. Ada approves, with step-up.
+	p.tour(`li[data-step="approve"] .tour-go[data-as="U0ADA"]`)
+	p.waitText("#messages", "verified (manager)")
 	p.waitText("#messages", "Reset password")
 	p.screenshot(`#messages .msg:has(button[data-action-id="approve"])`, "demo-approval.png")
 	p.click(`#messages .msg:not(.ephemeral) button[data-action-id="approve"]`)
@@ -225,8 +251,8 @@ func TestDemoTour(t *testing.T) {
 	p.waitText("#messages", "Ada")
 	p.waitText("#messages", "Succeeded")
 
-	// 3. Helen gets the temporary password in her DM; nobody else sees it.
-	p.tour(`.tour-go[data-as="U0HELEN"][data-conv="DM"]`)
+	// 4. Helen gets the temporary password in her DM; nobody else sees it.
+	p.tour(`li[data-step="secret"] .tour-go`)
 	p.waitText("#messages", "Temporary password")
 	secret := strings.TrimSpace(p.text(`#messages pre`))
 	if len(secret) < 12 {
@@ -241,7 +267,59 @@ func TestDemoTour(t *testing.T) {
 		t.Error("Helen's state lacks her temporary password")
 	}
 
-	// 4. An unauthorised request: Priya holds an admin role.
+	// A push with number matching: Helen reads the number only she sees to
+	// Bob, who taps it on his phone; Carol has no authenticator to push to.
+	p.be("U0HELEN")
+	p.conversation("C0HELPDESK")
+	p.typeCommand("/mfa require-reregister-mfa @bob @carol New phones")
+	p.waitText("#modal", "MFA request")
+	p.click(`[data-modal-submit]`)
+	p.waitText("#modal", "submitted")
+	p.click(`#modal .modal-foot [data-modal-close]`)
+	p.conversation("DU0HELEN")
+	p.click(`#messages .msg:last-of-type button[data-action-id="verify_push"]`)
+	p.waitText("#messages", "Read this number")
+	helen := p.text("#messages")
+	p.be("U0BOB")
+	p.run("Bob's phone rings", chromedp.WaitVisible(chromedp.CSS("#phone .phone-number")))
+	choices := get(p, "read the phone", chromedp.Evaluate[[]string](`[...document.querySelectorAll("#phone .phone-number")].map(b => b.textContent)`))
+	var number string
+	for _, c := range choices {
+		if regexp.MustCompile(`caller; they pick it in their authenticator: ` + c + `\b`).MatchString(helen) {
+			number = c
+		}
+	}
+	if number == "" || len(choices) != 3 {
+		t.Fatalf("phone offers %v; none is the number Helen sees:\n%s", choices, helen)
+	}
+	if strings.Contains(seenBy(t, base, "U0BOB"), "pick it in their authenticator: "+number) {
+		t.Error("Bob's page shows the number to pick: only the requester may see it")
+	}
+	p.click(`#phone .phone-number[data-number="` + number + `"]`)
+	p.run("the phone is answered", chromedp.WaitNotVisible(chromedp.CSS("#phone")))
+	p.be("U0HELEN")
+	p.conversation("C0APPROVALS")
+	p.waitText("#messages", "verified (push)")
+	p.waitText("#messages", "no push factor")
+
+	// 5. Bob gets the notice and says it wasn't him; 6. containment runs at
+	// once and Sam sees the alert in #security.
+	p.tour(`li[data-step="notice"] .tour-go`)
+	p.waitText("#messages", "A change was made to your account")
+	if strings.Contains(p.text("#messages"), secret) {
+		t.Error("Bob's notice shows the temporary password")
+	}
+	p.click(`#messages button[data-action-id="not_me"]`)
+	p.waitText("#confirm", "Report this?") // Slack asks first
+	p.click(`#confirm-ok`)
+	p.tour(`li[data-step="containment"] .tour-go`)
+	p.waitText("#messages", "Bob")
+	p.waitText("#messages", "wasn")
+	p.click(`#panel button[data-tab="directory"]`)
+	p.waitText("#directory", "blocked")
+	p.click(`#panel button[data-tab="tour"]`)
+
+	// 7. An unauthorised request: Priya holds an admin role.
 	p.tour(`.tour-go[data-type*="@priya"]`)
 	p.click(`#composer button[type=submit]`)
 	p.waitText("#modal", "MFA request")
@@ -250,7 +328,7 @@ func TestDemoTour(t *testing.T) {
 	p.click(`#modal .modal-foot [data-modal-close]`)
 	p.run("modal closes", chromedp.WaitNotVisible(chromedp.CSS("#modal-wrap")))
 
-	// 5. A denied request: Alan denies with a reason.
+	// 8. A denied request: Alan denies with a reason.
 	p.tour(`.tour-go[data-type*="@carol"]`)
 	p.click(`#composer button[type=submit]`)
 	p.waitText("#modal", "MFA request")
@@ -273,10 +351,10 @@ func TestDemoTour(t *testing.T) {
 	p.typeCommand("/mfa")
 	p.waitText("#messages", "Only visible to you")
 
-	// 6. The live audit log.
+	// 9. The live audit log.
 	p.run("open the audit log", chromedp.Navigate(base+"/demo/audit"))
 	p.waitText("#status", "Chain intact")
-	for _, kind := range []string{"created", "approved", "completed", "refused", "denied"} {
+	for _, kind := range []string{"created", "verification_started", "verified", "approved", "completed", "notified", "reported_not_me", "refused", "denied"} {
 		p.run("audit shows "+kind, chromedp.WaitVisible(chromedp.CSS(`#events tr[data-event="`+kind+`"]`)))
 	}
 	resp, err := http.Get(base + "/metrics")
@@ -313,7 +391,7 @@ func TestDemoTour(t *testing.T) {
 		}
 		kinds[ev.Event]++
 	}
-	for _, k := range []string{"created", "approved", "target_result", "completed", "refused", "denied"} {
+	for _, k := range []string{"created", "verification_started", "verified", "approved", "target_result", "completed", "notified", "reported_not_me", "refused", "denied"} {
 		if kinds[k] == 0 {
 			t.Errorf("audit export has no %q event: %v", k, kinds)
 		}

@@ -31,7 +31,7 @@ var emoji = map[string]string{
 	"iphone": "📱", "bell": "🔔", "rotating_light": "🚨", "bust_in_silhouette": "👤", "information_source": "ℹ️",
 	"heavy_check_mark": "✔️", "red_circle": "🔴", "large_green_circle": "🟢", "eyes": "👀", "stopwatch": "⏱️",
 	"lock_with_ink_pen": "🔏", "closed_lock_with_key": "🔐", "no_entry_sign": "🚫", "question": "❓",
-	"bar_chart": "📊", "memo": "📝", "calendar": "📆", "clipboard": "📋", "mag": "🔍", "sos": "🆘",
+	"identification_card": "🪪", "white_circle": "⚪", "bar_chart": "📊", "memo": "📝", "calendar": "📆", "clipboard": "📋", "mag": "🔍", "sos": "🆘",
 }
 
 // unescape undoes Slack's three escapes.

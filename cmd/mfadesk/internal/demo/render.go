@@ -65,6 +65,7 @@ type confirmObj struct {
 	Text    *textObj `json:"text"`
 	Confirm *textObj `json:"confirm"`
 	Deny    *textObj `json:"deny"`
+	Style   string   `json:"style"`
 }
 
 type blockObj struct {
@@ -205,7 +206,17 @@ func (r *renderer) element(raw json.RawMessage, blockID string) string {
 			cls += " link"
 		}
 		if c := el.Confirm; c != nil {
-			attrs += ` data-confirm="` + html.EscapeString(plain(c.Title)+"\n\n"+plain(c.Text)) + `"`
+			// Slack asks first, in a dialog of its own: the page's #confirm.
+			ok, no := "Yes", "Cancel"
+			if c.Confirm != nil {
+				ok = c.Confirm.Text
+			}
+			if c.Deny != nil {
+				no = c.Deny.Text
+			}
+			attrs += ` data-confirm-title="` + html.EscapeString(plain(c.Title)) + `" data-confirm-text="` +
+				html.EscapeString(r.text(c.Text)) + `" data-confirm-ok="` + html.EscapeString(ok) +
+				`" data-confirm-no="` + html.EscapeString(no) + `" data-confirm-style="` + html.EscapeString(c.Style) + `"`
 		}
 		return `<button class="` + cls + `"` + attrs + `>` + r.text(el.Text) + `</button>`
 	case "image":

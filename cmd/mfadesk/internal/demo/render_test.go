@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -162,5 +163,31 @@ func TestMrkdwn(t *testing.T) {
 		if got := newRenderer().mrkdwn(tt.in); got != tt.want {
 			t.Errorf("mrkdwn(%q)\n got %q\nwant %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestEmojiCoverage checks that every emoji shortcode in bot/'s source is
+// one the page draws, as Slack does, rather than showing ":shortcode:".
+func TestEmojiCoverage(t *testing.T) {
+	root := filepath.Join("..", "..", "..", "..", "bot")
+	// A shortcode stands alone: after a space or a quote, before one.
+	code := regexp.MustCompile("(?:^|[\\s\"`(])(?::([a-z0-9_+-]+):)(?:$|[\\s\"`)])")
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range code.FindAllStringSubmatch(string(src), -1) {
+			if _, ok := emoji[m[1]]; !ok {
+				t.Errorf("%s uses :%s:, which the page does not draw", path, m[1])
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -148,9 +148,25 @@ function values() {
   return out;
 }
 
+// ask shows Slack's confirmation dialog of a button, and resolves to
+// whether the person confirmed.
+function ask(b) {
+  return new Promise((resolve) => {
+    $("confirm-title").textContent = b.dataset.confirmTitle;
+    $("confirm-text").innerHTML = b.dataset.confirmText; // drawn (and escaped) by the server
+    $("confirm-ok").textContent = b.dataset.confirmOk;
+    $("confirm-no").textContent = b.dataset.confirmNo;
+    $("confirm-ok").className = "btn " + (b.dataset.confirmStyle === "danger" ? "danger-fill" : "primary");
+    $("confirm-wrap").hidden = false;
+    const done = (yes) => { $("confirm-wrap").hidden = true; $("confirm-ok").onclick = $("confirm-no").onclick = null; resolve(yes); };
+    $("confirm-ok").onclick = () => done(true);
+    $("confirm-no").onclick = () => done(false);
+  });
+}
+
 document.addEventListener("click", async (ev) => {
   const t = ev.target.closest("button, li[data-conv]");
-  if (!t) return;
+  if (!t || t.closest("#confirm")) return;
   try {
     if (t.matches("li[data-conv]")) { conv = t.dataset.conv; draw(); document.body.dataset.conv = conv; return; }
     if (t.matches("[data-tab]")) {
@@ -183,8 +199,8 @@ document.addEventListener("click", async (ev) => {
       return;
     }
     if (t.matches(".msg [data-action-id]")) {
-      if (t.dataset.confirm && !confirm(t.dataset.confirm)) return;
       if (t.dataset.url) window.open(t.dataset.url, "_blank");
+      if (t.dataset.confirmTitle && !(await ask(t))) return;
       const msg = t.closest(".msg");
       t.classList.add("pressed");
       await post("/demo/click", {As: me, Channel: msg.dataset.channel, TS: msg.dataset.ts, ActionID: t.dataset.actionId, Value: t.dataset.value});
