@@ -1,0 +1,98 @@
+package mock
+
+import (
+	"context"
+
+	"github.com/mfadesk/mfadesk/actions"
+)
+
+// Service is the request workflow as the Slack bot sees it (bot.Service),
+// each method calling the matching Fn field. It is declared here, not in
+// bot, so that bot's own tests can use it; bot checks that it fits.
+type Service struct {
+	calls
+	SubmitFn        func(ctx context.Context, d actions.Draft) (actions.Request, error)
+	CheckDraftFn    func(d actions.Draft) error
+	RequestableFn   func(p actions.Person) []actions.Action
+	MaxTargetsFn    func() int
+	ApproveFn       func(ctx context.Context, id string, by actions.Person) (actions.Request, error)
+	DenyFn          func(ctx context.Context, id string, by actions.Person, reason string) (actions.Request, error)
+	CancelFn        func(ctx context.Context, id string, by actions.Person) (actions.Request, error)
+	MarkManualFn    func(ctx context.Context, id string, by actions.Person, done bool, note string) (actions.Request, error)
+	AuthorizeDenyFn func(ctx context.Context, id string, by actions.Person) (actions.Request, error)
+	StatusFn        func(ctx context.Context, id string, by actions.Person) (actions.Request, error)
+	GetFn           func(ctx context.Context, id string) (actions.Request, error)
+	ActionableFn    func(ctx context.Context, by actions.Person) ([]actions.Request, error)
+	ManualStepsFn   func(a actions.Action) string
+	AttachMessageFn func(ctx context.Context, id, ref string) error
+}
+
+// Submit calls SubmitFn.
+func (s *Service) Submit(ctx context.Context, d actions.Draft) (actions.Request, error) {
+	return called(&s.calls, "Service", "Submit", s.SubmitFn)(ctx, d)
+}
+
+// CheckDraft calls CheckDraftFn.
+func (s *Service) CheckDraft(d actions.Draft) error {
+	return called(&s.calls, "Service", "CheckDraft", s.CheckDraftFn)(d)
+}
+
+// Requestable calls RequestableFn.
+func (s *Service) Requestable(p actions.Person) []actions.Action {
+	return called(&s.calls, "Service", "Requestable", s.RequestableFn)(p)
+}
+
+// MaxTargets calls MaxTargetsFn.
+func (s *Service) MaxTargets() int {
+	return called(&s.calls, "Service", "MaxTargets", s.MaxTargetsFn)()
+}
+
+// Approve calls ApproveFn.
+func (s *Service) Approve(ctx context.Context, id string, by actions.Person) (actions.Request, error) {
+	return called(&s.calls, "Service", "Approve", s.ApproveFn)(ctx, id, by)
+}
+
+// Deny calls DenyFn.
+func (s *Service) Deny(ctx context.Context, id string, by actions.Person, reason string) (actions.Request, error) {
+	return called(&s.calls, "Service", "Deny", s.DenyFn)(ctx, id, by, reason)
+}
+
+// Cancel calls CancelFn.
+func (s *Service) Cancel(ctx context.Context, id string, by actions.Person) (actions.Request, error) {
+	return called(&s.calls, "Service", "Cancel", s.CancelFn)(ctx, id, by)
+}
+
+// MarkManual calls MarkManualFn.
+func (s *Service) MarkManual(ctx context.Context, id string, by actions.Person, done bool, note string) (actions.Request, error) {
+	return called(&s.calls, "Service", "MarkManual", s.MarkManualFn)(ctx, id, by, done, note)
+}
+
+// AuthorizeDeny calls AuthorizeDenyFn.
+func (s *Service) AuthorizeDeny(ctx context.Context, id string, by actions.Person) (actions.Request, error) {
+	return called(&s.calls, "Service", "AuthorizeDeny", s.AuthorizeDenyFn)(ctx, id, by)
+}
+
+// Status calls StatusFn.
+func (s *Service) Status(ctx context.Context, id string, by actions.Person) (actions.Request, error) {
+	return called(&s.calls, "Service", "Status", s.StatusFn)(ctx, id, by)
+}
+
+// Get calls GetFn.
+func (s *Service) Get(ctx context.Context, id string) (actions.Request, error) {
+	return called(&s.calls, "Service", "Get", s.GetFn)(ctx, id)
+}
+
+// Actionable calls ActionableFn.
+func (s *Service) Actionable(ctx context.Context, by actions.Person) ([]actions.Request, error) {
+	return called(&s.calls, "Service", "Actionable", s.ActionableFn)(ctx, by)
+}
+
+// ManualSteps calls ManualStepsFn.
+func (s *Service) ManualSteps(a actions.Action) string {
+	return called(&s.calls, "Service", "ManualSteps", s.ManualStepsFn)(a)
+}
+
+// AttachMessage calls AttachMessageFn.
+func (s *Service) AttachMessage(ctx context.Context, id, ref string) error {
+	return called(&s.calls, "Service", "AttachMessage", s.AttachMessageFn)(ctx, id, ref)
+}
