@@ -46,7 +46,7 @@ func bareHandler(secret string) http.HandlerFunc {
 func BenchmarkSlashCommandAck(b *testing.B) {
 	fake := fakeslack.New()
 	defer fake.Close()
-	bot := newTestBot(b, fake)
+	bot, _ := newTestBot(b, fake)
 	mux := http.NewServeMux()
 	bot.Routes(mux)
 	mux.Handle("POST /bare", bareHandler(testSecret))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -15,58 +14,10 @@ import (
 	"github.com/mfadesk/mfadesk/bot/blocks"
 	"github.com/mfadesk/mfadesk/bot/fakeslack"
 	"github.com/mfadesk/mfadesk/storage"
-	"github.com/mfadesk/mfadesk/storage/storagetest"
 )
 
-func TestSignatures(t *testing.T) {
-	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
-		h := newHarness(t, store)
-		command := []byte(url.Values{"user_id": {"U0HELP1"}, "command": {"/mfa"}, "text": {"revoke-mfa-sessions <@U0BOB>"},
-			"trigger_id": {h.fake.NewTrigger("U0HELP1")}}.Encode())
-		click := []byte(url.Values{"payload": {`{"type":"block_actions","user":{"id":"U0AUTH1"},"actions":[{"action_id":"approve","value":"R1","action_ts":"1"}]}`}}.Encode())
-		headers := func(secret string, at time.Time, body []byte) http.Header {
-			sig, ts := fakeslack.Sign(secret, at, body)
-			return http.Header{"X-Slack-Signature": {sig}, "X-Slack-Request-Timestamp": {ts}}
-		}
-		for _, path := range []string{"/slack/commands", "/slack/interactivity"} {
-			body := command
-			if path == "/slack/interactivity" {
-				body = click
-			}
-			for name, h2 := range map[string]http.Header{
-				"missing":      nil,
-				"wrong secret": headers("not-the-secret", time.Now(), body),
-				"stale":        headers(testSecret, time.Now().Add(-6*time.Minute), body),
-				"future":       headers(testSecret, time.Now().Add(6*time.Minute), body),
-				"other body":   headers(testSecret, time.Now(), []byte("text=something+else")),
-				"not v0":       {"X-Slack-Signature": {"v1=abc"}, "X-Slack-Request-Timestamp": {headers(testSecret, time.Now(), body).Get("X-Slack-Request-Timestamp")}},
-			} {
-				reply, err := h.app.Post(path, body, h2)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if reply.Status != http.StatusUnauthorized {
-					t.Errorf("%s %s: status %d, want 401", path, name, reply.Status)
-				}
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-		if calls := h.fake.Calls(); len(calls) != 0 {
-			t.Errorf("Slack was called for refused requests: %+v", calls)
-		}
-		if n := len(h.events("")); n != 0 {
-			t.Errorf("%d audit events after refused requests", n)
-		}
-		// The same command, signed: it is the signature that mattered.
-		if reply, err := h.app.Post("/slack/commands", command, headers(testSecret, time.Now(), command)); err != nil || reply.Status != http.StatusOK {
-			t.Fatalf("signed command: %v %+v", err, reply)
-		}
-		eventually(t, "the form", func() bool { return len(h.fake.Views("U0HELP1")) == 1 })
-	})
-}
-
 func TestManualStep(t *testing.T) {
-	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
+	onSQLite(t, func(t *testing.T, store *storage.Store) {
 		h := newHarness(t, store)
 		r := h.request("U0GLOB1", actions.DeleteAppPasswords, "U0BOB")
 		h.click("U0GLOB2", r, blocks.ActionApprove)
@@ -124,7 +75,7 @@ func (d secretDir) Perform(ctx context.Context, a actions.Action, t actions.Targ
 }
 
 func TestSecretDelivery(t *testing.T) {
-	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
+	onSQLite(t, func(t *testing.T, store *storage.Store) {
 		h := newHarness(t, store, func(o *harnessOptions) { o.dir = secretDir{dryrun.New(dryrun.Options{})} })
 		r := h.request("U0HELP1", actions.ResetPassword, "U0BOB", "U0CAROL")
 		h.click("U0AUTH1", r, blocks.ActionApprove)
@@ -172,7 +123,7 @@ func TestSecretDelivery(t *testing.T) {
 }
 
 func TestSecretDeliveryFailure(t *testing.T) {
-	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
+	onSQLite(t, func(t *testing.T, store *storage.Store) {
 		h := newHarness(t, store, func(o *harnessOptions) { o.dir = secretDir{dryrun.New(dryrun.Options{})} })
 		r := h.request("U0HELP1", actions.ResetPassword, "U0BOB")
 		h.waitDM("U0HELP1", r.ID) // the confirmation is out: the next DM is the secret
@@ -199,7 +150,7 @@ func (d slowDir) ResolveUser(ctx context.Context, email string) (actions.Directo
 }
 
 func TestSlowDirectoryAnswersLate(t *testing.T) {
-	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
+	onSQLite(t, func(t *testing.T, store *storage.Store) {
 		h := newHarness(t, store, func(o *harnessOptions) {
 			o.budget = 100 * time.Millisecond
 			o.dir = slowDir{dryrun.New(dryrun.Options{Unknown: []string{"ghost@example.com"}}), 400 * time.Millisecond}
@@ -240,7 +191,7 @@ func TestSlowDirectoryAnswersLate(t *testing.T) {
 }
 
 func TestCommands(t *testing.T) {
-	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
+	onSQLite(t, func(t *testing.T, store *storage.Store) {
 		h := newHarness(t, store)
 		reply, err := h.app.Command("U0NOBODY", "/mfa", "help")
 		if err != nil || reply.Status != http.StatusOK {
@@ -303,7 +254,7 @@ func (r *recorder) SlackRetry(method string, _ time.Duration) {
 func (r *recorder) JobDropped(string) {}
 
 func TestRateLimited(t *testing.T) {
-	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
+	onSQLite(t, func(t *testing.T, store *storage.Store) {
 		rec := &recorder{}
 		h := newHarness(t, store, func(o *harnessOptions) { o.metrics = rec })
 		h.fake.RateLimit("chat.postMessage", 1, time.Second)
@@ -323,7 +274,7 @@ func TestRateLimited(t *testing.T) {
 }
 
 func TestProgressCoalesced(t *testing.T) {
-	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
+	onSQLite(t, func(t *testing.T, store *storage.Store) {
 		h := newHarness(t, store, func(o *harnessOptions) {
 			o.dir = dryrun.New(dryrun.Options{Delay: 30 * time.Millisecond})
 			o.interval = 100 * time.Millisecond
@@ -349,16 +300,5 @@ func TestProgressCoalesced(t *testing.T) {
 			t.Errorf("%d updates of the approval message for 40 targets in %s", m.Updates, time.Since(start))
 		}
 		contains(t, "the final message", m.Blocks, "…and 20 more")
-	})
-}
-
-func TestExpiredTrigger(t *testing.T) {
-	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
-		h := newHarness(t, store)
-		h.fake.SetTriggerTTL(0)
-		if r, err := h.app.Command("U0HELP1", "/mfa", ""); err != nil || r.Status != http.StatusOK {
-			t.Fatal(err, r)
-		}
-		h.waitEphemeral("U0HELP1", "Slack allows 3 seconds to open the form")
 	})
 }

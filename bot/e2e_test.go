@@ -49,7 +49,7 @@ func initialAction(t *testing.T, view []byte) string {
 }
 
 func TestRequestApproveResult(t *testing.T) {
-	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
+	onSQLite(t, func(t *testing.T, store *storage.Store) {
 		h := newHarness(t, store)
 
 		v := h.openForm("U0HELP1", "revoke-mfa-sessions <@U0BOB|bob> lost phone")
@@ -101,7 +101,7 @@ func TestRequestApproveResult(t *testing.T) {
 }
 
 func TestDeny(t *testing.T) {
-	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
+	onSQLite(t, func(t *testing.T, store *storage.Store) {
 		h := newHarness(t, store)
 		r := h.request("U0HELP1", actions.ResetPassword, "U0BOB")
 
@@ -137,7 +137,7 @@ func TestDeny(t *testing.T) {
 }
 
 func TestSelfApprovalRefused(t *testing.T) {
-	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
+	onSQLite(t, func(t *testing.T, store *storage.Store) {
 		h := newHarness(t, store)
 		r := h.request("U0AUTH1", actions.RevokeMFASessions, "U0BOB") // may request and approve
 		before := h.message(r)
@@ -156,7 +156,7 @@ func TestSelfApprovalRefused(t *testing.T) {
 }
 
 func TestUnauthorizedApprover(t *testing.T) {
-	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
+	onSQLite(t, func(t *testing.T, store *storage.Store) {
 		h := newHarness(t, store)
 		r := h.request("U0HELP1", actions.RevokeMFASessions, "U0BOB")
 		before := h.message(r)
@@ -184,7 +184,7 @@ func TestUnauthorizedApprover(t *testing.T) {
 }
 
 func TestUnauthorizedRequester(t *testing.T) {
-	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
+	onSQLite(t, func(t *testing.T, store *storage.Store) {
 		h := newHarness(t, store)
 
 		// No role at all: no form, an explanation.
@@ -213,7 +213,7 @@ func TestUnauthorizedRequester(t *testing.T) {
 }
 
 func TestSubmissionProblems(t *testing.T) {
-	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
+	onSQLite(t, func(t *testing.T, store *storage.Store) {
 		h := newHarness(t, store)
 		for _, c := range []struct {
 			name, requester, target, block, want string
@@ -255,7 +255,7 @@ func TestSubmissionProblems(t *testing.T) {
 }
 
 func TestExpired(t *testing.T) {
-	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
+	onSQLite(t, func(t *testing.T, store *storage.Store) {
 		h := newHarness(t, store)
 		r := h.request("U0HELP1", actions.RevokeMFASessions, "U0BOB")
 		h.clock.Add(2 * time.Hour)

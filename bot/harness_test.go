@@ -19,6 +19,7 @@ import (
 	"github.com/mfadesk/mfadesk/bot/blocks"
 	"github.com/mfadesk/mfadesk/bot/fakeslack"
 	"github.com/mfadesk/mfadesk/storage"
+	"github.com/mfadesk/mfadesk/storage/storagetest"
 )
 
 const (
@@ -98,6 +99,16 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// onSQLite runs fn on a fresh embedded SQLite store. The flows through the
+// real service need a store, but the bot does no SQL of its own: they run
+// on SQLite only, and the tests of what a database guarantees (one decision
+// per approver, a submission stored once) run on both databases
+// (TestDoubleClick, TestRedeliveredSubmission, and actions/ and storage/).
+func onSQLite(t *testing.T, fn func(t *testing.T, store *storage.Store)) {
+	t.Helper()
+	fn(t, storagetest.New(t, storage.DialectSQLite).Store)
 }
 
 // harness is mfadesk's Slack side end to end: the bot behind its HTTP

@@ -14,7 +14,8 @@ import (
 func TestLookupByEmailAndDM(t *testing.T) {
 	fake := fakeslack.New()
 	defer fake.Close()
-	s := newTestBot(t, fake).notices.slack
+	b, _ := newTestBot(t, fake)
+	s := b.notices.slack
 	fake.AddUser(fakeslack.User{ID: "U0TGT1", Name: "tess", Email: "Tess@Example.com"})
 	fake.AddUser(fakeslack.User{ID: "U0OLD1", Name: "old", Email: "old@example.com", Deleted: true})
 	ctx := context.Background()

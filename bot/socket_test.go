@@ -8,16 +8,16 @@ import (
 	"time"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/mock"
 	"github.com/mfadesk/mfadesk/bot/blocks"
 	"github.com/mfadesk/mfadesk/bot/fakeslack"
 	"github.com/mfadesk/mfadesk/storage"
-	"github.com/mfadesk/mfadesk/storage/storagetest"
 )
 
 // TestSocketMode runs a request from command to result over Socket Mode:
 // the same handlers, answers in the acknowledgements.
 func TestSocketMode(t *testing.T) {
-	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
+	onSQLite(t, func(t *testing.T, store *storage.Store) {
 		h := newHarness(t, store)
 		ctx, cancel := context.WithCancel(context.Background())
 		stopped := make(chan error, 1)
@@ -80,13 +80,13 @@ func TestSocketMode(t *testing.T) {
 }
 
 func TestSocketModeBadToken(t *testing.T) {
-	b, err := New(Config{Service: fakeService{}, Slack: nil, ApprovalChannel: "C1"})
+	b, err := New(Config{Service: &mock.Service{}, Slack: nil, ApprovalChannel: "C1"})
 	if err == nil || b != nil {
 		t.Fatalf("New without a Slack client: %v", err)
 	}
 	fake := fakeslack.New()
 	defer fake.Close()
-	b = newTestBot(t, fake)
+	b, _ = newTestBot(t, fake)
 	if err := b.RunSocketMode(context.Background(), "xoxb-not-an-app-token"); err == nil {
 		t.Error("RunSocketMode took a bot token")
 	}

@@ -14,36 +14,35 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/mfadesk/mfadesk/actions"
-	"github.com/mfadesk/mfadesk/actions/directories/dryrun"
+	"github.com/mfadesk/mfadesk/actions/mock"
 	"github.com/mfadesk/mfadesk/bot/fakeslack"
-	"github.com/mfadesk/mfadesk/storage"
-	"github.com/mfadesk/mfadesk/storage/storagetest"
 )
 
-// fakeService stands in where the service is never called.
-type fakeService struct{ Service }
-
-// newTestBot returns a bot on a fresh SQLite store and the dry-run
-// directory, talking to fake.
-func newTestBot(t testing.TB, fake *fakeslack.Server) *Bot {
+// newTestBot returns a bot talking to fake, over a mock service that offers
+// the policy's requestable actions and answers nothing else (set more of
+// its functions for a test that needs them). No database is involved.
+func newTestBot(t testing.TB, fake *fakeslack.Server) (*Bot, *mock.Service) {
 	t.Helper()
 	for _, u := range testUsers {
 		fake.AddUser(u)
 	}
 	fake.AddChannel(approvalChannel)
-	pol, err := actions.ParsePolicy("policy.yaml", []byte(testPolicy))
-	if err != nil {
-		t.Fatal(err)
+	svc := &mock.Service{
+		RequestableFn: func(actions.Person) []actions.Action {
+			return []actions.Action{actions.ResetPassword, actions.RevokeMFASessions}
+		},
+		MaxTargetsFn: func() int { return 50 },
 	}
-	svc := actions.NewService(storagetest.New(t, storage.DialectSQLite).Store, dryrun.New(dryrun.Options{}), pol, actions.ServiceOptions{})
 	b, err := New(Config{Service: svc, Slack: slack.New(fake.Token, slack.OptionAPIURL(fake.APIURL())),
 		APIURL: fake.APIURL(), SigningSecret: testSecret, ApprovalChannel: approvalChannel})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = b.Shutdown(context.Background()) })
-	return b
+	return b, svc
 }
+
+var _ Service = (*mock.Service)(nil)
 
 func TestNewValidates(t *testing.T) {
 	_, err := New(Config{})
@@ -171,7 +170,7 @@ func TestMemo(t *testing.T) {
 func TestShutdownStopsIntake(t *testing.T) {
 	fake := fakeslack.New()
 	defer fake.Close()
-	b := newTestBot(t, fake)
+	b, _ := newTestBot(t, fake)
 	mux := http.NewServeMux()
 	b.Routes(mux)
 	srv := httptest.NewServer(mux)
@@ -191,7 +190,7 @@ func TestShutdownStopsIntake(t *testing.T) {
 func TestBodyLimit(t *testing.T) {
 	fake := fakeslack.New()
 	defer fake.Close()
-	b := newTestBot(t, fake)
+	b, _ := newTestBot(t, fake)
 	mux := http.NewServeMux()
 	b.Routes(mux)
 	srv := httptest.NewServer(mux)
