@@ -20,6 +20,7 @@ type Service struct {
 	CancelFn        func(ctx context.Context, id string, by actions.Person) (actions.Request, error)
 	MarkManualFn    func(ctx context.Context, id string, by actions.Person, done bool, note string) (actions.Request, error)
 	AuthorizeDenyFn func(ctx context.Context, id string, by actions.Person) (actions.Request, error)
+	BeginStepUpFn   func(ctx context.Context, id string, by actions.Person) (actions.Request, string, error)
 	StatusFn        func(ctx context.Context, id string, by actions.Person) (actions.Request, error)
 	GetFn           func(ctx context.Context, id string) (actions.Request, error)
 	ActionableFn    func(ctx context.Context, by actions.Person) ([]actions.Request, error)
@@ -70,6 +71,11 @@ func (s *Service) MarkManual(ctx context.Context, id string, by actions.Person, 
 // AuthorizeDeny calls AuthorizeDenyFn.
 func (s *Service) AuthorizeDeny(ctx context.Context, id string, by actions.Person) (actions.Request, error) {
 	return called(&s.calls, "Service", "AuthorizeDeny", s.AuthorizeDenyFn)(ctx, id, by)
+}
+
+// BeginStepUp calls BeginStepUpFn.
+func (s *Service) BeginStepUp(ctx context.Context, id string, by actions.Person) (actions.Request, string, error) {
+	return called(&s.calls, "Service", "BeginStepUp", s.BeginStepUpFn)(ctx, id, by)
 }
 
 // Status calls StatusFn.
