@@ -2,30 +2,39 @@ package mock
 
 import (
 	"context"
+	"time"
 
 	"github.com/mfadesk/mfadesk/actions"
 )
 
 // Service is the request workflow as the Slack bot sees it (bot.Service),
 // each method calling the matching Fn field. It is declared here, not in
-// bot, so that bot's own tests can use it; bot checks that it fits.
+// bot, so that bot's own tests can use it; bot's tests check that it fits,
+// so a method added to bot.Service is added here too.
 type Service struct {
 	calls
-	SubmitFn        func(ctx context.Context, d actions.Draft) (actions.Request, error)
-	CheckDraftFn    func(d actions.Draft) error
-	RequestableFn   func(p actions.Person) []actions.Action
-	MaxTargetsFn    func() int
-	ApproveFn       func(ctx context.Context, id string, by actions.Person) (actions.Request, error)
-	DenyFn          func(ctx context.Context, id string, by actions.Person, reason string) (actions.Request, error)
-	CancelFn        func(ctx context.Context, id string, by actions.Person) (actions.Request, error)
-	MarkManualFn    func(ctx context.Context, id string, by actions.Person, done bool, note string) (actions.Request, error)
-	AuthorizeDenyFn func(ctx context.Context, id string, by actions.Person) (actions.Request, error)
-	BeginStepUpFn   func(ctx context.Context, id string, by actions.Person) (actions.Request, string, error)
-	StatusFn        func(ctx context.Context, id string, by actions.Person) (actions.Request, error)
-	GetFn           func(ctx context.Context, id string) (actions.Request, error)
-	ActionableFn    func(ctx context.Context, by actions.Person) ([]actions.Request, error)
-	ManualStepsFn   func(a actions.Action) string
-	AttachMessageFn func(ctx context.Context, id, ref string) error
+	SubmitFn             func(ctx context.Context, d actions.Draft) (actions.Request, error)
+	CheckDraftFn         func(d actions.Draft) error
+	RequestableFn        func(p actions.Person) []actions.Action
+	MaxTargetsFn         func() int
+	ApproveFn            func(ctx context.Context, id string, by actions.Person) (actions.Request, error)
+	DenyFn               func(ctx context.Context, id string, by actions.Person, reason string) (actions.Request, error)
+	CancelFn             func(ctx context.Context, id string, by actions.Person) (actions.Request, error)
+	MarkManualFn         func(ctx context.Context, id string, by actions.Person, done bool, note string) (actions.Request, error)
+	AuthorizeDenyFn      func(ctx context.Context, id string, by actions.Person) (actions.Request, error)
+	BeginStepUpFn        func(ctx context.Context, id string, by actions.Person) (actions.Request, string, error)
+	StatusFn             func(ctx context.Context, id string, by actions.Person) (actions.Request, error)
+	GetFn                func(ctx context.Context, id string) (actions.Request, error)
+	ActionableFn         func(ctx context.Context, by actions.Person) ([]actions.Request, error)
+	ManualStepsFn        func(a actions.Action) string
+	AttachMessageFn      func(ctx context.Context, id, ref string) error
+	AbandonFn            func(ctx context.Context, id, reason string) (actions.Request, error)
+	VerifyMethodsFn      func(r actions.Request) []actions.VerifyMethod
+	StartVerificationFn  func(ctx context.Context, id string, by actions.Person, m actions.VerifyMethod) (actions.Request, []actions.VerifyNote, error)
+	AnswerVerificationFn func(ctx context.Context, id string, by actions.Person, yes bool) (actions.Request, error)
+	ReportNotMeFn        func(ctx context.Context, id string, by actions.Person) (actions.Report, error)
+	ContainmentOfFn      func(ctx context.Context, id string) ([]actions.Request, error)
+	NotMeTermsFn         func() (containment []actions.Action, ttl time.Duration)
 }
 
 // Submit calls SubmitFn.
@@ -101,4 +110,39 @@ func (s *Service) ManualSteps(a actions.Action) string {
 // AttachMessage calls AttachMessageFn.
 func (s *Service) AttachMessage(ctx context.Context, id, ref string) error {
 	return called(&s.calls, "Service", "AttachMessage", s.AttachMessageFn)(ctx, id, ref)
+}
+
+// Abandon calls AbandonFn.
+func (s *Service) Abandon(ctx context.Context, id, reason string) (actions.Request, error) {
+	return called(&s.calls, "Service", "Abandon", s.AbandonFn)(ctx, id, reason)
+}
+
+// VerifyMethods calls VerifyMethodsFn.
+func (s *Service) VerifyMethods(r actions.Request) []actions.VerifyMethod {
+	return called(&s.calls, "Service", "VerifyMethods", s.VerifyMethodsFn)(r)
+}
+
+// StartVerification calls StartVerificationFn.
+func (s *Service) StartVerification(ctx context.Context, id string, by actions.Person, m actions.VerifyMethod) (actions.Request, []actions.VerifyNote, error) {
+	return called(&s.calls, "Service", "StartVerification", s.StartVerificationFn)(ctx, id, by, m)
+}
+
+// AnswerVerification calls AnswerVerificationFn.
+func (s *Service) AnswerVerification(ctx context.Context, id string, by actions.Person, yes bool) (actions.Request, error) {
+	return called(&s.calls, "Service", "AnswerVerification", s.AnswerVerificationFn)(ctx, id, by, yes)
+}
+
+// ReportNotMe calls ReportNotMeFn.
+func (s *Service) ReportNotMe(ctx context.Context, id string, by actions.Person) (actions.Report, error) {
+	return called(&s.calls, "Service", "ReportNotMe", s.ReportNotMeFn)(ctx, id, by)
+}
+
+// ContainmentOf calls ContainmentOfFn.
+func (s *Service) ContainmentOf(ctx context.Context, id string) ([]actions.Request, error) {
+	return called(&s.calls, "Service", "ContainmentOf", s.ContainmentOfFn)(ctx, id)
+}
+
+// NotMeTerms calls NotMeTermsFn.
+func (s *Service) NotMeTerms() (containment []actions.Action, ttl time.Duration) {
+	return called(&s.calls, "Service", "NotMeTerms", s.NotMeTermsFn)()
 }
