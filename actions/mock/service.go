@@ -35,6 +35,7 @@ type Service struct {
 	ReportNotMeFn        func(ctx context.Context, id string, by actions.Person) (actions.Report, error)
 	ContainmentOfFn      func(ctx context.Context, id string) ([]actions.Request, error)
 	NotMeTermsFn         func() (containment []actions.Action, ttl time.Duration)
+	SureHoldsNoRoleFn    func(slackID string) bool
 }
 
 // Submit calls SubmitFn.
@@ -145,4 +146,9 @@ func (s *Service) ContainmentOf(ctx context.Context, id string) ([]actions.Reque
 // NotMeTerms calls NotMeTermsFn.
 func (s *Service) NotMeTerms() (containment []actions.Action, ttl time.Duration) {
 	return called(&s.calls, "Service", "NotMeTerms", s.NotMeTermsFn)()
+}
+
+// SureHoldsNoRole calls SureHoldsNoRoleFn.
+func (s *Service) SureHoldsNoRole(slackID string) bool {
+	return called(&s.calls, "Service", "SureHoldsNoRole", s.SureHoldsNoRoleFn)(slackID)
 }
