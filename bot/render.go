@@ -46,6 +46,9 @@ type message struct {
 	// signingIn are approvers signing in to approve (step-up), shown until
 	// their approval is recorded.
 	signingIn []string
+	// seenSigningIn is how many of signingIn the last redraw showed: one
+	// added while a redraw runs brings another.
+	seenSigningIn int
 }
 
 // maxRedrawFailures is how many times a failed redraw is tried again.
@@ -161,6 +164,7 @@ func (ren *renderer) redraw(ctx context.Context, m *message) {
 	}
 	ren.mu.Lock()
 	signingIn := slices.Clone(m.signingIn)
+	m.seenSigningIn = len(signingIn)
 	ren.mu.Unlock()
 	content := blocks.WithSigningIn(blocks.ApprovalMessage(cur), cur, signingIn)
 	fp := fingerprint(content)
@@ -237,12 +241,12 @@ func (ren *renderer) draw(ctx context.Context, cur actions.Request, ref string, 
 	return ref, false, ren.slack.update(ctx, channel, ts, blocks.FallbackText(cur), content)
 }
 
-// done ends a redraw of cur: it redraws again at once when a newer version
-// was reported meanwhile, and forgets a request whose final state is drawn.
+// done ends a redraw of cur: it redraws again at once when a newer version,
+// or an approver signing in (step-up), was reported meanwhile, and forgets a request whose final state is drawn.
 // The caller holds mu.
 func (ren *renderer) done(m *message, cur actions.Request) {
 	switch {
-	case m.latest.Version > cur.Version:
+	case m.latest.Version > cur.Version, len(m.signingIn) > m.seenSigningIn:
 		ren.later(m, 0)
 	case cur.State.Terminal() && m.timer == nil:
 		delete(ren.m, m.id)
