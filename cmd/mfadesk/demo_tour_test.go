@@ -276,6 +276,7 @@ func TestDemoTour(t *testing.T) {
 	p.click(`[data-modal-submit]`)
 	p.waitText("#modal", "submitted")
 	p.click(`#modal .modal-foot [data-modal-close]`)
+	p.run("modal closes", chromedp.WaitNotVisible(chromedp.CSS("#modal-wrap")))
 	p.conversation("DU0HELEN")
 	p.click(`#messages .msg:last-of-type button[data-action-id="verify_push"]`)
 	p.waitText("#messages", "Read this number")
