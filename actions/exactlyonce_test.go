@@ -124,7 +124,7 @@ func TestExecutorResumesAfterCrash(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The dead executor: claimed, did two targets, then vanished.
-		claimed, err := st.ClaimNext(t.Context(), "dead", r.now.Now(), r.now.Now().Add(time.Minute))
+		claimed, err := st.ClaimNext(t.Context(), r.now.Now(), actions.Lease("dead", r.now.Now(), r.now.Now().Add(time.Minute)))
 		if err != nil {
 			t.Fatal(err)
 		}

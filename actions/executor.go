@@ -128,7 +128,7 @@ func (e *Executor) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			continue
 		}
-		r, err := e.store.ClaimNext(ctx, e.o.Owner, e.o.Now(), e.o.Now().Add(e.o.Lease))
+		r, err := e.claimNext(ctx)
 		if err != nil {
 			<-slots
 			if !errors.Is(err, ErrNotFound) && ctx.Err() == nil {
@@ -162,7 +162,7 @@ func (e *Executor) Run(ctx context.Context) error {
 // ExecuteOnce claims and runs at most one request and reports whether it
 // found one; tests use it to run work step by step.
 func (e *Executor) ExecuteOnce(ctx context.Context) (bool, error) {
-	r, err := e.store.ClaimNext(ctx, e.o.Owner, e.o.Now(), e.o.Now().Add(e.o.Lease))
+	r, err := e.claimNext(ctx)
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
 	}
@@ -382,4 +382,10 @@ func (e *Executor) finish(ctx context.Context, r Request, i int, p Performed, er
 	}
 	log.InfoContext(ctx, "target done", "directory_id", t.DirectoryID, "outcome", res.Outcome)
 	e.o.Notifier.Changed(ctx, cur)
+}
+
+// claimNext claims one request for this executor (see Store.ClaimNext).
+func (e *Executor) claimNext(ctx context.Context) (Request, error) {
+	now := e.o.Now()
+	return e.store.ClaimNext(ctx, now, Lease(e.o.Owner, now, now.Add(e.o.Lease)))
 }

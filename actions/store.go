@@ -25,7 +25,10 @@ type Store interface {
 
 	// Update loads request id under a lock that excludes every other Update
 	// and Claim of it (in this process or any other sharing the database),
-	// and calls fn with it. When fn returns an error nothing is written and
+	// and calls fn with it. fn runs once (not at all when the request
+	// cannot be loaded), while the lock is held: it must do no I/O (no
+	// directory, Slack or store calls), only compute the change from the
+	// request it is given. When fn returns an error nothing is written and
 	// Update returns that error. Otherwise it writes what fn changed (state,
 	// new approvals, new target results, a target becoming privileged,
 	// decision, message, lease, times),
@@ -60,13 +63,13 @@ type Store interface {
 
 	// ClaimNext takes one request that needs an executor and is not a manual
 	// step: approved, or running with a lease that lapsed before now. It
-	// applies Start to an approved one, sets LeaseOwner to owner and
-	// LeaseUntil to until, and appends the events, in one transaction; rows
-	// locked by another claimer are skipped rather than waited for. A
-	// containment request waits until the one named by its
+	// locks it as Update does, calls claim with it (Lease builds the claim
+	// executors use) and writes claim's change and events in one
+	// transaction; rows locked by another claimer are skipped rather than
+	// waited for. A containment request waits until the one named by its
 	// Containment.After has ended. It returns ErrNotFound when there is
-	// nothing to claim.
-	ClaimNext(ctx context.Context, owner string, now, until time.Time) (Request, error)
+	// nothing to claim, and claim's error unchanged.
+	ClaimNext(ctx context.Context, now time.Time, claim func(Request) (Request, []Event, error)) (Request, error)
 
 	// Events calls fn for every audit event with Seq > afterSeq and Time at or
 	// after since (zero: all), in Seq order, streaming. fn's error stops the

@@ -53,7 +53,7 @@ func TestClaimNext(t *testing.T) {
 		}
 		for _, st := range steps {
 			before := allEvents(t, s)
-			got, err := s.ClaimNext(ctx, st.owner, st.now, st.now.Add(lease))
+			got, err := s.ClaimNext(ctx, st.now, actions.Lease(st.owner, st.now, st.now.Add(lease)))
 			if st.want == "" {
 				wantErr(t, st.name, err, actions.ErrNotFound)
 				continue
@@ -98,7 +98,7 @@ func TestClaimNext(t *testing.T) {
 			n.LeaseOwner, n.LeaseUntil = "", time.Time{}
 			return n, nil, nil
 		})
-		got, err := s.ClaimNext(ctx, "exec-6", now, now.Add(lease))
+		got, err := s.ClaimNext(ctx, now, actions.Lease("exec-6", now, now.Add(lease)))
 		if err != nil || got.ID != first.ID {
 			t.Errorf("after release: claimed %s, %v; want %s", got.ID, err, first.ID)
 		}

@@ -130,7 +130,10 @@ func TestNotFound(t *testing.T) {
 				})
 				return err
 			}},
-			{"ClaimNext", func() error { _, err := s.ClaimNext(ctx, "exec", t0, t0.Add(time.Minute)); return err }},
+			{"ClaimNext", func() error {
+				_, err := s.ClaimNext(ctx, t0, actions.Lease("exec", t0, t0.Add(time.Minute)))
+				return err
+			}},
 		}
 		for _, tc := range tests {
 			wantErr(t, tc.name, tc.call(), actions.ErrNotFound)

@@ -14,9 +14,10 @@ import (
 
 // Update loads request id under a lock that excludes every other Update and
 // ClaimNext of it, from any Store on the same database (PostgreSQL: SELECT …
-// FOR UPDATE; SQLite: the write transaction), and calls fn with it. When fn
-// returns an error nothing is written and Update returns that error
-// unchanged. Otherwise it writes what fn changed — the state, decision,
+// FOR UPDATE; SQLite: the write transaction), and calls fn with it. fn runs
+// once (never again: the transaction is not retried), under the lock, so it
+// must do no I/O. When fn returns an error nothing is written and Update
+// returns that error unchanged. Otherwise it writes what fn changed — the state, decision,
 // message, lease and times, new approvals, new target results — sets
 // Version to the loaded one plus one, appends fn's events to the audit
 // chain, all in one transaction, and returns the request as stored.
@@ -57,18 +58,14 @@ func (s *Store) Update(ctx context.Context, id string, fn func(actions.Request) 
 
 // ClaimNext takes one request that needs an executor and is not a tracked
 // manual step — approved, or running with a lease that lapsed before now (or
-// with none) — least recently updated first. It applies Start to an approved
-// one (appending its started event), sets LeaseOwner to owner, LeaseUntil
-// to until and UpdatedAt to now, and stores that like Update, in one
-// transaction. On PostgreSQL rows locked by another claimer or updater are
-// skipped (FOR UPDATE SKIP LOCKED), not waited for; on SQLite claimers take
-// turns. A containment request whose after_request has not ended is not
-// taken. It returns an error wrapping actions.ErrNotFound when there is
-// nothing to claim.
-func (s *Store) ClaimNext(ctx context.Context, owner string, now, until time.Time) (actions.Request, error) {
-	if owner == "" {
-		return actions.Request{}, errors.New("claim next request: empty owner")
-	}
+// with none) — least recently updated first, calls claim with it under the
+// lock and stores claim's change like Update, in one transaction. On
+// PostgreSQL rows locked by another claimer or updater are skipped (FOR
+// UPDATE SKIP LOCKED), not waited for; on SQLite claimers take turns. A
+// containment request whose after_request has not ended is not taken. It
+// returns an error wrapping actions.ErrNotFound when there is nothing to
+// claim, and one wrapping claim's error when claim fails.
+func (s *Store) ClaimNext(ctx context.Context, now time.Time, claim func(actions.Request) (actions.Request, []actions.Event, error)) (actions.Request, error) {
 	var out actions.Request
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var rows []requestRow
@@ -88,13 +85,10 @@ func (s *Store) ClaimNext(ctx context.Context, owner string, now, until time.Tim
 			return err
 		}
 		cur := loaded[0]
-		next, events := cur.Clone(), []actions.Event(nil)
-		if cur.State == actions.StateApproved {
-			if next, events, err = cur.Start(now); err != nil {
-				return err
-			}
+		next, events, err := claim(cur.Clone())
+		if err != nil {
+			return err
 		}
-		next.LeaseOwner, next.LeaseUntil, next.UpdatedAt = owner, until, now
 		out, err = persist(tx, cur, next, events)
 		return err
 	})

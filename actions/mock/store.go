@@ -18,7 +18,7 @@ type Store struct {
 	ClaimNoticeFn            func(ctx context.Context, now time.Time, fn func(actions.Request, int) (actions.Request, []actions.Event, error)) (actions.Request, int, error)
 	AppendEventsFn           func(ctx context.Context, events ...actions.Event) error
 	ListRequestsFn           func(ctx context.Context, f actions.RequestFilter) ([]actions.Request, error)
-	ClaimNextFn              func(ctx context.Context, owner string, now, until time.Time) (actions.Request, error)
+	ClaimNextFn              func(ctx context.Context, now time.Time, claim func(actions.Request) (actions.Request, []actions.Event, error)) (actions.Request, error)
 	EventsFn                 func(ctx context.Context, afterSeq int64, since time.Time, fn func(actions.Event) error) error
 }
 
@@ -65,8 +65,8 @@ func (s *Store) ListRequests(ctx context.Context, f actions.RequestFilter) ([]ac
 }
 
 // ClaimNext calls ClaimNextFn.
-func (s *Store) ClaimNext(ctx context.Context, owner string, now, until time.Time) (actions.Request, error) {
-	return called(&s.calls, "Store", "ClaimNext", s.ClaimNextFn)(ctx, owner, now, until)
+func (s *Store) ClaimNext(ctx context.Context, now time.Time, claim func(actions.Request) (actions.Request, []actions.Event, error)) (actions.Request, error) {
+	return called(&s.calls, "Store", "ClaimNext", s.ClaimNextFn)(ctx, now, claim)
 }
 
 // Events calls EventsFn.
