@@ -3,9 +3,8 @@ package actions
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -151,7 +150,7 @@ func (e *DirectoryError) Error() string {
 	b.WriteString(": ")
 	switch {
 	case e.Status != 0:
-		fmt.Fprintf(&b, "%d %s", e.Status, http.StatusText(e.Status))
+		b.WriteString(statusLine(e.Status))
 		if e.Code != "" {
 			b.WriteString(" " + e.Code)
 		}
@@ -178,44 +177,25 @@ func (e *DirectoryError) Retryable() bool {
 	switch e.Status {
 	case 0:
 		return e.Err != nil && !errors.Is(e.Err, context.Canceled) && !errors.Is(e.Err, context.DeadlineExceeded)
-	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
-		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+	case 429, 500, 502, 503, 504:
 		return true
 	}
 	return false
 }
 
-// HasStatus reports whether err is a *DirectoryError with one of the HTTP
-// status codes.
-func HasStatus(err error, codes ...int) bool {
-	var de *DirectoryError
-	if !errors.As(err, &de) {
-		return false
-	}
-	for _, c := range codes {
-		if de.Status == c {
-			return true
-		}
-	}
-	return false
+// statusText names the HTTP statuses directories answer with; the domain
+// keeps this short list instead of depending on net/http.
+var statusText = map[int]string{
+	400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+	405: "Method Not Allowed", 409: "Conflict", 410: "Gone", 412: "Precondition Failed",
+	422: "Unprocessable Entity", 429: "Too Many Requests", 500: "Internal Server Error",
+	501: "Not Implemented", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
 }
 
-// ParseRetryAfter reads a Retry-After header: seconds or an HTTP date. It
-// returns 0 when the header is absent or unreadable.
-func ParseRetryAfter(h string, now time.Time) time.Duration {
-	h = strings.TrimSpace(h)
-	if h == "" {
-		return 0
+// statusLine is "404 Not Found", or the bare code for a status not listed.
+func statusLine(code int) string {
+	if t, ok := statusText[code]; ok {
+		return strconv.Itoa(code) + " " + t
 	}
-	var secs int
-	if _, err := fmt.Sscanf(h, "%d", &secs); err == nil && fmt.Sprint(secs) == h {
-		if secs < 0 {
-			return 0
-		}
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(h); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
+	return strconv.Itoa(code)
 }

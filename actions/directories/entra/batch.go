@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
 )
 
 // maxGraphBatch is the most requests Graph takes in one $batch.
@@ -158,7 +159,7 @@ func (d *Directory) sendBatch(ctx context.Context, a actions.Action, part []int,
 		if id := header(an.Headers, "request-id"); id != "" {
 			de.RequestID = id
 		}
-		de.RetryAfter = actions.ParseRetryAfter(header(an.Headers, "Retry-After"), d.cfg.Now())
+		de.RetryAfter = httpapi.ParseRetryAfter(header(an.Headers, "Retry-After"), d.cfg.Now())
 		if isThrottle(an.Status) {
 			res.throttled++
 			res.again = append(res.again, throttled{i, de})

@@ -18,6 +18,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
 )
 
 // maxBody bounds what is read of one Graph response.
@@ -197,7 +198,7 @@ func (d *Directory) answerError(op string, status int, h http.Header, body []byt
 		Op:         op,
 		Status:     status,
 		RequestID:  h.Get("request-id"),
-		RetryAfter: actions.ParseRetryAfter(h.Get("Retry-After"), d.cfg.Now()),
+		RetryAfter: httpapi.ParseRetryAfter(h.Get("Retry-After"), d.cfg.Now()),
 	}
 	var ge graphError
 	if json.Unmarshal(body, &ge) == nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/actions/directories/entra/fakegraph"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
 )
 
 func TestManager(t *testing.T) {
@@ -57,7 +58,7 @@ func TestManagerGraphFailure(t *testing.T) {
 	ada := g.AddUser(fakegraph.User{UPN: "ada@contoso.com"})
 	g.Inject("/manager", 403, "", 1)
 	_, err := d.Manager(context.Background(), ada.ID)
-	if err == nil || errors.Is(err, actions.ErrNoManager) || !actions.HasStatus(err, 403) {
+	if err == nil || errors.Is(err, actions.ErrNoManager) || !httpapi.HasStatus(err, 403) {
 		t.Fatalf("error = %v, want a 403 DirectoryError that is not ErrNoManager", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
 )
 
 // authMethod is an item of /users/{id}/authentication/methods.
@@ -185,10 +186,10 @@ func (d *Directory) deleteMethods(ctx context.Context, userID string, todo []aut
 			case err == nil:
 				removed = append(removed, m.label())
 				progress = true
-			case actions.HasStatus(err, http.StatusNotFound):
+			case httpapi.HasStatus(err, http.StatusNotFound):
 				removed = append(removed, m.label()+" (already gone)")
 				progress = true
-			case actions.HasStatus(err, http.StatusBadRequest) && ctx.Err() == nil:
+			case httpapi.HasStatus(err, http.StatusBadRequest) && ctx.Err() == nil:
 				refused = append(refused, methodFailure{m, err})
 			default:
 				failed = append(failed, methodFailure{m, err})

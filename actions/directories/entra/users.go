@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
 )
 
 const userSelect = "id,userPrincipalName,mail,displayName"
@@ -92,7 +93,7 @@ func (d *Directory) Manager(ctx context.Context, userID string) (actions.Directo
 	_, err := d.do(ctx, call{op: "get manager", method: http.MethodGet,
 		url: d.url(userPath(userID)+"/manager", query{"$select": userSelect}), out: &m})
 	switch {
-	case actions.HasStatus(err, http.StatusNotFound):
+	case httpapi.HasStatus(err, http.StatusNotFound):
 		return actions.DirectoryUser{}, fmt.Errorf("manager of %s: none set: %w", userID, actions.ErrNoManager)
 	case err != nil:
 		return actions.DirectoryUser{}, fmt.Errorf("manager of %s: %w", userID, err)

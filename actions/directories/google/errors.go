@@ -10,6 +10,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
 )
 
 // apiError is Google's JSON error body.
@@ -77,7 +78,7 @@ func (d *Directory) token() (*oauth2.Token, error) {
 	de := &actions.DirectoryError{Op: "get access token", Status: re.Response.StatusCode,
 		Code: firstNonEmpty(body.Error, re.ErrorCode), Message: firstNonEmpty(body.Description, re.ErrorDescription)}
 	if de.Status == http.StatusTooManyRequests {
-		de.RetryAfter = actions.ParseRetryAfter(re.Response.Header.Get("Retry-After"), d.now())
+		de.RetryAfter = httpapi.ParseRetryAfter(re.Response.Header.Get("Retry-After"), d.now())
 	}
 	return nil, de
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/actions/directories/google/fakegoogle"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
 )
 
 func TestManager(t *testing.T) {
@@ -53,7 +54,7 @@ func TestManagerFailure(t *testing.T) {
 	e := setup(t)
 	e.f.FailNext("GET /admin/directory/v1/users/{userKey}", fakegoogle.Failure{Status: http.StatusForbidden, Reason: "forbidden", Message: "Not Authorized to access this resource/api"})
 	_, err := e.d.Manager(context.Background(), "101")
-	if err == nil || errors.Is(err, actions.ErrNoManager) || !actions.HasStatus(err, http.StatusForbidden) {
+	if err == nil || errors.Is(err, actions.ErrNoManager) || !httpapi.HasStatus(err, http.StatusForbidden) {
 		t.Fatalf("err = %v, want a 403 that is not ErrNoManager", err)
 	}
 }

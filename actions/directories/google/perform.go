@@ -94,7 +94,7 @@ func (d *Directory) turnOff2SV(ctx context.Context, id string) (actions.Performe
 	if err := d.post(ctx, "twoStepVerification.turnOff", "users", id, "twoStepVerification", "turnOff"); err != nil {
 		// Google refuses to turn off what is off already (e.g. a retry
 		// after a lost answer); look before failing.
-		if !actions.HasStatus(err, http.StatusBadRequest, http.StatusConflict, http.StatusPreconditionFailed) {
+		if !httpapi.HasStatus(err, http.StatusBadRequest, http.StatusConflict, http.StatusPreconditionFailed) {
 			return actions.Performed{}, err
 		}
 		if now, gerr := d.getUser(ctx, id); gerr != nil || now.IsEnrolledIn2Sv {
@@ -145,7 +145,7 @@ func (d *Directory) deleteASPs(ctx context.Context, id string) (actions.Performe
 			Op: "asps.delete", Method: http.MethodDelete,
 			Path: httpapi.Path("users", id, "asps", strconv.FormatInt(a.CodeID, 10)),
 		}, nil)
-		if err != nil && !actions.HasStatus(err, http.StatusNotFound) { // gone already is as good as deleted
+		if err != nil && !httpapi.HasStatus(err, http.StatusNotFound) { // gone already is as good as deleted
 			return actions.Performed{}, fmt.Errorf("google: deleted %d of %d app passwords, then: %w", i, len(list.Items), err)
 		}
 		names = append(names, strconv.Quote(a.Name))

@@ -71,7 +71,7 @@ func (d *Directory) ResolveUser(ctx context.Context, email string) (actions.Dire
 		return actions.DirectoryUser{}, fmt.Errorf("google: %q: %w", email, actions.ErrUnknownUser)
 	}
 	u, err := d.getUser(ctx, email)
-	if actions.HasStatus(err, http.StatusNotFound) {
+	if httpapi.HasStatus(err, http.StatusNotFound) {
 		return actions.DirectoryUser{}, fmt.Errorf("google: no user %s: %w (%w)", email, actions.ErrUnknownUser, err)
 	}
 	if err != nil {
@@ -120,7 +120,7 @@ func (d *Directory) Manager(ctx context.Context, userID string) (actions.Directo
 	}
 	m, err := d.getUser(ctx, key)
 	switch {
-	case actions.HasStatus(err, http.StatusNotFound):
+	case httpapi.HasStatus(err, http.StatusNotFound):
 		return actions.DirectoryUser{}, fmt.Errorf("google: manager %s of %s is not a user: %w", key, u.PrimaryEmail, actions.ErrNoManager)
 	case err != nil:
 		return actions.DirectoryUser{}, fmt.Errorf("google: manager %s of %s: %w", key, u.PrimaryEmail, err)

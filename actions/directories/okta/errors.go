@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
 )
 
 // requestIDHeader carries Okta's ID of each request; support asks for it.
@@ -47,7 +48,7 @@ func decodeError(op string, resp *http.Response, body []byte, now time.Time) *ac
 	}
 	if resp.StatusCode == http.StatusTooManyRequests {
 		if d, ok := untilReset(resp.Header, now); ok {
-			de.RetryAfter = max(d, actions.ParseRetryAfter(resp.Header.Get("Retry-After"), now))
+			de.RetryAfter = max(d, httpapi.ParseRetryAfter(resp.Header.Get("Retry-After"), now))
 		}
 	}
 	return de

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
 	"github.com/mfadesk/mfadesk/actions/directories/okta/fakeokta"
 )
 
@@ -54,7 +55,7 @@ func TestManagerFailure(t *testing.T) {
 	d, f, _ := setup(t)
 	f.FailNext("GET /api/v1/users/{id}", fakeokta.Failure{Status: http.StatusForbidden, Code: "E0000006", Detail: "You do not have permission to perform the requested action"})
 	_, err := d.Manager(context.Background(), "00ualice")
-	if err == nil || errors.Is(err, actions.ErrNoManager) || !actions.HasStatus(err, http.StatusForbidden) {
+	if err == nil || errors.Is(err, actions.ErrNoManager) || !httpapi.HasStatus(err, http.StatusForbidden) {
 		t.Fatalf("err = %v, want a 403 that is not ErrNoManager", err)
 	}
 }

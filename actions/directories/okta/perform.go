@@ -82,7 +82,7 @@ func (d *Directory) resetFactors(ctx context.Context, id string) (actions.Perfor
 	}
 	// Okta refuses the reset when there is nothing to reset; say so
 	// rather than fail.
-	if !actions.HasStatus(err, http.StatusBadRequest, http.StatusForbidden, http.StatusConflict) {
+	if !httpapi.HasStatus(err, http.StatusBadRequest, http.StatusForbidden, http.StatusConflict) {
 		return actions.Performed{}, err
 	}
 	var factors []struct {
@@ -118,7 +118,7 @@ func (d *Directory) suspend(ctx context.Context, id string) (actions.Performed, 
 	}
 	// Okta suspends only ACTIVE users; an already suspended one is a
 	// validation error.
-	if !actions.HasStatus(err, http.StatusBadRequest, http.StatusForbidden, http.StatusConflict) {
+	if !httpapi.HasStatus(err, http.StatusBadRequest, http.StatusForbidden, http.StatusConflict) {
 		return actions.Performed{}, err
 	}
 	u, gerr := d.getUser(ctx, id)
@@ -135,7 +135,7 @@ func (d *Directory) unsuspend(ctx context.Context, id string) (actions.Performed
 	if err == nil {
 		return actions.Performed{Outcome: actions.OutcomeOK, Detail: withID("user unsuspended: sign-in allowed again", r)}, nil
 	}
-	if !actions.HasStatus(err, http.StatusBadRequest, http.StatusForbidden, http.StatusConflict) {
+	if !httpapi.HasStatus(err, http.StatusBadRequest, http.StatusForbidden, http.StatusConflict) {
 		return actions.Performed{}, err
 	}
 	// Only a SUSPENDED user can be unsuspended. Any other status but

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
 	"github.com/mfadesk/mfadesk/actions/directories/okta/fakeokta"
 )
 
@@ -81,7 +82,7 @@ func TestPushNoFactor(t *testing.T) {
 	if !errors.Is(err, actions.ErrNoPushFactor) {
 		t.Fatalf("err = %v, want ErrNoPushFactor", err)
 	}
-	if _, err := d.PushResult(context.Background(), "00ueve", actions.PushChallenge{Handle: "fac0/v2mstnone"}); !actions.HasStatus(err, http.StatusNotFound) {
+	if _, err := d.PushResult(context.Background(), "00ueve", actions.PushChallenge{Handle: "fac0/v2mstnone"}); !httpapi.HasStatus(err, http.StatusNotFound) {
 		t.Errorf("poll of an unknown transaction: %v, want 404", err)
 	}
 }

@@ -81,7 +81,7 @@ func (d *Directory) ResolveUser(ctx context.Context, email string) (actions.Dire
 		switch {
 		case err == nil && u.Status != statusDeprovisioned:
 			return u.directoryUser(), nil
-		case err != nil && !actions.HasStatus(err, http.StatusNotFound):
+		case err != nil && !httpapi.HasStatus(err, http.StatusNotFound):
 			return actions.DirectoryUser{}, fmt.Errorf("okta: resolve %s: %w", email, err)
 		}
 	}
@@ -157,7 +157,7 @@ func (d *Directory) Manager(ctx context.Context, userID string) (actions.Directo
 	}
 	m, err := d.getUser(ctx, key)
 	switch {
-	case actions.HasStatus(err, http.StatusNotFound):
+	case httpapi.HasStatus(err, http.StatusNotFound):
 		return actions.DirectoryUser{}, fmt.Errorf("okta: manager %s of %s is not a user: %w", key, u.Profile.Login, actions.ErrNoManager)
 	case err != nil:
 		return actions.DirectoryUser{}, fmt.Errorf("okta: manager %s of %s: %w", key, u.Profile.Login, err)

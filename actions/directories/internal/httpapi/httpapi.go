@@ -170,7 +170,7 @@ func (c *Client) attempt(ctx context.Context, r Request, body []byte, out any) (
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		de := c.Decode(r.Op, resp, b, now)
 		if de.RetryAfter == 0 {
-			de.RetryAfter = actions.ParseRetryAfter(resp.Header.Get("Retry-After"), now)
+			de.RetryAfter = ParseRetryAfter(resp.Header.Get("Retry-After"), now)
 		}
 		return res, de
 	}
