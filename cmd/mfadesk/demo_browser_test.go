@@ -2,13 +2,11 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"io"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,15 +25,15 @@ func startDemo(t *testing.T, e env) (base string, stop func() error) {
 }
 
 // startDemoOut is startDemo that also returns what the demo prints.
-func startDemoOut(t *testing.T, e env) (base string, stop func() error, out *syncWriter) {
+func startDemoOut(t *testing.T, e env) (base string, stop func() error, out *syncBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
-	var logs bytes.Buffer
-	out = &syncWriter{w: &bytes.Buffer{}}
+	logs := &syncBuffer{}
+	out = &syncBuffer{}
 	go func() {
-		err := run(ctx, []string{"demo", "--addr", "127.0.0.1:0"}, e.get, pw, &syncWriter{w: &logs})
+		err := run(ctx, []string{"demo", "--addr", "127.0.0.1:0"}, e.get, pw, logs)
 		pw.Close()
 		done <- err
 	}()
@@ -91,26 +89,4 @@ func browser(t *testing.T) context.Context {
 		t.Fatal(err)
 	}
 	return ctx
-}
-
-// syncWriter serialises writes to w.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
-}
-
-// String returns what was written, when w is a *bytes.Buffer.
-func (s *syncWriter) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if b, ok := s.w.(*bytes.Buffer); ok {
-		return b.String()
-	}
-	return ""
 }

@@ -45,6 +45,17 @@ func get[T any](p *page, what string, a chromedp.Action[T]) T {
 	return v
 }
 
+// submitRequest submits the open request modal and closes the "submitted"
+// view that replaces it.
+func (p *page) submitRequest() {
+	p.t.Helper()
+	p.waitText("#modal", "MFA request")
+	p.click(`[data-modal-submit]`)
+	p.waitText("#modal", "submitted")
+	p.click(`#modal .modal-foot [data-modal-close]`)
+	p.run("modal closes", chromedp.WaitNotVisible(chromedp.CSS("#modal-wrap")))
+}
+
 // tour presses a button of the tour and waits until the page shows what
 // that person sees.
 func (p *page) tour(sel string) {
@@ -216,10 +227,7 @@ func TestDemoTour(t *testing.T) {
 		t.Fatalf("modal not prefilled from the command: bob %v, action %q, reason %q", bobChecked, action, reason)
 	}
 	p.screenshot("#modal", "demo-modal.png")
-	p.click(`[data-modal-submit]`)
-	p.waitText("#modal", "submitted")
-	p.click(`#modal .modal-foot [data-modal-close]`)
-	p.run("modal closes", chromedp.WaitNotVisible(chromedp.CSS("#modal-wrap")))
+	p.submitRequest()
 
 	// The request waits in #mfa-approvals; Helen may not approve her own.
 	p.conversation("C0APPROVALS")
@@ -272,11 +280,7 @@ func TestDemoTour(t *testing.T) {
 	p.be("U0HELEN")
 	p.conversation("C0HELPDESK")
 	p.typeCommand("/mfa require-reregister-mfa @bob @carol New phones")
-	p.waitText("#modal", "MFA request")
-	p.click(`[data-modal-submit]`)
-	p.waitText("#modal", "submitted")
-	p.click(`#modal .modal-foot [data-modal-close]`)
-	p.run("modal closes", chromedp.WaitNotVisible(chromedp.CSS("#modal-wrap")))
+	p.submitRequest()
 	p.conversation("DU0HELEN")
 	p.click(`#messages .msg:last-of-type button[data-action-id="verify_push"]`)
 	p.waitText("#messages", "Read this number")
@@ -332,11 +336,7 @@ func TestDemoTour(t *testing.T) {
 	// 8. A denied request: Alan denies with a reason.
 	p.tour(`.tour-go[data-type*="@carol"]`)
 	p.click(`#composer button[type=submit]`)
-	p.waitText("#modal", "MFA request")
-	p.click(`[data-modal-submit]`)
-	p.waitText("#modal", "submitted")
-	p.click(`#modal .modal-foot [data-modal-close]`)
-	p.run("modal closes", chromedp.WaitNotVisible(chromedp.CSS("#modal-wrap")))
+	p.submitRequest()
 	p.tour(`.tour-go[data-as="U0ALAN"]`)
 	p.waitText("#messages", "Revoke MFA sessions")
 	p.click(`#messages .msg:has(button[data-action-id="deny"]) button[data-action-id="deny"]`)

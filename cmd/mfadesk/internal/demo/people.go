@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/directories/dryrun"
 )
 
 // Person is one simulated colleague: a Slack user and, under the same email,
@@ -125,15 +126,10 @@ func (d *Directory) Name() string { return "demo" }
 
 // Supports says every action is automated but delete-app-passwords, a
 // tracked manual step as on Microsoft Entra ID.
-func (d *Directory) Supports(a actions.Action) actions.Support {
-	switch {
-	case !a.Valid():
-		return actions.Unsupported
-	case a == actions.DeleteAppPasswords:
-		return actions.Manual
-	}
-	return actions.Automated
-}
+func (d *Directory) Supports(a actions.Action) actions.Support { return entraLike.Supports(a) }
+
+// entraLike answers Supports as the dry-run directory does, like Entra ID.
+var entraLike = dryrun.New(dryrun.Options{})
 
 // ManualSteps are the demo's portal steps.
 func (d *Directory) ManualSteps(a actions.Action) string {
