@@ -31,7 +31,8 @@ func newTestBot(t testing.TB, fake *fakeslack.Server) (*Bot, *mock.Service) {
 		RequestableFn: func(actions.Person) []actions.Action {
 			return []actions.Action{actions.ResetPassword, actions.RevokeMFASessions}
 		},
-		MaxTargetsFn: func() int { return 50 },
+		MaxTargetsFn:      func() int { return 50 },
+		SureHoldsNoRoleFn: func(string) bool { return false },
 	}
 	b, err := New(Config{Service: svc, Slack: slack.New(fake.Token, slack.OptionAPIURL(fake.APIURL())),
 		APIURL: fake.APIURL(), SigningSecret: testSecret, ApprovalChannel: approvalChannel})
