@@ -31,11 +31,13 @@ type Store interface {
 	// request it is given. When fn returns an error nothing is written and
 	// Update returns that error. Otherwise it writes what fn changed (state,
 	// new approvals, new target results, a target becoming privileged,
-	// decision, message, lease, times),
+	// new caller verifications and the outcome of waiting ones, decision,
+	// message, lease, times),
 	// increments Version, appends the events, all in one transaction, and
 	// returns the stored request. A target result already stored is never
-	// overwritten, and one approver approves a request once: breaking either
-	// rolls back and returns an error wrapping ErrDuplicate. ErrNotFound when
+	// overwritten, one approver approves a request once, a decided
+	// verification never changes and a method is tried once per target:
+	// breaking any rolls back and returns an error wrapping ErrDuplicate. ErrNotFound when
 	// there is no such request.
 	Update(ctx context.Context, id string, fn func(Request) (Request, []Event, error)) (Request, error)
 

@@ -311,7 +311,7 @@ func (r Request) AnswerVerification(by Person, yes bool, now time.Time) (Request
 	}
 	if len(mine) == 0 {
 		if answered {
-			return r, nil, decisionErr(ErrConflict, "you answered for request %s already", r.ID)
+			return r, nil, decisionErr(ErrConflict, "your part in verifying the caller of request %s is over: answered already, or timed out", r.ID)
 		}
 		return r, nil, decisionErr(ErrForbidden, "you were not asked to verify the caller of request %s", r.ID)
 	}

@@ -17,15 +17,17 @@ import (
 // FOR UPDATE; SQLite: the write transaction), and calls fn with it. fn runs
 // once (never again: the transaction is not retried), under the lock, so it
 // must do no I/O. When fn returns an error nothing is written and Update
-// returns that error unchanged. Otherwise it writes what fn changed — the state, decision,
-// message, lease and times, new approvals, new target results — sets
+// returns that error unchanged. Otherwise it writes what fn changed — the
+// state, decision, message, lease and times, new approvals, new target
+// results, new caller verifications and the outcome of waiting ones — sets
 // Version to the loaded one plus one, appends fn's events to the audit
 // chain, all in one transaction, and returns the request as stored.
 //
 // Errors: actions.ErrNotFound (wrapped) when there is no request id;
 // actions.ErrDuplicate (wrapped) when fn changes a target result already
-// stored or adds an approval by someone who approved already — nothing is
-// written then. fn may not change what a request never changes after it is
+// stored, adds an approval by someone who approved already, changes or
+// drops a decided verification, or tries a method on a target twice —
+// nothing is written then. fn may not change what a request never changes after it is
 // made (its ID, requester, action, reason, ticket, targets, creation time,
 // approvals needed, manual flag, submission key) nor drop approvals; Update
 // fails without writing when it does.
