@@ -681,3 +681,31 @@ func TestNoticeSurvivesSlowPostsAndDatabaseBlips(t *testing.T) {
 		}
 	})
 }
+
+// TestReportWithoutContainment: with no containment in the policy, a report
+// still alerts the security channel and tells the user, at once.
+func TestReportWithoutContainment(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		r := newNoticeRig(t, st)
+		r.pol.Containment = nil
+		r.pol.NotifyManager = false
+		req := r.ran(t, requester, actions.RevokeMFASessions, bob)
+		rep, err := r.svc.ReportNotMe(t.Context(), req.ID, bob)
+		if err != nil || len(rep.Containment) != 0 {
+			t.Fatalf("report: %+v %v", rep.Containment, err)
+		}
+		if ran, _ := r.exec.ExecuteOnce(t.Context()); ran {
+			t.Error("something was executed")
+		}
+		drain(t, r.courier("c"))
+		sent := strings.Join(r.msg.sentList(), "|")
+		if !strings.Contains(sent, req.ID+" security CSEC") || !strings.Contains(sent, req.ID+" reporter U0BOB") {
+			t.Errorf("sent %s", sent)
+		}
+		for _, e := range events(t, st, req.ID) {
+			if e.Kind == actions.EventReportedNotMe && e.Detail != "no containment: the policy lists none" {
+				t.Errorf("reported_not_me detail %q", e.Detail)
+			}
+		}
+	})
+}
