@@ -44,7 +44,7 @@ func (s *Service) identify(ctx context.Context, p Person, who string) (Person, s
 func (s *Service) adminNow(ctx context.Context, ts []Target) ([]bool, error) {
 	out := make([]bool, len(ts))
 	errs := make([]error, len(ts))
-	sem := make(chan struct{}, s.nres)
+	sem := make(chan struct{}, s.resolvers)
 	var wg sync.WaitGroup
 	for i, t := range ts {
 		wg.Add(1)

@@ -39,7 +39,7 @@ func (s *Service) ReportNotMe(ctx context.Context, id string, by Person) (Report
 	names := make([]string, len(steps))
 	for i, c := range steps {
 		names[i] = c.ID
-		s.obs.Transitioned(c, "", now)
+		s.observer.Transitioned(c, "", now)
 	}
 	s.log.WarnContext(ctx, "reported as not them: containing", "request_id", id, "actor", by.SlackID,
 		"containment", strings.Join(names, ","))

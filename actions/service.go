@@ -61,17 +61,17 @@ type ServiceOptions struct {
 // cancellation, expiry and tracked manual steps. It is safe for concurrent
 // use; the Store makes each change atomic across processes.
 type Service struct {
-	store  Store
-	dir    Directory
-	pol    atomic.Pointer[Policy]
-	notify Notifier
-	obs    Observer
-	log    *slog.Logger
-	now    func() time.Time
-	retry  RetryPolicy
-	kick   func()
-	nres   int
-	ttl    time.Duration
+	store     Store
+	dir       Directory
+	pol       atomic.Pointer[Policy]
+	notify    Notifier
+	observer  Observer
+	log       *slog.Logger
+	now       func() time.Time
+	retry     RetryPolicy
+	kick      func()
+	resolvers int // directory look-ups at once
+	ttl       time.Duration
 
 	stepups StepUpStore
 	acr     string
@@ -79,8 +79,8 @@ type Service struct {
 
 // NewService returns a Service over store and dir, governed by pol.
 func NewService(store Store, dir Directory, pol *Policy, o ServiceOptions) *Service {
-	s := &Service{store: store, dir: dir, notify: o.Notifier, obs: o.Observer,
-		log: o.Logger, now: o.Now, retry: o.Retry, kick: o.Kick, nres: o.Resolvers, ttl: o.ReportTTL,
+	s := &Service{store: store, dir: dir, notify: o.Notifier, observer: o.Observer,
+		log: o.Logger, now: o.Now, retry: o.Retry, kick: o.Kick, resolvers: o.Resolvers, ttl: o.ReportTTL,
 		stepups: o.StepUps, acr: o.StepUpACR}
 	if s.stepups == nil {
 		s.stepups, _ = store.(StepUpStore)
@@ -89,8 +89,8 @@ func NewService(store Store, dir Directory, pol *Policy, o ServiceOptions) *Serv
 	if s.notify == nil {
 		s.notify = nopNotifier{}
 	}
-	if s.obs == nil {
-		s.obs = nopObserver{}
+	if s.observer == nil {
+		s.observer = nopObserver{}
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -104,8 +104,8 @@ func NewService(store Store, dir Directory, pol *Policy, o ServiceOptions) *Serv
 	if s.kick == nil {
 		s.kick = func() {}
 	}
-	if s.nres <= 0 {
-		s.nres = 8
+	if s.resolvers <= 0 {
+		s.resolvers = 8
 	}
 	if s.ttl <= 0 {
 		s.ttl = DefaultReportTTL
@@ -217,7 +217,7 @@ func (s *Service) Submit(ctx context.Context, d Draft) (Request, error) {
 	}
 	s.log.InfoContext(ctx, "request created", "request_id", r.ID, "action", r.Action,
 		"requester", r.Requester.SlackID, "targets", len(r.Targets), "privileged", r.Privileged())
-	s.obs.Transitioned(r, "", now)
+	s.observer.Transitioned(r, "", now)
 	s.notify.Changed(ctx, r)
 	return r, nil
 }
@@ -251,7 +251,7 @@ func (s *Service) refuseSubmission(ctx context.Context, d Draft, err error) {
 func (s *Service) resolve(ctx context.Context, people []Person) ([]Target, error) {
 	targets := make([]Target, len(people))
 	errs := make([]error, len(people))
-	sem := make(chan struct{}, s.nres)
+	sem := make(chan struct{}, s.resolvers)
 	var wg sync.WaitGroup
 	for i, p := range people {
 		wg.Add(1)
@@ -315,7 +315,7 @@ func (s *Service) transition(ctx context.Context, id string, by Person, fn func(
 		return Request{}, err
 	}
 	from := before.State
-	s.obs.Transitioned(r, from, now)
+	s.observer.Transitioned(r, from, now)
 	s.log.InfoContext(ctx, "request "+string(r.State), "request_id", r.ID, "actor", by.SlackID, "from", from)
 	s.notify.Changed(ctx, r)
 	return r, nil

@@ -176,21 +176,21 @@ func FieldErrors(v *actions.ValidationError, names map[string]string) map[string
 		actions.FieldReason:  BlockReason,
 		actions.FieldTicket:  BlockTicket,
 	}
-	msgs := map[string][]string{}
+	byBlock := map[string][]string{}
 	var order []string
 	for _, p := range v.Problems {
 		b, ok := blockOf[p.Field]
 		if !ok {
 			b = BlockAction
 		}
-		if _, seen := msgs[b]; !seen {
+		if _, known := byBlock[b]; !known {
 			order = append(order, b)
 		}
-		msgs[b] = append(msgs[b], Sentence(Readable(p.Message, names)))
+		byBlock[b] = append(byBlock[b], Sentence(Readable(p.Message, names)))
 	}
-	out := make(map[string]string, len(msgs))
+	out := make(map[string]string, len(byBlock))
 	for _, b := range order {
-		out[b] = clip.Runes(strings.Join(msgs[b], " "), MaxFieldErrors)
+		out[b] = clip.Runes(strings.Join(byBlock[b], " "), MaxFieldErrors)
 	}
 	return out
 }
