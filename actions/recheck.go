@@ -201,13 +201,26 @@ func (e *Executor) mayReceive(r Request) bool {
 
 // refuseUnfit records a failed result, with the reason, for each target of
 // unit that may not run now (mayRun), and returns the ones that may.
+// The checks of a batch's targets run a few at a time.
 func (e *Executor) refuseUnfit(ctx context.Context, r Request, unit []int, log *slog.Logger) []int {
+	reasons := make([]string, len(unit))
+	sem := make(chan struct{}, 8)
+	var wg sync.WaitGroup
+	for k, i := range unit {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			reasons[k] = e.mayRun(ctx, r, i)
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return nil // interrupted: resumed later
+	}
 	fit := make([]int, 0, len(unit))
-	for _, i := range unit {
-		reason := e.mayRun(ctx, r, i)
-		if ctx.Err() != nil {
-			return nil // interrupted: resumed later
-		}
+	for k, i := range unit {
+		reason := reasons[k]
 		if reason == "" {
 			fit = append(fit, i)
 			continue
