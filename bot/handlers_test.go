@@ -21,6 +21,7 @@ import (
 
 // handlerRig is a bot over a mock service behind its HTTP endpoints.
 type handlerRig struct {
+	bot  *Bot
 	fake *fakeslack.Server
 	app  *fakeslack.App
 	svc  *mock.Service
@@ -35,7 +36,7 @@ func newHandlerRig(t *testing.T) *handlerRig {
 	b.Routes(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &handlerRig{fake: fake, app: fake.App(srv.URL, testSecret), svc: svc}
+	return &handlerRig{bot: b, fake: fake, app: fake.App(srv.URL, testSecret), svc: svc}
 }
 
 // waitEphemeral waits for a private reply to user that holds s.

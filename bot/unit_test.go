@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -169,35 +168,22 @@ func TestMemo(t *testing.T) {
 }
 
 func TestShutdownStopsIntake(t *testing.T) {
-	fake := fakeslack.New()
-	defer fake.Close()
-	b, _ := newTestBot(t, fake)
-	mux := http.NewServeMux()
-	b.Routes(mux)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	app := fake.App(srv.URL, testSecret)
-	if err := b.Shutdown(context.Background()); err != nil {
+	h := newHandlerRig(t)
+	if err := h.bot.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	reply, err := app.Command("U0HELP1", "/mfa", "help")
+	reply, err := h.app.Command("U0HELP1", "/mfa", "help")
 	if err != nil || reply.Status != http.StatusServiceUnavailable {
 		t.Errorf("after shutdown: %v %+v, want 503", err, reply)
 	}
 	// Notifications after shutdown are dropped, not blocked on.
-	b.Changed(context.Background(), actions.Request{ID: "R1", State: actions.StatePending})
+	h.bot.Changed(context.Background(), actions.Request{ID: "R1", State: actions.StatePending})
 }
 
 func TestBodyLimit(t *testing.T) {
-	fake := fakeslack.New()
-	defer fake.Close()
-	b, _ := newTestBot(t, fake)
-	mux := http.NewServeMux()
-	b.Routes(mux)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
+	h := newHandlerRig(t)
 	big := []byte("payload=" + strings.Repeat("x", maxBody))
-	reply, err := fake.App(srv.URL, testSecret).Send("/slack/interactivity", big, 0)
+	reply, err := h.app.Send("/slack/interactivity", big, 0)
 	if err != nil || reply.Status != http.StatusRequestEntityTooLarge {
 		t.Errorf("a body over the limit: %v %+v, want 413", err, reply.Status)
 	}
