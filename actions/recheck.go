@@ -78,9 +78,13 @@ type approvalCheck struct {
 // cannot be made is refused and audited like any refused click.
 func (s *Service) approvalChecks(ctx context.Context, id string, by Person) (approvalCheck, error) {
 	cur, err := s.store.Request(ctx, id)
-	if err != nil || cur.State != StatePending {
+	switch {
+	case errors.Is(err, ErrNotFound) || (err == nil && cur.State != StatePending):
 		// Unknown, or not pending: the transition answers that.
 		return approvalCheck{by: by}, nil
+	case err != nil:
+		// Never approve unchecked (fail closed).
+		return approvalCheck{}, fmt.Errorf("approve %s: read the request: %w", id, err)
 	}
 	chk := approvalCheck{}
 	var ierr, aerr error

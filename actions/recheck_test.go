@@ -1,6 +1,7 @@
 package actions_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -258,4 +259,41 @@ func TestExecutorRechecksBeforeEachTarget(t *testing.T) {
 			})
 		})
 	}
+}
+
+// flakyReadStore fails the next Request read, as a database blip would.
+type flakyReadStore struct {
+	*storage.Store
+	fail *bool
+}
+
+func (s flakyReadStore) Request(ctx context.Context, id string) (actions.Request, error) {
+	if *s.fail {
+		*s.fail = false
+		return actions.Request{}, errors.New("read request: connection reset by peer")
+	}
+	return s.Store.Request(ctx, id)
+}
+
+// An approval whose checks cannot even read the request is not recorded
+// unchecked.
+func TestApprovalFailsClosedWhenTheRequestCannotBeRead(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		r := newRig(t, st)
+		fail := false
+		svc := actions.NewService(flakyReadStore{st, &fail}, r.dir, r.pol, actions.ServiceOptions{Now: r.now.Now})
+		req, err := svc.Submit(t.Context(), actions.Draft{Requester: requester, Action: actions.ResetPassword, Targets: people(1), Reason: "r"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.dir.setAdmin("id-"+people(1)[0].Email, true) // would refuse this approver, if checked
+		fail = true
+		if _, err := svc.Approve(t.Context(), req.ID, approver); err == nil {
+			t.Fatal("approved while the request could not be read for its checks")
+		}
+		got, _ := svc.Get(t.Context(), req.ID)
+		if got.State != actions.StatePending || len(got.Approvals) != 0 {
+			t.Errorf("state %s, %d approvals; want pending with none", got.State, len(got.Approvals))
+		}
+	})
 }
