@@ -254,7 +254,9 @@ func (s *Service) AnswerVerification(ctx context.Context, id string, by Person, 
 // the directory how each push in flight stands, recording the pushes that
 // ended. It returns how many verifications it decided.
 func (s *Service) PollVerifications(ctx context.Context) (int, error) {
-	rs, err := s.store.ListRequests(ctx, RequestFilter{States: []State{StatePending}})
+	// Every pending request may hold a verification; more than this many
+	// pending at once is far beyond a helpdesk's load.
+	rs, err := s.store.ListRequests(ctx, RequestFilter{States: []State{StatePending}, Limit: 5000})
 	if err != nil {
 		return 0, fmt.Errorf("list pending requests: %w", err)
 	}
