@@ -709,3 +709,40 @@ func TestReportWithoutContainment(t *testing.T) {
 		}
 	})
 }
+
+// TestPerTargetLimitUnderConcurrency: submissions of the same limited
+// action on one user, at once, from several processes: one is stored.
+func TestPerTargetLimitUnderConcurrency(t *testing.T) {
+	storagetest.EachDB(t, func(t *testing.T, db storagetest.DB) {
+		r := newNoticeRig(t, db.Store)
+		const n = 6
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			svc := actions.NewService(db.Open(t), managerDir{r.dir}, r.pol, actions.ServiceOptions{Now: r.now.Now})
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				by := []actions.Person{requester, helpdesk}[i%2]
+				_, errs[i] = svc.Submit(context.Background(), actions.Draft{Requester: by, Action: actions.ResetPassword,
+					Targets: []actions.Person{bob}, Reason: fmt.Sprint("race ", i)})
+			}()
+		}
+		wg.Wait()
+		stored := 0
+		for i, err := range errs {
+			var v *actions.ValidationError
+			switch {
+			case err == nil:
+				stored++
+			case errors.As(err, &v) && strings.Contains(v.Field(actions.FieldTargets), "at most 1 such request(s) per user"):
+			default:
+				t.Errorf("submission %d: %v", i, err)
+			}
+		}
+		rs, err := db.Store.ListRequests(t.Context(), actions.RequestFilter{Actions: []actions.Action{actions.ResetPassword}})
+		if stored != 1 || err != nil || len(rs) != 1 {
+			t.Errorf("%d submissions stored, %d requests (%v); want 1", stored, len(rs), err)
+		}
+	})
+}

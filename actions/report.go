@@ -74,7 +74,7 @@ var uncountedStates = []State{StateDenied, StateExpired, StateCancelled}
 // limits.per_target allows, naming the earlier request and when the window
 // frees up; requesters holding a privileged role are not limited. The
 // refusal is a policy problem on the targets field.
-func (s *Service) checkPerTarget(ctx context.Context, d Draft, targets []Target, now time.Time) error {
+func (s *Service) checkPerTarget(d Draft, targets []Target, now time.Time, list func(RequestFilter) ([]Request, error)) error {
 	lim := s.Policy().PerTarget
 	if !lim.Applies(d.Action) || s.Policy().HoldsPrivileged(d.Requester) {
 		return nil
@@ -82,7 +82,7 @@ func (s *Service) checkPerTarget(ctx context.Context, d Draft, targets []Target,
 	v := &ValidationError{}
 	for _, t := range targets {
 		ref := t.Ref()
-		rs, err := s.store.ListRequests(ctx, RequestFilter{
+		rs, err := list(RequestFilter{
 			Actions: lim.Actions, CreatedAfter: now.Add(-lim.Window), ExcludeStates: uncountedStates, Target: &ref,
 		})
 		if err != nil {
@@ -112,4 +112,34 @@ func sameDirectoryTarget(r Request, t Target) bool {
 		}
 	}
 	return false
+}
+
+// GuardedCreator is implemented by stores that can check and create a
+// request in one transaction, serialised with other such calls sharing a
+// key (storage.Store.CreateRequestIf): so that two submissions at once
+// cannot both pass the per-target limit.
+type GuardedCreator interface {
+	CreateRequestIf(ctx context.Context, r Request, events []Event, keys []string,
+		check func(list func(RequestFilter) ([]Request, error)) error) error
+}
+
+func (s *Service) listFn(ctx context.Context) func(RequestFilter) ([]Request, error) {
+	return func(f RequestFilter) ([]Request, error) { return s.store.ListRequests(ctx, f) }
+}
+
+// create stores r. When the per-target limit applies to it and the store
+// can, the limit is checked again in the transaction that stores it, under
+// a lock per target (its directory ID and email).
+func (s *Service) create(ctx context.Context, d Draft, r Request, events []Event, now time.Time) error {
+	gc, ok := s.store.(GuardedCreator)
+	if !ok || !s.Policy().PerTarget.Applies(d.Action) {
+		return s.store.CreateRequest(ctx, r, events)
+	}
+	var keys []string
+	for _, t := range r.Targets {
+		keys = append(keys, "dir:"+t.DirectoryID, "email:"+strings.ToLower(t.Email))
+	}
+	return gc.CreateRequestIf(ctx, r, events, keys, func(list func(RequestFilter) ([]Request, error)) error {
+		return s.checkPerTarget(d, r.Targets, now, list)
+	})
 }

@@ -195,7 +195,7 @@ func (s *Service) Submit(ctx context.Context, d Draft) (Request, error) {
 		return Request{}, err
 	}
 	now := s.now()
-	if err := s.checkPerTarget(ctx, d, targets, now); err != nil {
+	if err := s.checkPerTarget(d, targets, now, s.listFn(ctx)); err != nil {
 		s.refuseSubmission(ctx, d, err)
 		return Request{}, err
 	}
@@ -207,7 +207,12 @@ func (s *Service) Submit(ctx context.Context, d Draft) (Request, error) {
 	if note != "" {
 		events[0].Detail += "; " + note
 	}
-	if err := s.store.CreateRequest(ctx, r, events); err != nil {
+	if err := s.create(ctx, d, r, events, now); err != nil {
+		var v *ValidationError
+		if errors.As(err, &v) { // the per-target limit, checked again as it is stored
+			s.refuseSubmission(ctx, d, err)
+			return Request{}, err
+		}
 		if errors.Is(err, ErrDuplicate) && d.SubmissionKey != "" {
 			if prev, gerr := s.store.RequestBySubmissionKey(ctx, d.SubmissionKey); gerr == nil {
 				return prev, fmt.Errorf("submission %s: request %s: %w", d.SubmissionKey, prev.ID, ErrDuplicate)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -209,3 +210,45 @@ func (s *Store) ClaimNotice(ctx context.Context, now time.Time, fn func(actions.
 	}
 	return out, idx, nil
 }
+
+// CreateRequestIf is CreateRequest that first, in the same transaction,
+// calls check with a way to list requests (as ListRequests does); check's
+// error rolls everything back and is returned unchanged. Calls that share a
+// key wait for each other (PostgreSQL: transaction-level advisory locks,
+// taken in key order; SQLite: the write transaction), so that two
+// submissions cannot both pass a check that only one of them should.
+func (s *Store) CreateRequestIf(ctx context.Context, r actions.Request, events []actions.Event, keys []string,
+	check func(list func(actions.RequestFilter) ([]actions.Request, error)) error) error {
+	if r.ID == "" {
+		return errors.New("create request: empty request ID")
+	}
+	var checkErr error
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		if s.dialect == DialectPostgres {
+			sorted := slices.Clone(keys)
+			slices.Sort(sorted)
+			for _, k := range slices.Compact(sorted) {
+				if err := tx.Exec(`SELECT pg_advisory_xact_lock(hashtext(?))`, "mfadesk.create."+k).Error; err != nil {
+					return fmt.Errorf("lock %s: %w", k, err)
+				}
+			}
+		}
+		if err := check(func(f actions.RequestFilter) ([]actions.Request, error) { return listRequests(tx, f) }); err != nil {
+			checkErr = err
+			return err
+		}
+		if err := createRequest(tx, r); err != nil {
+			return err
+		}
+		return appendEvents(tx, events)
+	})
+	switch {
+	case checkErr != nil:
+		return checkErr
+	case err != nil:
+		return fmt.Errorf("create request %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+var _ actions.GuardedCreator = (*Store)(nil)

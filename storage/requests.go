@@ -201,39 +201,43 @@ func complete(db *gorm.DB, rows []requestRow) ([]actions.Request, error) {
 // stored, to the microsecond. It fails only when the database cannot be
 // read.
 func (s *Store) ListRequests(ctx context.Context, f actions.RequestFilter) ([]actions.Request, error) {
-	limit := f.Limit
-	if limit <= 0 {
-		limit = defaultListLimit
-	}
 	var out []actions.Request
-	err := s.readTx(ctx, func(tx *gorm.DB) error {
-		q := tx.Model(&requestRow{})
-		if len(f.States) > 0 {
-			states := make([]string, len(f.States))
-			for i, st := range f.States {
-				states[i] = string(st)
-			}
-			q = q.Where("state IN ?", states)
-		}
-		if f.Requester != "" {
-			q = q.Where("requester_slack_id = ?", f.Requester)
-		}
-		if !f.ExpiresBefore.IsZero() {
-			q = q.Where("expires_at < ?", ceilMicros(f.ExpiresBefore))
-		}
-		q = filterMore(tx, q, f)
-		var rows []requestRow
-		if err := q.Order("created_at, id").Limit(limit).Find(&rows).Error; err != nil {
-			return err
-		}
-		var err error
-		out, err = complete(tx, rows)
+	err := s.readTx(ctx, func(tx *gorm.DB) (err error) {
+		out, err = listRequests(tx, f)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list requests: %w", err)
 	}
 	return out, nil
+}
+
+// listRequests is ListRequests within the transaction tx.
+func listRequests(tx *gorm.DB, f actions.RequestFilter) ([]actions.Request, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = defaultListLimit
+	}
+	q := tx.Model(&requestRow{})
+	if len(f.States) > 0 {
+		states := make([]string, len(f.States))
+		for i, st := range f.States {
+			states[i] = string(st)
+		}
+		q = q.Where("state IN ?", states)
+	}
+	if f.Requester != "" {
+		q = q.Where("requester_slack_id = ?", f.Requester)
+	}
+	if !f.ExpiresBefore.IsZero() {
+		q = q.Where("expires_at < ?", ceilMicros(f.ExpiresBefore))
+	}
+	q = filterMore(tx, q, f)
+	var rows []requestRow
+	if err := q.Order("created_at, id").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	return complete(tx, rows)
 }
 
 // CountOpen returns how many requests are pending, approved and running,
