@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"os"
@@ -113,5 +114,37 @@ func TestDemoTemporaryDatabase(t *testing.T) {
 	t.Logf("stopped in %v", time.Since(stopping))
 	if _, err := os.Stat(m[1]); !os.IsNotExist(err) {
 		t.Errorf("database %s still there after exit (%v)", m[1], err)
+	}
+}
+
+// BenchmarkDemoStart measures `mfadesk demo` from start to a ready /readyz
+// (database migrated, the page's Slack answered), then to stopped.
+func BenchmarkDemoStart(b *testing.B) {
+	for b.Loop() {
+		ctx, cancel := context.WithCancel(context.Background())
+		out := &syncBuffer{}
+		done := make(chan error, 1)
+		go func() { done <- run(ctx, []string{"demo", "--addr", "127.0.0.1:0"}, env{}.get, out, io.Discard) }()
+		var base string
+		for base == "" {
+			if m := regexp.MustCompile(`open (http://\S+)/ in a browser`).FindStringSubmatch(out.String()); m != nil {
+				base = m[1]
+			}
+			time.Sleep(time.Millisecond)
+		}
+		for {
+			resp, err := http.Get(base + "/readyz")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+			}
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
 	}
 }
