@@ -32,6 +32,11 @@ const (
 	EventNotified EventKind = "notified"
 	// EventReportedNotMe: the target of a request said "This wasn't me".
 	EventReportedNotMe EventKind = "reported_not_me"
+	// EventDuplicateCall notes that the directory was called for a target
+	// whose one result another executor records (or recorded): it follows a
+	// lease taken over from an executor that had lost the database (README,
+	// "Database outages"). It carries that call's outcome and detail.
+	EventDuplicateCall EventKind = "duplicate_call"
 )
 
 // BotActor is the actor of events the bot causes itself.

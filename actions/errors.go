@@ -28,6 +28,13 @@ var (
 	ErrUnsupported = errors.New("unsupported by the directory")
 	// ErrLeaseLost: another executor owns the request now.
 	ErrLeaseLost = errors.New("execution lease lost")
+	// ErrUnavailable: the database could not be reached, or is restarting,
+	// or gave up a statement for a reason that retrying cures (a
+	// serialization failure, a deadlock, a busy lock). The same call may
+	// succeed later; if it wrote, it may also have been stored already
+	// (the answer was lost), so a retry checks first. Any other store error
+	// is permanent: retrying the same call fails the same way.
+	ErrUnavailable = errors.New("database unavailable")
 )
 
 // Form fields a validation problem can point at. They equal the request

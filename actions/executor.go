@@ -21,10 +21,19 @@ type ExecutorOptions struct {
 	Workers int
 	// Parallel is how many targets of one request run at once (default 8).
 	Parallel int
-	// Lease is how long a claim lasts without renewal (default 30s); it is
-	// renewed every Lease/3. Another replica resumes a request whose lease
-	// lapsed, so a crashed process's work is picked up within about Lease.
+	// Lease is how long a claim lasts without renewal (default 4s); it is
+	// renewed every Lease/4. Another replica resumes a request whose lease
+	// lapsed, so a crashed process's work is picked up within about
+	// Lease+Poll. A replica takes a lapsed lease over only once it has
+	// reached the database for a whole Lease without a break, so that a
+	// lease that lapsed while the database was away goes back to its owner
+	// (README, "Database outages").
 	Lease time.Duration
+	// Sole says this is the only executor on its database (SQLite, whose
+	// serve process holds the database's lock): it never takes a lapsed
+	// lease over, since any lease it finds is its own or was released when
+	// the process started.
+	Sole bool
 	// Poll is how often to look for work when idle (default 1s).
 	Poll time.Duration
 	// Drain is how long running work may go on after Run's context ends
@@ -47,14 +56,27 @@ type ExecutorOptions struct {
 	Policy func() *Policy
 }
 
+// livenessHolder is a Store that can say this executor's process is alive
+// for as long as it runs (storage.Store on PostgreSQL), so that a lease
+// that lapses while its owner lives is not taken over.
+type livenessHolder interface {
+	HoldLiveness(ctx context.Context, owner string)
+}
+
+// DefaultLease is ExecutorOptions.Lease's default.
+const DefaultLease = 4 * time.Second
+
 // Executor runs approved requests against the directory, durably: every
 // target's result is stored once, and a request whose executor died is
 // resumed by another (or the same, restarted) process once its lease lapses.
+// A result obtained while the database is unreachable is held in memory and
+// stored once it is back; meanwhile no target starts.
 type Executor struct {
-	store Store
-	dir   Directory
-	o     ExecutorOptions
-	kick  chan struct{}
+	store   Store
+	dir     Directory
+	o       ExecutorOptions
+	kick    chan struct{}
+	contact *contact
 }
 
 // NewExecutor returns an executor over store and dir.
@@ -72,7 +94,7 @@ func NewExecutor(store Store, dir Directory, o ExecutorOptions) *Executor {
 		o.Parallel = 8
 	}
 	if o.Lease <= 0 {
-		o.Lease = 30 * time.Second
+		o.Lease = DefaultLease
 	}
 	if o.Poll <= 0 {
 		o.Poll = time.Second
@@ -95,7 +117,7 @@ func NewExecutor(store Store, dir Directory, o ExecutorOptions) *Executor {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Executor{store: store, dir: dir, o: o, kick: make(chan struct{}, 1)}
+	return &Executor{store: store, dir: dir, o: o, kick: make(chan struct{}, 1), contact: newContact(o.Logger)}
 }
 
 // SetNotifier replaces the notifier; for wiring, before Run.
@@ -120,6 +142,11 @@ func (e *Executor) Run(ctx context.Context) error {
 	// Work outlives ctx by up to Drain: it runs on its own context.
 	work, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWork()
+	if h, ok := e.store.(livenessHolder); ok {
+		held := make(chan struct{})
+		go func() { defer close(held); h.HoldLiveness(work, e.o.Owner) }()
+		defer func() { stopWork(); <-held }()
+	}
 	slots := make(chan struct{}, e.o.Workers)
 	var wg sync.WaitGroup
 	for ctx.Err() == nil {
@@ -128,10 +155,19 @@ func (e *Executor) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			continue
 		}
-		r, err := e.claimNext(ctx)
+		// A lapsed lease is taken over only after a whole lease of unbroken
+		// contact: one that lapsed while the database was away is its
+		// owner's to renew first.
+		takeOver := !e.o.Sole && e.contact.steadyFor() >= e.o.Lease
+		r, err := e.claimNext(ctx, takeOver)
 		if err != nil {
 			<-slots
-			if !errors.Is(err, ErrNotFound) && ctx.Err() == nil {
+			switch {
+			case errors.Is(err, ErrNotFound):
+				e.contact.ok()
+			case transientErr(ctx, err):
+				e.contact.lost(err) // logged once per outage
+			case ctx.Err() == nil:
 				e.o.Logger.ErrorContext(ctx, "claim work", "error", err)
 			}
 			select {
@@ -141,6 +177,7 @@ func (e *Executor) Run(ctx context.Context) error {
 			}
 			continue
 		}
+		e.contact.ok()
 		wg.Add(1)
 		go func() {
 			defer func() { <-slots; wg.Done() }()
@@ -159,10 +196,11 @@ func (e *Executor) Run(ctx context.Context) error {
 	return nil
 }
 
-// ExecuteOnce claims and runs at most one request and reports whether it
-// found one; tests use it to run work step by step.
+// ExecuteOnce claims and runs at most one request, taking over a lapsed
+// lease at once, and reports whether it found one; tests use it to run work
+// step by step.
 func (e *Executor) ExecuteOnce(ctx context.Context) (bool, error) {
-	r, err := e.claimNext(ctx)
+	r, err := e.claimNext(ctx, true)
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
 	}
@@ -174,17 +212,21 @@ func (e *Executor) ExecuteOnce(ctx context.Context) (bool, error) {
 }
 
 // execute runs the targets of r that have no result yet, then completes it.
+// ctx ends when the process stops (after the drain): until then every result
+// obtained is recorded, however long the database is away. Losing the lease
+// stops new targets, not the recording of results in hand.
 func (e *Executor) execute(ctx context.Context, r Request) {
 	log := e.o.Logger.With("request_id", r.ID, "action", r.Action)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	l := &lease{}
+	l.confirm()                  // the claim just stored it
 	e.o.Notifier.Changed(ctx, r) // started or resumed: show it
+	hbCtx, stopHeartbeat := context.WithCancel(ctx)
 	heartbeat := make(chan struct{})
 	go func() {
 		defer close(heartbeat)
-		e.heartbeat(ctx, cancel, r.ID, log)
+		e.heartbeat(hbCtx, r.ID, l, log)
 	}()
-	defer func() { cancel(); <-heartbeat }()
+	defer func() { stopHeartbeat(); <-heartbeat }()
 
 	var todo []int
 	for i, t := range r.Targets {
@@ -193,21 +235,35 @@ func (e *Executor) execute(ctx context.Context, r Request) {
 		}
 	}
 	log.InfoContext(ctx, "executing", "targets", len(r.Targets), "remaining", len(todo), "owner", e.o.Owner)
-	e.runTargets(ctx, r, todo, log)
+	e.runTargets(ctx, r, todo, l, log)
 
 	if ctx.Err() != nil {
 		e.release(r.ID, log)
 		return
 	}
+	if _, lost, _ := l.state(); lost {
+		return
+	}
 	from := StateRunning
-	done, err := e.store.Update(context.WithoutCancel(ctx), r.ID, func(cur Request) (Request, []Event, error) {
-		if cur.LeaseOwner != e.o.Owner {
-			return cur, nil, ErrLeaseLost
+	var done Request
+	err := e.durably(ctx, l, log, "complete request", func(ctx context.Context, retry bool) error {
+		var err error
+		done, err = e.store.Update(ctx, r.ID, func(cur Request) (Request, []Event, error) {
+			switch {
+			case retry && cur.State.Terminal():
+				return cur, nil, errStoredAlready
+			case cur.LeaseOwner != e.o.Owner:
+				return cur, nil, ErrLeaseLost
+			}
+			return cur.Complete(e.o.Now())
+		})
+		if errors.Is(err, errStoredAlready) {
+			done, err = e.store.Request(ctx, r.ID)
 		}
-		return cur.Complete(e.o.Now())
+		return err
 	})
 	if err != nil {
-		if !errors.Is(err, ErrLeaseLost) {
+		if !errors.Is(err, ErrLeaseLost) && ctx.Err() == nil {
 			log.ErrorContext(ctx, "complete request", "error", err)
 		}
 		return
@@ -219,36 +275,6 @@ func (e *Executor) execute(ctx context.Context, r Request) {
 	ok, failed, skipped, _ := done.Counts()
 	log.InfoContext(ctx, "request "+string(done.State), "ok", ok, "failed", failed, "skipped", skipped)
 	e.o.Notifier.Changed(ctx, done)
-}
-
-// heartbeat renews the lease until ctx ends; when the lease is lost it
-// cancels the execution, so that two executors never record for one request.
-func (e *Executor) heartbeat(ctx context.Context, cancel context.CancelFunc, id string, log *slog.Logger) {
-	t := time.NewTicker(e.o.Lease / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		_, err := e.store.Update(ctx, id, func(cur Request) (Request, []Event, error) {
-			if cur.LeaseOwner != e.o.Owner || cur.State != StateRunning {
-				return cur, nil, ErrLeaseLost
-			}
-			n := cur.Clone()
-			n.LeaseUntil = e.o.Now().Add(e.o.Lease)
-			return n, nil, nil
-		})
-		if errors.Is(err, ErrLeaseLost) {
-			log.WarnContext(ctx, "lease lost: stopping")
-			cancel()
-			return
-		}
-		if err != nil && ctx.Err() == nil {
-			log.ErrorContext(ctx, "renew lease", "error", err)
-		}
-	}
 }
 
 // release gives up the lease so another executor resumes at once.
@@ -272,7 +298,11 @@ func (e *Executor) release(id string, log *slog.Logger) {
 
 // runTargets performs the action on the targets at indexes todo, Parallel at
 // a time, in batches where the directory supports them.
-func (e *Executor) runTargets(ctx context.Context, r Request, todo []int, log *slog.Logger) {
+//
+// Each unit starts only once the gate lets it: the database confirmed the
+// lease within the last renewal period and holds every result obtained so
+// far, so no directory call goes out whose result could not be recorded.
+func (e *Executor) runTargets(ctx context.Context, r Request, todo []int, l *lease, log *slog.Logger) {
 	size := 1
 	bp, batched := e.dir.(BatchPerformer)
 	if batched {
@@ -289,10 +319,14 @@ func (e *Executor) runTargets(ctx context.Context, r Request, todo []int, log *s
 		if ctx.Err() != nil {
 			break
 		}
+		if err := e.gate(ctx, r.ID, l); err != nil {
+			<-sem
+			break
+		}
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			unit = e.refuseUnfit(ctx, r, unit, log)
+			unit = e.refuseUnfit(ctx, r, unit, l, log)
 			if len(unit) == 0 {
 				return
 			}
@@ -300,10 +334,10 @@ func (e *Executor) runTargets(ctx context.Context, r Request, todo []int, log *s
 				i := unit[0]
 				begin := time.Now()
 				p, err := e.performOne(ctx, r.Action, r.Targets[i])
-				e.finish(ctx, r, i, p, err, time.Since(begin), log)
+				e.finish(ctx, r, i, p, err, time.Since(begin), l, log)
 				return
 			}
-			e.runBatch(ctx, bp, r, unit, log)
+			e.runBatch(ctx, bp, r, unit, l, log)
 		}()
 	}
 	wg.Wait()
@@ -318,7 +352,7 @@ func (e *Executor) performOne(ctx context.Context, a Action, t Target) (Performe
 	return p, err
 }
 
-func (e *Executor) runBatch(ctx context.Context, bp BatchPerformer, r Request, unit []int, log *slog.Logger) {
+func (e *Executor) runBatch(ctx context.Context, bp BatchPerformer, r Request, unit []int, l *lease, log *slog.Logger) {
 	ts := make([]Target, len(unit))
 	for k, i := range unit {
 		ts[k] = r.Targets[i]
@@ -337,14 +371,14 @@ func (e *Executor) runBatch(ctx context.Context, bp BatchPerformer, r Request, u
 			// The batch gave up on this one; retry it alone.
 			res.Performed, res.Err = e.performOne(ctx, r.Action, r.Targets[i])
 		}
-		e.finish(ctx, r, i, res.Performed, res.Err, took, log)
+		e.finish(ctx, r, i, res.Performed, res.Err, took, l, log)
 	}
 }
 
 // finish delivers a secret, if any, and records target i's one result. An
 // error caused by the execution being interrupted records nothing: the
 // target is resumed later.
-func (e *Executor) finish(ctx context.Context, r Request, i int, p Performed, err error, took time.Duration, log *slog.Logger) {
+func (e *Executor) finish(ctx context.Context, r Request, i int, p Performed, err error, took time.Duration, l *lease, log *slog.Logger) {
 	t := r.Targets[i]
 	if err != nil && ctx.Err() != nil {
 		return
@@ -367,25 +401,71 @@ func (e *Executor) finish(ctx context.Context, r Request, i int, p Performed, er
 		}
 	}
 	e.o.Observer.DirectoryCall(r.Action, res.Outcome, took)
-	cur, serr := e.store.Update(context.WithoutCancel(ctx), r.ID, func(cur Request) (Request, []Event, error) {
-		if cur.LeaseOwner != e.o.Owner {
-			return cur, nil, ErrLeaseLost
-		}
-		return cur.RecordResult(i, res, e.o.Now())
+	e.record(ctx, r.ID, i, res, l, log.With("directory_id", t.DirectoryID))
+}
+
+// record stores target i's result, durably (see durably). When the target
+// has its result already, or the request went on under another executor's
+// lease, the call is noted as a duplicate instead: one result per target.
+// A result obtained under a lease that was lost meanwhile is still
+// recorded when the target has none: it is what the directory did.
+func (e *Executor) record(ctx context.Context, id string, i int, res TargetResult, l *lease, log *slog.Logger) {
+	var (
+		cur       Request
+		duplicate bool
+	)
+	err := e.durably(ctx, l, log, "record result", func(ctx context.Context, retry bool) error {
+		var err error
+		cur, err = e.store.Update(ctx, id, func(cur Request) (Request, []Event, error) {
+			now := e.o.Now()
+			if i >= len(cur.Targets) {
+				return cur, nil, fmt.Errorf("record result: request %s has no target %d", id, i)
+			}
+			mine := cur.LeaseOwner == e.o.Owner
+			if stored := cur.Targets[i].Result; stored != nil || cur.State != StateRunning {
+				if retry && mine && stored != nil && stored.Outcome == res.Outcome && stored.Detail == res.Detail {
+					return cur, nil, errStoredAlready
+				}
+				duplicate = true
+				return cur.NoteDuplicateCall(i, res, e.o.Owner, now)
+			}
+			duplicate = false
+			n, events, err := cur.RecordResult(i, res, now)
+			if err == nil && mine {
+				n.LeaseUntil = now.Add(e.o.Lease) // renewed with what it records
+			}
+			return n, events, err
+		})
+		return err
 	})
-	if errors.Is(serr, ErrBadData) {
-		cur, serr = e.recordUnstorable(ctx, r.ID, i, serr, log)
+	if errors.Is(err, ErrBadData) {
+		cur, err = e.recordUnstorable(ctx, id, i, err, log)
 	}
-	if serr != nil {
-		log.ErrorContext(ctx, "record result", "directory_id", t.DirectoryID, "error", serr)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.ErrorContext(ctx, "record result", "error", err)
+		}
 		return
 	}
-	log.InfoContext(ctx, "target done", "directory_id", t.DirectoryID, "outcome", res.Outcome)
+	if cur.ID == "" { // stored by an earlier try
+		return
+	}
+	if cur.LeaseOwner != e.o.Owner {
+		l.lose()
+	} else {
+		l.confirm()
+	}
+	if duplicate {
+		log.WarnContext(ctx, "duplicate directory call noted: the target has its result from another executor", "outcome", res.Outcome)
+		return
+	}
+	log.InfoContext(ctx, "target done", "outcome", res.Outcome)
 	e.o.Notifier.Changed(ctx, cur)
 }
 
-// claimNext claims one request for this executor (see Store.ClaimNext).
-func (e *Executor) claimNext(ctx context.Context) (Request, error) {
+// claimNext claims one request for this executor (see Store.ClaimNext),
+// taking a lapsed lease over when takeOver is true.
+func (e *Executor) claimNext(ctx context.Context, takeOver bool) (Request, error) {
 	now := e.o.Now()
-	return e.store.ClaimNext(ctx, now, Lease(e.o.Owner, now, now.Add(e.o.Lease)))
+	return e.store.ClaimNext(ctx, now, takeOver, Lease(e.o.Owner, now, now.Add(e.o.Lease)))
 }

@@ -427,7 +427,7 @@ func TestReportNotMeContainsOnce(t *testing.T) {
 		}
 		// In order: the executor takes the first step, then the second.
 		for _, want := range []string{first.ID, second.ID} {
-			claimed, err := st.ClaimNext(t.Context(), r.now.Now(), actions.Lease("exec-x", r.now.Now(), r.now.Now().Add(time.Minute)))
+			claimed, err := st.ClaimNext(t.Context(), r.now.Now(), true, actions.Lease("exec-x", r.now.Now(), r.now.Now().Add(time.Minute)))
 			if err != nil || claimed.ID != want {
 				t.Fatalf("claimed %s (%v), want %s", claimed.ID, err, want)
 			}

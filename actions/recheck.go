@@ -206,7 +206,7 @@ func (e *Executor) mayReceive(r Request) bool {
 // refuseUnfit records a failed result, with the reason, for each target of
 // unit that may not run now (mayRun), and returns the ones that may.
 // The checks of a batch's targets run a few at a time.
-func (e *Executor) refuseUnfit(ctx context.Context, r Request, unit []int, log *slog.Logger) []int {
+func (e *Executor) refuseUnfit(ctx context.Context, r Request, unit []int, l *lease, log *slog.Logger) []int {
 	reasons := make([]string, len(unit))
 	sem := make(chan struct{}, 8)
 	var wg sync.WaitGroup
@@ -230,7 +230,7 @@ func (e *Executor) refuseUnfit(ctx context.Context, r Request, unit []int, log *
 			continue
 		}
 		log.WarnContext(ctx, "target refused before running", "directory_id", r.Targets[i].DirectoryID, "reason", reason)
-		e.finish(ctx, r, i, Performed{}, errors.New(reason), 0, log)
+		e.finish(ctx, r, i, Performed{}, errors.New(reason), 0, l, log)
 	}
 	return fit
 }

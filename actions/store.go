@@ -8,7 +8,9 @@ import (
 // Store keeps requests and the audit log durably. storage.Store implements it
 // on PostgreSQL and SQLite. Every method that changes a request also appends
 // the audit events of that change in the same transaction, sealed into the
-// hash chain (Event.Seal) in the order given.
+// hash chain (Event.Seal) in the order given. An error that wraps
+// ErrUnavailable is transient (the database is unreachable or restarting):
+// the same call may succeed later. Every other error is permanent.
 type Store interface {
 	// CreateRequest stores a new request with its targets and appends events.
 	// When r.SubmissionKey is not empty and a request with that key exists
@@ -64,14 +66,20 @@ type Store interface {
 	ListRequests(ctx context.Context, f RequestFilter) ([]Request, error)
 
 	// ClaimNext takes one request that needs an executor and is not a manual
-	// step: approved, or running with a lease that lapsed before now. It
-	// locks it as Update does, calls claim with it (Lease builds the claim
-	// executors use) and writes claim's change and events in one
-	// transaction; rows locked by another claimer are skipped rather than
-	// waited for. A containment request waits until the one named by its
+	// step: approved, running with no lease (released), or, when takeOver is
+	// true, running with a lease that lapsed before now. It locks it as
+	// Update does, calls claim with it (Lease builds the claim executors
+	// use) and writes claim's change and events in one transaction; rows
+	// locked by another claimer are skipped rather than waited for. A
+	// containment request waits until the one named by its
 	// Containment.After has ended. It returns ErrNotFound when there is
 	// nothing to claim, and claim's error unchanged.
-	ClaimNext(ctx context.Context, now time.Time, claim func(Request) (Request, []Event, error)) (Request, error)
+	ClaimNext(ctx context.Context, now time.Time, takeOver bool, claim func(Request) (Request, []Event, error)) (Request, error)
+
+	// RenewLease sets LeaseUntil of running request id to until when owner
+	// holds its lease, cheaply (no audit event, no Version change). It
+	// returns ErrLeaseLost when owner does not hold it.
+	RenewLease(ctx context.Context, id, owner string, until time.Time) error
 
 	// Events calls fn for every audit event with Seq > afterSeq and Time at or
 	// after since (zero: all), in Seq order, streaming. fn's error stops the

@@ -295,6 +295,24 @@ func (r Request) RecordResult(i int, res TargetResult, now time.Time) (Request, 
 	return n, []Event{ev}, nil
 }
 
+// NoteDuplicateCall records that the directory was called once more for
+// target i, with outcome res, by executor owner, when the target has its
+// one result already or the request went on without this executor. It
+// changes nothing but the audit log, in any state.
+func (r Request) NoteDuplicateCall(i int, res TargetResult, owner string, now time.Time) (Request, []Event, error) {
+	if i < 0 || i >= len(r.Targets) {
+		return r, nil, fmt.Errorf("note duplicate call: request %s has no target %d", r.ID, i)
+	}
+	ref := r.Targets[i].Ref()
+	ev := r.event(EventDuplicateCall, BotActor, now)
+	ev.Target, ev.Outcome = &ref, string(res.Outcome)
+	ev.Detail = "called again by executor " + owner + " around a lease takeover; the recorded result stands"
+	if res.Detail != "" {
+		ev.Detail += "; this call: " + res.Detail
+	}
+	return r.Clone(), []Event{ev}, nil
+}
+
 // finalState is the state a request ends in given its targets' results: no
 // failure is success, no success with failures is failure, else partial.
 func (r Request) finalState() State {

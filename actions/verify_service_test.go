@@ -105,7 +105,7 @@ func (r *verifyRig) submit(t *testing.T, emails ...string) actions.Request {
 // runnable reports whether an executor could claim the request now.
 func (r *verifyRig) runnable(t *testing.T) bool {
 	t.Helper()
-	got, err := r.store.ClaimNext(t.Context(), r.now.Now(), actions.Lease("probe", r.now.Now(), r.now.Now().Add(time.Minute)))
+	got, err := r.store.ClaimNext(t.Context(), r.now.Now(), true, actions.Lease("probe", r.now.Now(), r.now.Now().Add(time.Minute)))
 	if errors.Is(err, actions.ErrNotFound) {
 		return false
 	}

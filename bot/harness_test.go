@@ -137,6 +137,8 @@ type harnessOptions struct {
 	// Config.UserRate); zero is a burst of 1000 and the default rate.
 	userBurst int
 	userRate  float64
+	// wrap, when set, wraps the store the service sees (not the executor's).
+	wrap func(actions.Store) actions.Store
 }
 
 func newHarness(t *testing.T, store *storage.Store, opts ...func(*harnessOptions)) *harness {
@@ -168,7 +170,11 @@ func newHarness(t *testing.T, store *storage.Store, opts ...func(*harnessOptions
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 
 	var exec *actions.Executor
-	h.svc = actions.NewService(store, o.dir, pol, actions.ServiceOptions{
+	var svcStore actions.Store = store
+	if o.wrap != nil {
+		svcStore = o.wrap(store)
+	}
+	h.svc = actions.NewService(svcStore, o.dir, pol, actions.ServiceOptions{
 		Now: h.clock.Now, Logger: log, Kick: func() { exec.Kick() },
 		Retry: actions.RetryPolicy{Attempts: 1},
 	})

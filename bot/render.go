@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"slices"
@@ -229,9 +230,7 @@ func (ren *renderer) draw(ctx context.Context, cur actions.Request, ref string, 
 			return "", false, err
 		}
 		ref = ren.channel + "/" + ts
-		if err := ren.svc.AttachMessage(ctx, cur.ID, ref); err != nil {
-			ren.log.ErrorContext(ctx, "remember approval message", "request_id", cur.ID, "error", err)
-		}
+		ren.remember(ctx, cur.ID, ref)
 		return ref, true, nil
 	}
 	channel, ts, ok := parseRef(ref)
@@ -239,6 +238,33 @@ func (ren *renderer) draw(ctx context.Context, cur actions.Request, ref string, 
 		return ref, false, fmt.Errorf("malformed message reference %q", ref)
 	}
 	return ref, false, ren.slack.update(ctx, channel, ts, blocks.FallbackText(cur), content)
+}
+
+// remember stores where request id's approval message is. When the
+// database is away the message exists already, so the write is retried in
+// the background until it is stored or the bot stops (README, "Database
+// outages and crash recovery"): this process draws on its remembered
+// reference meanwhile, and no replica posts the message again.
+func (ren *renderer) remember(ctx context.Context, id, ref string) {
+	err := ren.svc.AttachMessage(ctx, id, ref)
+	if err == nil {
+		return
+	}
+	if !errors.Is(err, actions.ErrUnavailable) {
+		ren.log.ErrorContext(ctx, "remember approval message", "request_id", id, "error", err)
+		return
+	}
+	ren.log.ErrorContext(ctx, "approval message posted; remembering it waits for the database", "request_id", id, "error", err)
+	go func() {
+		tries, err := actions.RetryWhileUnavailable(ren.jobs.pool.ctx, func(ctx context.Context) error {
+			return ren.svc.AttachMessage(ctx, id, ref)
+		}, nil)
+		if err != nil {
+			ren.log.Error("remember approval message", "request_id", id, "tries", tries, "error", err)
+			return
+		}
+		ren.log.Info("approval message remembered after the database returned", "request_id", id, "tries", tries)
+	}()
 }
 
 // done ends a redraw of cur: it redraws again at once when a newer version,

@@ -78,7 +78,7 @@ func (s *Store) AppendEvents(ctx context.Context, events ...actions.Event) error
 		return nil
 	}
 	if err := s.tx(ctx, func(tx *gorm.DB) error { return appendEvents(tx, events) }); err != nil {
-		return fmt.Errorf("append audit events: %w", err)
+		return fmt.Errorf("append audit events: %w", unavailable(err))
 	}
 	return nil
 }

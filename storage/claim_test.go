@@ -43,17 +43,19 @@ func TestClaimNext(t *testing.T) {
 			now     time.Time
 			want    string // request ID; "" for ErrNotFound
 			started bool   // a started event is appended
+			keep    bool   // takeOver false: lapsed leases stay their owners'
 		}{
-			{"oldest approved first", "exec-1", now, first.ID, true},
-			{"then the next", "exec-2", now, second.ID, true},
-			{"live leases are not taken", "exec-3", now.Add(lease - time.Microsecond), "", false},
-			{"a lapsed lease is taken over", "exec-3", now.Add(lease + time.Microsecond), first.ID, false},
-			{"the other lapsed lease", "exec-4", now.Add(lease + time.Microsecond), second.ID, false},
-			{"nothing left", "exec-5", now.Add(lease + time.Second), "", false},
+			{"oldest approved first", "exec-1", now, first.ID, true, true},
+			{"then the next", "exec-2", now, second.ID, true, true},
+			{"live leases are not taken", "exec-3", now.Add(lease - time.Microsecond), "", false, false},
+			{"lapsed leases are not taken without takeOver", "exec-3", now.Add(lease + time.Second), "", false, true},
+			{"a lapsed lease is taken over", "exec-3", now.Add(lease + time.Microsecond), first.ID, false, false},
+			{"the other lapsed lease", "exec-4", now.Add(lease + time.Microsecond), second.ID, false, false},
+			{"nothing left", "exec-5", now.Add(lease + time.Second), "", false, false},
 		}
 		for _, st := range steps {
 			before := allEvents(t, s)
-			got, err := s.ClaimNext(ctx, st.now, actions.Lease(st.owner, st.now, st.now.Add(lease)))
+			got, err := s.ClaimNext(ctx, st.now, !st.keep, actions.Lease(st.owner, st.now, st.now.Add(lease)))
 			if st.want == "" {
 				wantErr(t, st.name, err, actions.ErrNotFound)
 				continue
@@ -92,13 +94,14 @@ func TestClaimNext(t *testing.T) {
 				t.Errorf("%s (%s) was touched: version %d lease owner %q", r.ID, r.State, got.Version, got.LeaseOwner)
 			}
 		}
-		// A released lease (the executor stopping) is taken at once.
+		// A released lease (the executor stopping) is taken at once, even
+		// without takeOver.
 		update(t, s, first.ID, func(r actions.Request) (actions.Request, []actions.Event, error) {
 			n := r.Clone()
 			n.LeaseOwner, n.LeaseUntil = "", time.Time{}
 			return n, nil, nil
 		})
-		got, err := s.ClaimNext(ctx, now, actions.Lease("exec-6", now, now.Add(lease)))
+		got, err := s.ClaimNext(ctx, now, false, actions.Lease("exec-6", now, now.Add(lease)))
 		if err != nil || got.ID != first.ID {
 			t.Errorf("after release: claimed %s, %v; want %s", got.ID, err, first.ID)
 		}

@@ -165,7 +165,7 @@ func (s *Store) newDigest(tx *gorm.DB, c digest.Claim, rec *digest.Record, outco
 func (s *Store) guarded(ctx context.Context, what string, where string, args []any, set map[string]any) error {
 	res := s.db.WithContext(ctx).Model(&digestRow{}).Where(where, args...).Updates(set)
 	if res.Error != nil {
-		return fmt.Errorf("%s: %w", what, res.Error)
+		return fmt.Errorf("%s: %w", what, unavailable(res.Error))
 	}
 	if res.RowsAffected != 1 {
 		return fmt.Errorf("%s: %w", what, digest.ErrLeaseLost)

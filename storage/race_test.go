@@ -76,7 +76,7 @@ func raceApproveAndClaim(t *testing.T, db storagetest.DB, n, needed int) {
 	claimed := make([]actions.Request, n)
 	claimErrs := race(stores, func(i int, s *storage.Store) error {
 		var err error
-		claimed[i], err = s.ClaimNext(context.Background(), now, actions.Lease("exec-"+approver(i).SlackID, now, now.Add(time.Minute)))
+		claimed[i], err = s.ClaimNext(context.Background(), now, true, actions.Lease("exec-"+approver(i).SlackID, now, now.Add(time.Minute)))
 		return err
 	})
 	winners := 0

@@ -30,7 +30,7 @@ func (s *Store) CreateRequest(ctx context.Context, r actions.Request, events []a
 		return appendEvents(tx, events)
 	})
 	if err != nil {
-		return fmt.Errorf("create request %s: %w", r.ID, err)
+		return fmt.Errorf("create request %s: %w", r.ID, unavailable(err))
 	}
 	return nil
 }
@@ -91,7 +91,7 @@ func (s *Store) Request(ctx context.Context, id string) (actions.Request, error)
 		return err
 	})
 	if err != nil {
-		return actions.Request{}, fmt.Errorf("load request %s: %w", id, err)
+		return actions.Request{}, fmt.Errorf("load request %s: %w", id, unavailable(err))
 	}
 	return r, nil
 }
@@ -109,7 +109,7 @@ func (s *Store) RequestBySubmissionKey(ctx context.Context, key string) (actions
 		return err
 	})
 	if err != nil {
-		return actions.Request{}, fmt.Errorf("load request by submission key: %w", err)
+		return actions.Request{}, fmt.Errorf("load request by submission key: %w", unavailable(err))
 	}
 	return r, nil
 }
@@ -207,7 +207,7 @@ func (s *Store) ListRequests(ctx context.Context, f actions.RequestFilter) ([]ac
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list requests: %w", err)
+		return nil, fmt.Errorf("list requests: %w", unavailable(err))
 	}
 	return out, nil
 }

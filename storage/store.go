@@ -47,6 +47,8 @@ type Store struct {
 	db      *gorm.DB
 	dialect string
 	log     *slog.Logger
+	// sqlitePath is the database file on SQLite (see LockServe).
+	sqlitePath string
 }
 
 var _ actions.Store = (*Store)(nil)
@@ -97,6 +99,9 @@ func Open(ctx context.Context, databaseURL string, logger *slog.Logger) (*Store,
 		sqlDB.SetConnMaxLifetime(30 * time.Minute)
 	}
 	s := &Store{db: db, dialect: dialect, log: logger}
+	if dialect == DialectSQLite {
+		s.sqlitePath = strings.TrimPrefix(databaseURL[len("sqlite:"):], "//")
+	}
 	if err := sqlDB.PingContext(ctx); err != nil {
 		_ = sqlDB.Close()
 		return nil, openError(dialect, databaseURL, err)

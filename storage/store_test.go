@@ -131,7 +131,7 @@ func TestNotFound(t *testing.T) {
 				return err
 			}},
 			{"ClaimNext", func() error {
-				_, err := s.ClaimNext(ctx, t0, actions.Lease("exec", t0, t0.Add(time.Minute)))
+				_, err := s.ClaimNext(ctx, t0, true, actions.Lease("exec", t0, t0.Add(time.Minute)))
 				return err
 			}},
 		}

@@ -53,27 +53,37 @@ func (s *Store) Update(ctx context.Context, id string, fn func(actions.Request) 
 	case fnErr != nil:
 		return actions.Request{}, fnErr
 	case err != nil:
-		return actions.Request{}, fmt.Errorf("update request %s: %w", id, err)
+		return actions.Request{}, fmt.Errorf("update request %s: %w", id, unavailable(err))
 	}
 	return out, nil
 }
 
 // ClaimNext takes one request that needs an executor and is not a tracked
-// manual step — approved, or running with a lease that lapsed before now (or
-// with none) — least recently updated first, calls claim with it under the
-// lock and stores claim's change like Update, in one transaction. On
-// PostgreSQL rows locked by another claimer or updater are skipped (FOR
-// UPDATE SKIP LOCKED), not waited for; on SQLite claimers take turns. A
-// containment request whose after_request has not ended is not taken. It
-// returns an error wrapping actions.ErrNotFound when there is nothing to
-// claim, and one wrapping claim's error when claim fails.
-func (s *Store) ClaimNext(ctx context.Context, now time.Time, claim func(actions.Request) (actions.Request, []actions.Event, error)) (actions.Request, error) {
+// manual step — approved, running with no lease (released), or, when
+// takeOver is true, running with a lease that lapsed before now — least
+// recently updated first, calls claim with it under the lock and stores
+// claim's change like Update, in one transaction. On PostgreSQL a lapsed
+// lease is taken over only when no live session holds its owner's liveness
+// lock (HoldLiveness), and rows locked by another claimer or updater are
+// skipped (FOR UPDATE SKIP LOCKED), not waited for; on SQLite claimers take
+// turns. A containment request whose after_request has not ended is not
+// taken. It returns an error wrapping actions.ErrNotFound when there is
+// nothing to claim, and one wrapping claim's error when claim fails.
+func (s *Store) ClaimNext(ctx context.Context, now time.Time, takeOver bool, claim func(actions.Request) (actions.Request, []actions.Event, error)) (actions.Request, error) {
 	var out actions.Request
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		var rows []requestRow
-		err := tx.Where("NOT manual AND (state = ? OR (state = ? AND (lease_until IS NULL OR lease_until < ?))) AND "+afterEnded,
-			string(actions.StateApproved), string(actions.StateRunning), ceilMicros(now), terminalStates).
-			Order("updated_at, created_at, id").Limit(1).
+		q := tx.Where("NOT manual AND (state = ? OR (state = ? AND lease_until IS NULL)) AND "+afterEnded,
+			string(actions.StateApproved), string(actions.StateRunning), terminalStates)
+		if takeOver {
+			lapsed := "lease_until < ?"
+			if s.dialect == DialectPostgres {
+				lapsed += " AND " + livenessCheck // the owner's process is gone (HoldLiveness)
+			}
+			q = tx.Where("NOT manual AND (state = ? OR (state = ? AND (lease_until IS NULL OR ("+lapsed+")))) AND "+afterEnded,
+				string(actions.StateApproved), string(actions.StateRunning), ceilMicros(now), terminalStates)
+		}
+		err := q.Order("updated_at, created_at, id").Limit(1).
 			Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate, Options: clause.LockingOptionsSkipLocked}).
 			Find(&rows).Error
 		if err != nil {
@@ -95,9 +105,43 @@ func (s *Store) ClaimNext(ctx context.Context, now time.Time, claim func(actions
 		return err
 	})
 	if err != nil {
-		return actions.Request{}, fmt.Errorf("claim next request: %w", err)
+		return actions.Request{}, fmt.Errorf("claim next request: %w", unavailable(err))
 	}
 	return out, nil
+}
+
+// RenewLease extends owner's lease on running request id to until, with one
+// guarded UPDATE that neither loads the request nor appends to the audit
+// log, so that executors can renew every second. It returns an error
+// wrapping actions.ErrLeaseLost when id is not running under owner's lease
+// (another executor took it over, or it ended), and one wrapping
+// actions.ErrUnavailable when the database could not be reached.
+func (s *Store) RenewLease(ctx context.Context, id, owner string, until time.Time) error {
+	res := s.db.WithContext(ctx).Table(requestRow{}.TableName()).
+		Where("id = ? AND lease_owner = ? AND state = ?", id, owner, string(actions.StateRunning)).
+		Update("lease_until", micros(until))
+	if res.Error != nil {
+		return fmt.Errorf("renew lease of request %s: %w", id, unavailable(res.Error))
+	}
+	if res.RowsAffected != 1 {
+		return fmt.Errorf("renew lease of request %s: %w", id, actions.ErrLeaseLost)
+	}
+	return nil
+}
+
+// ReleaseAllLeases clears the lease of every running request that is not a
+// tracked manual step, so that the next ClaimNext takes them at once, and
+// returns how many it released. Only a process that knows it is the
+// database's one executor may call it: `mfadesk serve` on SQLite, which
+// holds the database's serve lock (LockServe), at start.
+func (s *Store) ReleaseAllLeases(ctx context.Context) (int, error) {
+	res := s.db.WithContext(ctx).Table(requestRow{}.TableName()).
+		Where("NOT manual AND state = ? AND lease_owner <> ?", string(actions.StateRunning), "").
+		Updates(map[string]any{"lease_owner": "", "lease_until": nil})
+	if res.Error != nil {
+		return 0, fmt.Errorf("release leases: %w", unavailable(res.Error))
+	}
+	return int(res.RowsAffected), nil
 }
 
 // persist writes the difference between cur, as loaded under the lock, and

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/mfadesk/mfadesk/actions"
 )
 
 // RunnerOptions tune a Runner. Zero fields take their defaults.
@@ -226,8 +228,15 @@ func (r *Runner) Post(ctx context.Context, end, start time.Time) (Record, error)
 		return rec, r.failed(pctx, log, rec, fmt.Errorf("post digest: %w", err))
 	}
 	posted := Posted{Channel: receipt.Channel, TS: receipt.TS, Head: d.Head, At: r.now()}
-	if err := r.store.DigestPosted(pctx, end, r.o.Owner, posted); err != nil {
-		log.ErrorContext(ctx, "digest posted but not recorded: it may be posted again", "ts", receipt.TS, "error", err)
+	// Recorded however long the database is away (README, "Database
+	// outages and crash recovery"), until the process stops.
+	tries, err := actions.RetryWhileUnavailable(ctx, func(wctx context.Context) error {
+		return r.store.DigestPosted(wctx, end, r.o.Owner, posted)
+	}, func(err error) {
+		log.ErrorContext(ctx, "digest posted; recording it waits for the database", "ts", receipt.TS, "error", err)
+	})
+	if err != nil {
+		log.ErrorContext(ctx, "digest posted but not recorded: it may be posted again", "ts", receipt.TS, "tries", tries, "error", err)
 		return rec, fmt.Errorf("record posted digest: %w", err)
 	}
 	rec.Status, rec.Channel, rec.TS, rec.Head, rec.PostedAt, rec.Error = StatusPosted, receipt.Channel, receipt.TS, d.Head, posted.At, ""

@@ -18,7 +18,8 @@ type Store struct {
 	ClaimNoticeFn            func(ctx context.Context, now time.Time, fn func(actions.Request, int) (actions.Request, []actions.Event, error)) (actions.Request, int, error)
 	AppendEventsFn           func(ctx context.Context, events ...actions.Event) error
 	ListRequestsFn           func(ctx context.Context, f actions.RequestFilter) ([]actions.Request, error)
-	ClaimNextFn              func(ctx context.Context, now time.Time, claim func(actions.Request) (actions.Request, []actions.Event, error)) (actions.Request, error)
+	ClaimNextFn              func(ctx context.Context, now time.Time, takeOver bool, claim func(actions.Request) (actions.Request, []actions.Event, error)) (actions.Request, error)
+	RenewLeaseFn             func(ctx context.Context, id, owner string, until time.Time) error
 	EventsFn                 func(ctx context.Context, afterSeq int64, since time.Time, fn func(actions.Event) error) error
 }
 
@@ -65,8 +66,13 @@ func (s *Store) ListRequests(ctx context.Context, f actions.RequestFilter) ([]ac
 }
 
 // ClaimNext calls ClaimNextFn.
-func (s *Store) ClaimNext(ctx context.Context, now time.Time, claim func(actions.Request) (actions.Request, []actions.Event, error)) (actions.Request, error) {
-	return called(&s.calls, "Store", "ClaimNext", s.ClaimNextFn)(ctx, now, claim)
+func (s *Store) ClaimNext(ctx context.Context, now time.Time, takeOver bool, claim func(actions.Request) (actions.Request, []actions.Event, error)) (actions.Request, error) {
+	return called(&s.calls, "Store", "ClaimNext", s.ClaimNextFn)(ctx, now, takeOver, claim)
+}
+
+// RenewLease calls RenewLeaseFn.
+func (s *Store) RenewLease(ctx context.Context, id, owner string, until time.Time) error {
+	return called(&s.calls, "Store", "RenewLease", s.RenewLeaseFn)(ctx, id, owner, until)
 }
 
 // Events calls EventsFn.

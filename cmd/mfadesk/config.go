@@ -11,6 +11,7 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/actions/digest"
 )
 
@@ -119,7 +120,7 @@ func loadConfig(getenv func(string) string, n need) (config, error) {
 		}
 		return d
 	}
-	c.Lease = dur("MFADESK_EXECUTOR_LEASE", 30*time.Second, time.Second, 10*time.Minute)
+	c.Lease = dur("MFADESK_EXECUTOR_LEASE", actions.DefaultLease, time.Second, 10*time.Minute)
 	c.ShutdownTimeout = dur("MFADESK_SHUTDOWN_TIMEOUT", 20*time.Second, 0, 10*time.Minute)
 	c.DryRunDelay = dur("MFADESK_DRYRUN_DELAY", 0, 0, time.Minute)
 	// Entra accepts 10 to 43200 minutes; the tenant's policy may allow less.

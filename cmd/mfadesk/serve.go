@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/mfadesk/mfadesk/bot"
 	"github.com/mfadesk/mfadesk/bot/stepup"
 	"github.com/mfadesk/mfadesk/cmd/mfadesk/internal/metrics"
+	"github.com/mfadesk/mfadesk/storage"
 )
 
 // serve runs the bot until ctx ends: HTTP endpoints, Socket Mode when an app
@@ -67,11 +69,17 @@ func runServer(ctx context.Context, getenv func(string) string, stderr io.Writer
 		return err
 	}
 	defer st.Close()
+	unlock, err := soleServe(ctx, st, log)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	m := metrics.New(st.CountOpen, log)
 	bi := readBuildInfo()
 	m.BuildInfo(bi.Version, bi.Revision, bi.GoVersion)
 
-	execOpts := actions.ExecutorOptions{Lease: c.Lease, Drain: c.ShutdownTimeout, Observer: m, Logger: log}
+	execOpts := actions.ExecutorOptions{Lease: c.Lease, Drain: c.ShutdownTimeout, Observer: m, Logger: log,
+		Sole: st.Dialect() == storage.DialectSQLite}
 	if selfRetrying(dir) {
 		execOpts.Retry = actions.RetryPolicy{Attempts: 1}
 	}
@@ -213,4 +221,25 @@ func runServer(ctx context.Context, getenv func(string) string, stderr io.Writer
 	}
 	log.Info("stopped")
 	return failure
+}
+
+// soleServe makes this process the one serve of an SQLite database, which
+// then takes over every lease left by a previous process at once, so that
+// work resumes as soon as it starts (README, "Database outages and crash
+// recovery"). On PostgreSQL replicas share the database and take over
+// lapsed leases instead.
+func soleServe(ctx context.Context, st *storage.Store, log *slog.Logger) (unlock func(), err error) {
+	unlock, err = st.LockServe()
+	if err != nil || st.Dialect() != storage.DialectSQLite {
+		return unlock, err
+	}
+	n, err := st.ReleaseAllLeases(ctx)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	if n > 0 {
+		log.Info("resuming requests a previous process left running", "requests", n)
+	}
+	return unlock, nil
 }
