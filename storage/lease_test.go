@@ -153,31 +153,36 @@ func TestLivenessKeepsLapsedLease(t *testing.T) {
 	}
 	ownerStore := db.Open(t)
 	alive, die := context.WithCancel(ctx)
-	held := make(chan struct{})
-	go func() { defer close(held); ownerStore.HoldLiveness(alive, "owner-1") }()
+	stopped := make(chan struct{})
+	go func() { defer close(stopped); ownerStore.HoldLiveness(alive, "owner-1") }()
 	later := t0.Add(time.Minute) // the lease lapsed long ago
 	raw := storagetest.Raw(t, db)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var n int
-		err := raw.QueryRowContext(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
-			AND classid = 1835428196 AND objid = hashtext('owner-1')::oid AND objsubid = 2`).Scan(&n)
-		if err != nil {
-			t.Fatal(err)
+	held := func(want int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var n int
+			err := raw.QueryRowContext(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted
+				AND classid = 1835428196 AND objid = hashtext('owner-1')::oid AND objsubid = 2`).Scan(&n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d liveness locks held, want %d", n, want)
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
-		if n == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the liveness lock was not taken")
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
+	held(1)
 	if _, err := s.ClaimNext(ctx, later, true, actions.Lease("other", later, later.Add(time.Second))); !errors.Is(err, actions.ErrNotFound) {
 		t.Fatalf("a lapsed lease whose owner lives: %v, want ErrNotFound", err)
 	}
 	die()
-	<-held
+	<-stopped
+	held(0) // the server ends the session once its connection closes
 	got, err := s.ClaimNext(ctx, later, true, actions.Lease("other", later, later.Add(time.Second)))
 	if err != nil || got.ID != r.ID {
 		t.Fatalf("after the owner's process ended: claimed %q, %v; want %s", got.ID, err, r.ID)
