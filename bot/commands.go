@@ -9,8 +9,8 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/clip"
 	"github.com/mfadesk/mfadesk/bot/blocks"
-	"github.com/mfadesk/mfadesk/internal/clip"
 )
 
 // intake takes requests in: the slash command and its subcommands, and the

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/clip"
 	"github.com/mfadesk/mfadesk/bot/blocks"
-	"github.com/mfadesk/mfadesk/internal/clip"
 )
 
 // core is what the bot's jobs share: the service, Slack, the worker pool,

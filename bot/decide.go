@@ -9,9 +9,9 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/clip"
 	"github.com/mfadesk/mfadesk/bot/blocks"
 	"github.com/mfadesk/mfadesk/bot/stepup"
-	"github.com/mfadesk/mfadesk/internal/clip"
 )
 
 // decisions handles what approvers press: Approve, Deny (and its modal),

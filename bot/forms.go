@@ -7,8 +7,8 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/clip"
 	"github.com/mfadesk/mfadesk/bot/blocks"
-	"github.com/mfadesk/mfadesk/internal/clip"
 )
 
 // Submitting the request modal, and the 3-second rule.

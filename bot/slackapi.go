@@ -12,8 +12,8 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/clip"
 	"github.com/mfadesk/mfadesk/bot/blocks"
-	"github.com/mfadesk/mfadesk/internal/clip"
 )
 
 // maxRetryWait is the longest Retry-After the bot waits out; a longer one

@@ -14,10 +14,10 @@ import (
 
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/bot/blocks"
+	"github.com/mfadesk/mfadesk/bot/chromiumtest"
 	"github.com/mfadesk/mfadesk/bot/fakeslack"
 	"github.com/mfadesk/mfadesk/bot/stepup"
 	"github.com/mfadesk/mfadesk/bot/stepup/fakeidp"
-	"github.com/mfadesk/mfadesk/internal/chromiumtest"
 	"github.com/mfadesk/mfadesk/storage"
 	"github.com/mfadesk/mfadesk/storage/storagetest"
 )

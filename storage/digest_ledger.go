@@ -9,8 +9,8 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/mfadesk/mfadesk/actions/clip"
 	"github.com/mfadesk/mfadesk/actions/digest"
-	"github.com/mfadesk/mfadesk/internal/clip"
 )
 
 // The digest ledger: one row per period, claimed by one replica under a

@@ -7,7 +7,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/mfadesk/mfadesk/actions"
-	"github.com/mfadesk/mfadesk/internal/clip"
+	"github.com/mfadesk/mfadesk/actions/clip"
 )
 
 // ConfirmationBlocks tell the requester their request is stored.

@@ -8,7 +8,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/mfadesk/mfadesk/actions"
-	"github.com/mfadesk/mfadesk/internal/clip"
+	"github.com/mfadesk/mfadesk/actions/clip"
 )
 
 // RequestForm is what the request modal shows: the actions on offer and

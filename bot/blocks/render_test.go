@@ -15,8 +15,8 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/clip"
 	"github.com/mfadesk/mfadesk/bot/fakeslack"
-	"github.com/mfadesk/mfadesk/internal/clip"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden.json")

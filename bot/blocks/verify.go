@@ -7,7 +7,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/mfadesk/mfadesk/actions"
-	"github.com/mfadesk/mfadesk/internal/clip"
+	"github.com/mfadesk/mfadesk/actions/clip"
 )
 
 // Caller verification buttons (README, "Caller verification"); each value is

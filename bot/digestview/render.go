@@ -6,8 +6,8 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/mfadesk/mfadesk/actions/clip"
 	"github.com/mfadesk/mfadesk/actions/digest"
-	"github.com/mfadesk/mfadesk/internal/clip"
 )
 
 // Slack's Block Kit limits that the digest must respect.

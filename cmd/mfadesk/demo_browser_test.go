@@ -12,7 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/mfadesk/mfadesk/internal/chromiumtest"
+	"github.com/mfadesk/mfadesk/bot/chromiumtest"
 )
 
 var screenshots = flag.Bool("screenshots", false, "write the demo's screenshots to docs/ (for the README)")
@@ -79,7 +79,7 @@ func startDemoOut(t *testing.T, e env) (base string, stop func() error, out *syn
 	return base, stop, out
 }
 
-// browser starts headless Chromium (internal/chromiumtest: skips outside
+// browser starts headless Chromium (bot/chromiumtest: skips outside
 // CI when it cannot start, fails in CI) with a window the size of the
 // README's screenshots.
 func browser(t *testing.T) context.Context {
