@@ -57,30 +57,6 @@ func TestHashInputMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
-// An event with no method hashes as events did before the field existed.
-func TestHashWithoutMethodUnchanged(t *testing.T) {
-	e := Event{Seq: 7, Time: t0, RequestID: "R1", Kind: EventApproved, Actor: "U0AUTH1", Action: ResetPassword, Detail: "approval 1 of 1"}
-	before, err := json.Marshal(struct {
-		PrevHash  string      `json:"prev_hash"`
-		Seq       int64       `json:"seq"`
-		Time      string      `json:"time"`
-		RequestID string      `json:"request_id"`
-		Kind      EventKind   `json:"event"`
-		Actor     string      `json:"actor"`
-		Action    Action      `json:"action"`
-		Targets   []TargetRef `json:"targets"`
-		Target    *TargetRef  `json:"target"`
-		Outcome   string      `json:"outcome"`
-		Detail    string      `json:"detail"`
-	}{Seq: 7, Time: t0.UTC().Format(time.RFC3339Nano), RequestID: "R1", Kind: EventApproved, Actor: "U0AUTH1", Action: ResetPassword, Detail: "approval 1 of 1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := string(appendHashInput(nil, &e)); got != string(before) {
-		t.Errorf("got %s\nwant %s", got, before)
-	}
-}
-
 func FuzzHashInput(f *testing.F) {
 	f.Add("R1", "U1", "detail <&>", "a@b.c", "m", int64(5), int64(1700000000123456))
 	f.Add("\xff", "\u2028", "\x00\x1f", "", "", int64(-1), int64(0))

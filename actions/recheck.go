@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -44,20 +43,12 @@ func (s *Service) identify(ctx context.Context, p Person, who string) (Person, s
 func (s *Service) adminNow(ctx context.Context, ts []Target) ([]bool, error) {
 	out := make([]bool, len(ts))
 	errs := make([]error, len(ts))
-	sem := make(chan struct{}, s.resolvers)
-	var wg sync.WaitGroup
-	for i, t := range ts {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			_, errs[i] = s.retry.Do(ctx, nil, func(ctx context.Context) (err error) {
-				out[i], err = s.dir.IsPrivileged(ctx, t.DirectoryID)
-				return err
-			})
-		}()
-	}
-	wg.Wait()
+	forEachLimited(len(ts), s.resolvers, func(i int) {
+		_, errs[i] = s.retry.Do(ctx, nil, func(ctx context.Context) (err error) {
+			out[i], err = s.dir.IsPrivileged(ctx, ts[i].DirectoryID)
+			return err
+		})
+	})
 	for i, err := range errs {
 		if err != nil {
 			return nil, fmt.Errorf("check whether %s holds an admin role: %w", display(ts[i].Person()), err)
@@ -208,17 +199,7 @@ func (e *Executor) mayReceive(r Request) bool {
 // The checks of a batch's targets run a few at a time.
 func (e *Executor) refuseUnfit(ctx context.Context, r Request, unit []int, l *lease, log *slog.Logger) []int {
 	reasons := make([]string, len(unit))
-	sem := make(chan struct{}, 8)
-	var wg sync.WaitGroup
-	for k, i := range unit {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			reasons[k] = e.mayRun(ctx, r, i)
-		}()
-	}
-	wg.Wait()
+	forEachLimited(len(unit), 8, func(k int) { reasons[k] = e.mayRun(ctx, r, unit[k]) })
 	if ctx.Err() != nil {
 		return nil // interrupted: resumed later
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -256,17 +255,7 @@ func (s *Service) refuseSubmission(ctx context.Context, d Draft, err error) {
 func (s *Service) resolve(ctx context.Context, people []Person) ([]Target, error) {
 	targets := make([]Target, len(people))
 	errs := make([]error, len(people))
-	sem := make(chan struct{}, s.resolvers)
-	var wg sync.WaitGroup
-	for i, p := range people {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			targets[i], errs[i] = s.resolveOne(ctx, p)
-		}()
-	}
-	wg.Wait()
+	forEachLimited(len(people), s.resolvers, func(i int) { targets[i], errs[i] = s.resolveOne(ctx, people[i]) })
 	v := &ValidationError{}
 	for i, err := range errs {
 		switch {
