@@ -267,11 +267,13 @@ func (c *Courier) failed(ctx context.Context, id string, k int, cause error, log
 	return nil
 }
 
-// endTries and endRetry bound the tries to record how a notice ended: about
-// half a minute in all.
-const endTries = 8
-
-var endRetry = RetryPolicy{Base: 200 * time.Millisecond, Max: 5 * time.Second}
+// endTries, endBackoffBase and endBackoffMax bound the tries to record how a
+// notice ended: about half a minute in all.
+const (
+	endTries       = 8
+	endBackoffBase = 200 * time.Millisecond
+	endBackoffMax  = 5 * time.Second
+)
 
 // undeliverableReason is the reason without the sentinel's own word.
 func undeliverableReason(err error) string {
@@ -296,7 +298,7 @@ func (c *Courier) end(ctx context.Context, id string, k int, st NoticeState, det
 			return cur.EndNotice(k, c.o.Owner, st, detail, ref, c.o.Now())
 		})
 		if err == nil || errors.Is(err, ErrLeaseLost) || errors.Is(err, ErrDuplicate) || errors.Is(err, ErrNotFound) ||
-			try >= endTries || c.o.Sleep(ctx, endRetry.Wait(try, 0)) != nil {
+			try >= endTries || c.o.Sleep(ctx, backoffDelay(try, endBackoffBase, endBackoffMax)) != nil {
 			break
 		}
 	}

@@ -86,6 +86,9 @@ type Performed struct {
 
 // Directory is an identity provider mfadesk acts on. Implementations live in
 // sub-packages (entra, google, okta, dryrun) and must be safe for concurrent use.
+// Each method that reaches the provider retries throttled and transient
+// failures itself, within one retry policy (README, "Retries"): callers call
+// it once and take its error as final.
 type Directory interface {
 	// Name is the directory's kind, e.g. "entra".
 	Name() string
@@ -100,8 +103,7 @@ type Directory interface {
 	// IsPrivileged reports whether the user holds an admin role.
 	IsPrivileged(ctx context.Context, userID string) (bool, error)
 	// Perform does a on the target (addressed by t.DirectoryID). Errors should
-	// be *DirectoryError where the directory answered, so that throttling and
-	// transient failures can be retried.
+	// be *DirectoryError where the directory answered.
 	Perform(ctx context.Context, a Action, t Target) (Performed, error)
 	// Manager returns the manager the directory records for the user with
 	// directory ID userID (Entra's manager, Google's relation of type

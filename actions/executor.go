@@ -38,11 +38,7 @@ type ExecutorOptions struct {
 	Poll time.Duration
 	// Drain is how long running work may go on after Run's context ends
 	// before it is interrupted and left to be resumed (default 20s).
-	Drain time.Duration
-	// Retry bounds retries of throttled and transient directory errors.
-	Retry RetryPolicy
-	// Sleep waits between retries; nil means a real timer.
-	Sleep    func(context.Context, time.Duration) error
+	Drain    time.Duration
 	Notifier Notifier
 	Observer Observer
 	Logger   *slog.Logger
@@ -74,56 +70,53 @@ const DefaultLease = 4 * time.Second
 type Executor struct {
 	store   Store
 	dir     Directory
-	o       ExecutorOptions
+	opts    ExecutorOptions
 	kick    chan struct{}
 	contact *contact
 }
 
 // NewExecutor returns an executor over store and dir.
-func NewExecutor(store Store, dir Directory, o ExecutorOptions) *Executor {
-	if o.Owner == "" {
+func NewExecutor(store Store, dir Directory, opts ExecutorOptions) *Executor {
+	if opts.Owner == "" {
 		host, _ := os.Hostname()
 		var b [4]byte
 		_, _ = rand.Read(b[:])
-		o.Owner = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
+		opts.Owner = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 	}
-	if o.Workers <= 0 {
-		o.Workers = 2
+	if opts.Workers <= 0 {
+		opts.Workers = 2
 	}
-	if o.Parallel <= 0 {
-		o.Parallel = 8
+	if opts.Parallel <= 0 {
+		opts.Parallel = 8
 	}
-	if o.Lease <= 0 {
-		o.Lease = DefaultLease
+	if opts.Lease <= 0 {
+		opts.Lease = DefaultLease
 	}
-	if o.Poll <= 0 {
-		o.Poll = time.Second
+	if opts.Poll <= 0 {
+		opts.Poll = time.Second
 	}
-	if o.Drain <= 0 {
-		o.Drain = 20 * time.Second
+	if opts.Drain <= 0 {
+		opts.Drain = 20 * time.Second
 	}
-	if o.Retry.Attempts == 0 {
-		o.Retry = DefaultRetry
+	if opts.Notifier == nil {
+		opts.Notifier = nopNotifier{}
 	}
-	if o.Notifier == nil {
-		o.Notifier = nopNotifier{}
+	if opts.Observer == nil {
+		opts.Observer = nopObserver{}
 	}
-	if o.Observer == nil {
-		o.Observer = nopObserver{}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	return &Executor{store: store, dir: dir, o: o, kick: make(chan struct{}, 1), contact: newContact(o.Logger)}
+	return &Executor{store: store, dir: dir, opts: opts, kick: make(chan struct{}, 1), contact: newContact(opts.Logger)}
 }
 
 // SetNotifier replaces the notifier; for wiring, before Run.
 func (e *Executor) SetNotifier(n Notifier) {
 	if n != nil {
-		e.o.Notifier = n
+		e.opts.Notifier = n
 	}
 }
 
@@ -144,10 +137,10 @@ func (e *Executor) Run(ctx context.Context) error {
 	defer stopWork()
 	if h, ok := e.store.(livenessHolder); ok {
 		held := make(chan struct{})
-		go func() { defer close(held); h.HoldLiveness(work, e.o.Owner) }()
+		go func() { defer close(held); h.HoldLiveness(work, e.opts.Owner) }()
 		defer func() { stopWork(); <-held }()
 	}
-	slots := make(chan struct{}, e.o.Workers)
+	slots := make(chan struct{}, e.opts.Workers)
 	var wg sync.WaitGroup
 	for ctx.Err() == nil {
 		select {
@@ -158,7 +151,7 @@ func (e *Executor) Run(ctx context.Context) error {
 		// A lapsed lease is taken over only after a whole lease of unbroken
 		// contact: one that lapsed while the database was away is its
 		// owner's to renew first.
-		takeOver := !e.o.Sole && e.contact.steadyFor() >= e.o.Lease
+		takeOver := !e.opts.Sole && e.contact.steadyFor() >= e.opts.Lease
 		r, err := e.claimNext(ctx, takeOver)
 		if err != nil {
 			<-slots
@@ -168,12 +161,12 @@ func (e *Executor) Run(ctx context.Context) error {
 			case transientErr(ctx, err):
 				e.contact.lost(err) // logged once per outage
 			case ctx.Err() == nil:
-				e.o.Logger.ErrorContext(ctx, "claim work", "error", err)
+				e.opts.Logger.ErrorContext(ctx, "claim work", "error", err)
 			}
 			select {
 			case <-ctx.Done():
 			case <-e.kick:
-			case <-time.After(e.o.Poll):
+			case <-time.After(e.opts.Poll):
 			}
 			continue
 		}
@@ -188,8 +181,8 @@ func (e *Executor) Run(ctx context.Context) error {
 	go func() { wg.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(e.o.Drain):
-		e.o.Logger.Warn("drain deadline reached: interrupting running requests; they resume later", "drain", e.o.Drain)
+	case <-time.After(e.opts.Drain):
+		e.opts.Logger.Warn("drain deadline reached: interrupting running requests; they resume later", "drain", e.opts.Drain)
 		stopWork()
 		<-done
 	}
@@ -216,10 +209,10 @@ func (e *Executor) ExecuteOnce(ctx context.Context) (bool, error) {
 // obtained is recorded, however long the database is away. Losing the lease
 // stops new targets, not the recording of results in hand.
 func (e *Executor) execute(ctx context.Context, r Request) {
-	log := e.o.Logger.With("request_id", r.ID, "action", r.Action)
+	log := e.opts.Logger.With("request_id", r.ID, "action", r.Action)
 	l := &lease{}
-	l.confirm()                  // the claim just stored it
-	e.o.Notifier.Changed(ctx, r) // started or resumed: show it
+	l.confirm()                     // the claim just stored it
+	e.opts.Notifier.Changed(ctx, r) // started or resumed: show it
 	hbCtx, stopHeartbeat := context.WithCancel(ctx)
 	heartbeat := make(chan struct{})
 	go func() {
@@ -234,7 +227,7 @@ func (e *Executor) execute(ctx context.Context, r Request) {
 			todo = append(todo, i)
 		}
 	}
-	log.InfoContext(ctx, "executing", "targets", len(r.Targets), "remaining", len(todo), "owner", e.o.Owner)
+	log.InfoContext(ctx, "executing", "targets", len(r.Targets), "remaining", len(todo), "owner", e.opts.Owner)
 	e.runTargets(ctx, r, todo, l, log)
 
 	if ctx.Err() != nil {
@@ -252,10 +245,10 @@ func (e *Executor) execute(ctx context.Context, r Request) {
 			switch {
 			case retry && cur.State.Terminal():
 				return cur, nil, errStoredAlready
-			case cur.LeaseOwner != e.o.Owner:
+			case cur.LeaseOwner != e.opts.Owner:
 				return cur, nil, ErrLeaseLost
 			}
-			return cur.Complete(e.o.Now())
+			return cur.Complete(e.opts.Now())
 		})
 		if errors.Is(err, errStoredAlready) {
 			done, err = e.store.Request(ctx, r.ID)
@@ -268,13 +261,13 @@ func (e *Executor) execute(ctx context.Context, r Request) {
 		}
 		return
 	}
-	e.o.Observer.Transitioned(done, from, e.o.Now())
+	e.opts.Observer.Transitioned(done, from, e.opts.Now())
 	if done.Containment != nil && done.Containment.Step < done.Containment.Steps {
 		e.Kick() // the next containment step may run now
 	}
 	ok, failed, skipped, _ := done.Counts()
 	log.InfoContext(ctx, "request "+string(done.State), "ok", ok, "failed", failed, "skipped", skipped)
-	e.o.Notifier.Changed(ctx, done)
+	e.opts.Notifier.Changed(ctx, done)
 }
 
 // release gives up the lease so another executor resumes at once.
@@ -282,7 +275,7 @@ func (e *Executor) release(id string, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := e.store.Update(ctx, id, func(cur Request) (Request, []Event, error) {
-		if cur.LeaseOwner != e.o.Owner {
+		if cur.LeaseOwner != e.opts.Owner {
 			return cur, nil, ErrLeaseLost
 		}
 		n := cur.Clone()
@@ -299,6 +292,11 @@ func (e *Executor) release(id string, log *slog.Logger) {
 // runTargets performs the action on the targets at indexes todo, Parallel at
 // a time, in batches where the directory supports them.
 //
+// Each target is handed to the directory once per run: the directory retries
+// throttled and transient failures itself, within its retry policy (README,
+// "Retries"), so whatever it returns, a retryable error included, is the
+// target's result.
+//
 // Each unit starts only once the gate lets it: the database confirmed the
 // lease within the last renewal period and holds every result obtained so
 // far, so no directory call goes out whose result could not be recorded.
@@ -308,7 +306,7 @@ func (e *Executor) runTargets(ctx context.Context, r Request, todo []int, l *lea
 	if batched {
 		size = max(1, bp.MaxBatch(r.Action))
 	}
-	sem := make(chan struct{}, e.o.Parallel)
+	sem := make(chan struct{}, e.opts.Parallel)
 	var wg sync.WaitGroup
 	for start := 0; start < len(todo); start += size {
 		unit := todo[start:min(start+size, len(todo))]
@@ -333,7 +331,7 @@ func (e *Executor) runTargets(ctx context.Context, r Request, todo []int, l *lea
 			if len(unit) == 1 {
 				i := unit[0]
 				begin := time.Now()
-				p, err := e.performOne(ctx, r.Action, r.Targets[i])
+				p, err := e.dir.Perform(ctx, r.Action, r.Targets[i])
 				e.finish(ctx, r, i, p, err, time.Since(begin), l, log)
 				return
 			}
@@ -343,15 +341,8 @@ func (e *Executor) runTargets(ctx context.Context, r Request, todo []int, l *lea
 	wg.Wait()
 }
 
-func (e *Executor) performOne(ctx context.Context, a Action, t Target) (Performed, error) {
-	var p Performed
-	_, err := e.o.Retry.Do(ctx, e.o.Sleep, func(ctx context.Context) (err error) {
-		p, err = e.dir.Perform(ctx, a, t)
-		return err
-	})
-	return p, err
-}
-
+// runBatch performs the action on the targets at indexes unit in one
+// PerformBatch call and records each result as it came back.
 func (e *Executor) runBatch(ctx context.Context, bp BatchPerformer, r Request, unit []int, l *lease, log *slog.Logger) {
 	ts := make([]Target, len(unit))
 	for k, i := range unit {
@@ -366,10 +357,6 @@ func (e *Executor) runBatch(ctx context.Context, bp BatchPerformer, r Request, u
 			res = results[k]
 		} else {
 			res.Err = fmt.Errorf("batch returned %d results for %d targets", len(results), len(unit))
-		}
-		if ok, _ := Retryable(res.Err); ok && ctx.Err() == nil {
-			// The batch gave up on this one; retry it alone.
-			res.Performed, res.Err = e.performOne(ctx, r.Action, r.Targets[i])
 		}
 		e.finish(ctx, r, i, res.Performed, res.Err, took, l, log)
 	}
@@ -394,13 +381,13 @@ func (e *Executor) finish(ctx context.Context, r Request, i int, p Performed, er
 			"%s was set but not delivered: the requester %s no longer holds a role that may request %s",
 			p.Secret.Kind, display(r.Requester), r.Action)}
 	} else if p.Secret != nil {
-		if derr := e.o.Notifier.DeliverSecret(ctx, r, t, p.Secret); derr != nil {
+		if derr := e.opts.Notifier.DeliverSecret(ctx, r, t, p.Secret); derr != nil {
 			log.ErrorContext(ctx, "deliver secret", "directory_id", t.DirectoryID, "error", derr)
 			res = TargetResult{Outcome: OutcomeFailed, Detail: fmt.Sprintf(
 				"%s was set but could not be delivered to the requester (%v): request it again", p.Secret.Kind, derr)}
 		}
 	}
-	e.o.Observer.DirectoryCall(r.Action, res.Outcome, took)
+	e.opts.Observer.DirectoryCall(r.Action, res.Outcome, took)
 	e.record(ctx, r.ID, i, res, l, log.With("directory_id", t.DirectoryID))
 }
 
@@ -417,22 +404,22 @@ func (e *Executor) record(ctx context.Context, id string, i int, res TargetResul
 	err := e.durably(ctx, l, log, "record result", func(ctx context.Context, retry bool) error {
 		var err error
 		cur, err = e.store.Update(ctx, id, func(cur Request) (Request, []Event, error) {
-			now := e.o.Now()
+			now := e.opts.Now()
 			if i >= len(cur.Targets) {
 				return cur, nil, fmt.Errorf("record result: request %s has no target %d", id, i)
 			}
-			mine := cur.LeaseOwner == e.o.Owner
+			mine := cur.LeaseOwner == e.opts.Owner
 			if stored := cur.Targets[i].Result; stored != nil || cur.State != StateRunning {
 				if retry && mine && stored != nil && stored.Outcome == res.Outcome && stored.Detail == res.Detail {
 					return cur, nil, errStoredAlready
 				}
 				duplicate = true
-				return cur.NoteDuplicateCall(i, res, e.o.Owner, now)
+				return cur.NoteDuplicateCall(i, res, e.opts.Owner, now)
 			}
 			duplicate = false
 			n, events, err := cur.RecordResult(i, res, now)
 			if err == nil && mine {
-				n.LeaseUntil = now.Add(e.o.Lease) // renewed with what it records
+				n.LeaseUntil = now.Add(e.opts.Lease) // renewed with what it records
 			}
 			return n, events, err
 		})
@@ -450,7 +437,7 @@ func (e *Executor) record(ctx context.Context, id string, i int, res TargetResul
 	if cur.ID == "" { // stored by an earlier try
 		return
 	}
-	if cur.LeaseOwner != e.o.Owner {
+	if cur.LeaseOwner != e.opts.Owner {
 		l.lose()
 	} else {
 		l.confirm()
@@ -460,12 +447,12 @@ func (e *Executor) record(ctx context.Context, id string, i int, res TargetResul
 		return
 	}
 	log.InfoContext(ctx, "target done", "outcome", res.Outcome)
-	e.o.Notifier.Changed(ctx, cur)
+	e.opts.Notifier.Changed(ctx, cur)
 }
 
 // claimNext claims one request for this executor (see Store.ClaimNext),
 // taking a lapsed lease over when takeOver is true.
 func (e *Executor) claimNext(ctx context.Context, takeOver bool) (Request, error) {
-	now := e.o.Now()
-	return e.store.ClaimNext(ctx, now, takeOver, Lease(e.o.Owner, now, now.Add(e.o.Lease)))
+	now := e.opts.Now()
+	return e.store.ClaimNext(ctx, now, takeOver, Lease(e.opts.Owner, now, now.Add(e.opts.Lease)))
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
 )
@@ -130,13 +129,13 @@ func (l *lease) state() (confirmed time.Time, lost bool, held int) {
 
 // renewEvery is how often a held lease is renewed: Lease/4, so that three
 // renewals may fail before it lapses.
-func (e *Executor) renewEvery() time.Duration { return max(e.o.Lease/4, time.Millisecond) }
+func (e *Executor) renewEvery() time.Duration { return max(e.opts.Lease/4, time.Millisecond) }
 
 // renew extends l once.
 func (e *Executor) renew(ctx context.Context, id string, l *lease) error {
 	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
-	err := e.store.RenewLease(ctx, id, e.o.Owner, e.o.Now().Add(e.o.Lease))
+	err := e.store.RenewLease(ctx, id, e.opts.Owner, e.opts.Now().Add(e.opts.Lease))
 	switch {
 	case err == nil:
 		e.contact.ok()
@@ -258,10 +257,8 @@ func (e *Executor) durably(ctx context.Context, l *lease, log *slog.Logger, what
 // writeBackoffBase to writeBackoffMax, cut short when the database is found
 // back. It returns false when ctx ended.
 func (e *Executor) backoff(ctx context.Context, try int) bool {
-	d := min(writeBackoffBase<<min(try-1, 10), writeBackoffMax)
-	d = d/2 + rand.N(d/2+1)
 	_, back := e.contact.up()
-	t := time.NewTimer(d)
+	t := time.NewTimer(backoffDelay(try, writeBackoffBase, writeBackoffMax))
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
@@ -292,8 +289,7 @@ func RetryWhileUnavailable(ctx context.Context, write func(ctx context.Context) 
 		if try == 1 && failed != nil {
 			failed(err)
 		}
-		d := min(writeBackoffBase<<min(try-1, 10), writeBackoffMax)
-		if SleepContext(ctx, d/2+rand.N(d/2+1)) != nil {
+		if SleepContext(ctx, backoffDelay(try, writeBackoffBase, writeBackoffMax)) != nil {
 			return try, err
 		}
 	}

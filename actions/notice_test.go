@@ -119,7 +119,6 @@ func newNoticeRig(t *testing.T, st *storage.Store) *noticeRig {
 	r.svc = actions.NewService(st, managerDir{r.dir}, pol, actions.ServiceOptions{Notifier: r.notify, Now: r.now.Now})
 	r.exec = actions.NewExecutor(st, managerDir{r.dir}, actions.ExecutorOptions{
 		Owner: "exec-1", Notifier: r.notify, Now: r.now.Now, Lease: time.Minute,
-		Retry: actions.RetryPolicy{Attempts: 1},
 	})
 	return &noticeRig{rig: r, msg: newMessenger()}
 }
@@ -582,7 +581,7 @@ func TestContainmentRunsInOrderUnderRechecks(t *testing.T) {
 		r.pol.NotifyManager = false
 		req := r.ran(t, requester, actions.ResetPassword, bob)
 		exec := actions.NewExecutor(st, managerDir{r.dir}, actions.ExecutorOptions{
-			Owner: "exec-rechecks", Now: r.now.Now, Lease: time.Minute, Retry: actions.RetryPolicy{Attempts: 1},
+			Owner: "exec-rechecks", Now: r.now.Now, Lease: time.Minute,
 			Policy: func() *actions.Policy { return r.pol },
 		})
 		rep, err := r.svc.ReportNotMe(t.Context(), req.ID, bob)

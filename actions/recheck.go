@@ -23,11 +23,7 @@ func (s *Service) identify(ctx context.Context, p Person, who string) (Person, s
 	if p.Email == "" {
 		return p, who + " has no email on their Slack profile: not found in the directory", nil
 	}
-	var u DirectoryUser
-	_, err := s.retry.Do(ctx, nil, func(ctx context.Context) (err error) {
-		u, err = s.dir.ResolveUser(ctx, p.Email)
-		return err
-	})
+	u, err := s.dir.ResolveUser(ctx, p.Email)
 	switch {
 	case errors.Is(err, ErrUnknownUser):
 		return p, who + " " + p.Email + " not found in the directory", nil
@@ -44,10 +40,7 @@ func (s *Service) adminNow(ctx context.Context, ts []Target) ([]bool, error) {
 	out := make([]bool, len(ts))
 	errs := make([]error, len(ts))
 	forEachLimited(len(ts), s.resolvers, func(i int) {
-		_, errs[i] = s.retry.Do(ctx, nil, func(ctx context.Context) (err error) {
-			out[i], err = s.dir.IsPrivileged(ctx, ts[i].DirectoryID)
-			return err
-		})
+		out[i], errs[i] = s.dir.IsPrivileged(ctx, ts[i].DirectoryID)
 	})
 	for i, err := range errs {
 		if err != nil {
@@ -155,18 +148,15 @@ func (e *Executor) mayRun(ctx context.Context, r Request, i int) string {
 	// A containment request needs no role: the user who said "This wasn't
 	// me" starts it, and its actions only protect (README, "Notice, "This
 	// wasn't me" and containment").
-	if e.o.Policy == nil || r.Containment != nil {
+	if e.opts.Policy == nil || r.Containment != nil {
 		return ""
 	}
-	pol := e.o.Policy()
+	pol := e.opts.Policy()
 	t := r.Targets[i]
 	admin := t.Privileged
 	if !admin {
-		_, err := e.o.Retry.Do(ctx, e.o.Sleep, func(ctx context.Context) (err error) {
-			admin, err = e.dir.IsPrivileged(ctx, t.DirectoryID)
-			return err
-		})
-		if err != nil {
+		var err error
+		if admin, err = e.dir.IsPrivileged(ctx, t.DirectoryID); err != nil {
 			return "refused before running: could not check whether the user holds an admin role: " + err.Error()
 		}
 	}
@@ -187,10 +177,10 @@ func (e *Executor) mayRun(ctx context.Context, r Request, i int) string {
 // mayReceive reports whether the requester of r still holds a role that may
 // request its action, just before a secret is handed to them.
 func (e *Executor) mayReceive(r Request) bool {
-	if e.o.Policy == nil {
+	if e.opts.Policy == nil {
 		return true
 	}
-	pol := e.o.Policy()
+	pol := e.opts.Policy()
 	return pol != nil && pol.CanRequest(r.Requester, r.Action, r.Privileged())
 }
 

@@ -15,7 +15,8 @@ import (
 type Observer interface {
 	// Transitioned: r moved from state from to r.State at now.
 	Transitioned(r Request, from State, now time.Time)
-	// DirectoryCall: one Perform (after retries) ended with outcome in d.
+	// DirectoryCall: one Perform (after the directory's own retries)
+	// ended with outcome in d.
 	DirectoryCall(a Action, outcome Outcome, d time.Duration)
 }
 
@@ -38,8 +39,6 @@ type ServiceOptions struct {
 	Observer Observer
 	Logger   *slog.Logger
 	Now      func() time.Time
-	// Retry bounds retries of directory look-ups at submission.
-	Retry RetryPolicy
 	// Kick is called after a request becomes approved, so that an executor
 	// in this process starts at once instead of at its next poll.
 	Kick func()
@@ -67,7 +66,6 @@ type Service struct {
 	observer  Observer
 	log       *slog.Logger
 	now       func() time.Time
-	retry     RetryPolicy
 	kick      func()
 	resolvers int // directory look-ups at once
 	ttl       time.Duration
@@ -79,7 +77,7 @@ type Service struct {
 // NewService returns a Service over store and dir, governed by pol.
 func NewService(store Store, dir Directory, pol *Policy, o ServiceOptions) *Service {
 	s := &Service{store: store, dir: dir, notify: o.Notifier, observer: o.Observer,
-		log: o.Logger, now: o.Now, retry: o.Retry, kick: o.Kick, resolvers: o.Resolvers, ttl: o.ReportTTL,
+		log: o.Logger, now: o.Now, kick: o.Kick, resolvers: o.Resolvers, ttl: o.ReportTTL,
 		stepups: o.StepUps, acr: o.StepUpACR}
 	if s.stepups == nil {
 		s.stepups, _ = store.(StepUpStore)
@@ -96,9 +94,6 @@ func NewService(store Store, dir Directory, pol *Policy, o ServiceOptions) *Serv
 	}
 	if s.now == nil {
 		s.now = time.Now
-	}
-	if s.retry.Attempts == 0 {
-		s.retry = RetryPolicy{Attempts: 3, Base: 200 * time.Millisecond, Max: 5 * time.Second}
 	}
 	if s.kick == nil {
 		s.kick = func() {}
@@ -276,18 +271,12 @@ func (s *Service) resolveOne(ctx context.Context, p Person) (Target, error) {
 	if p.Email == "" {
 		return Target{}, fmt.Errorf("%s has no email: %w", display(p), ErrUnknownUser)
 	}
-	var u DirectoryUser
-	if _, err := s.retry.Do(ctx, nil, func(ctx context.Context) (err error) {
-		u, err = s.dir.ResolveUser(ctx, p.Email)
-		return err
-	}); err != nil {
+	u, err := s.dir.ResolveUser(ctx, p.Email)
+	if err != nil {
 		return Target{}, err
 	}
-	var priv bool
-	if _, err := s.retry.Do(ctx, nil, func(ctx context.Context) (err error) {
-		priv, err = s.dir.IsPrivileged(ctx, u.ID)
-		return err
-	}); err != nil {
+	priv, err := s.dir.IsPrivileged(ctx, u.ID)
+	if err != nil {
 		return Target{}, fmt.Errorf("check admin roles: %w", err)
 	}
 	return Target{SlackID: p.SlackID, Email: p.Email, DirectoryID: u.ID, Privileged: priv}, nil

@@ -128,8 +128,7 @@ func newMockRig(t *testing.T, dir *mock.Directory) *mockRig {
 			ChangedFn:     func(context.Context, actions.Request) {},
 			ManualStepsFn: func(context.Context, actions.Request, string) error { return nil },
 		}}
-	r.svc = actions.NewService(r.store, dir, pol, actions.ServiceOptions{Notifier: r.notify, Now: r.now.Now,
-		Retry: actions.RetryPolicy{Attempts: 1}})
+	r.svc = actions.NewService(r.store, dir, pol, actions.ServiceOptions{Notifier: r.notify, Now: r.now.Now})
 	return r
 }
 

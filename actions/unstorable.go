@@ -24,10 +24,10 @@ func (e *Executor) recordUnstorable(ctx context.Context, id string, i int, err e
 	log.ErrorContext(ctx, "result refused by the database: recording the target as failed", "target", i, "error", err)
 	res := TargetResult{Outcome: OutcomeFailed, Detail: UnstorableDetail}
 	cur, serr := e.store.Update(context.WithoutCancel(ctx), id, func(cur Request) (Request, []Event, error) {
-		if cur.LeaseOwner != e.o.Owner {
+		if cur.LeaseOwner != e.opts.Owner {
 			return cur, nil, ErrLeaseLost
 		}
-		return cur.RecordResult(i, res, e.o.Now())
+		return cur.RecordResult(i, res, e.opts.Now())
 	})
 	if serr != nil {
 		return cur, fmt.Errorf("record target %d as failed: %w", i, serr)

@@ -90,7 +90,6 @@ func TestExecutorUnstorableResultFailsTargetOnce(t *testing.T) {
 		}
 		exec := actions.NewExecutor(refusingStore{st}, r.dir, actions.ExecutorOptions{
 			Owner: "exec-refused", Notifier: r.notify, Now: r.now.Now, Lease: time.Minute, Policy: r.svc.Policy,
-			Retry: actions.RetryPolicy{Attempts: 1},
 		})
 		if ran, err := exec.ExecuteOnce(t.Context()); !ran || err != nil {
 			t.Fatalf("ExecuteOnce = %v, %v", ran, err)

@@ -144,11 +144,7 @@ func (s *Service) candidate(ctx context.Context, vn VerificationNotifier, r Requ
 	switch m {
 	case VerifyTarget:
 		// The target's own directory email, never what the requester typed.
-		var u DirectoryUser
-		_, err := s.retry.Do(ctx, nil, func(ctx context.Context) (err error) {
-			u, err = s.dir.ResolveUser(ctx, t.Email)
-			return err
-		})
+		u, err := s.dir.ResolveUser(ctx, t.Email)
 		switch {
 		case err != nil:
 			c.Unavailable = "the directory could not look the user up: " + err.Error()
@@ -160,11 +156,7 @@ func (s *Service) candidate(ctx context.Context, vn VerificationNotifier, r Requ
 		c.Verifier, c.Unavailable = s.account(ctx, vn, u.Email, "the user")
 		c.Verifier.DirectoryID = u.ID
 	case VerifyManager:
-		var mgr DirectoryUser
-		_, err := s.retry.Do(ctx, nil, func(ctx context.Context) (err error) {
-			mgr, err = s.dir.Manager(ctx, t.DirectoryID)
-			return err
-		})
+		mgr, err := s.dir.Manager(ctx, t.DirectoryID)
 		switch {
 		case errors.Is(err, ErrNoManager):
 			c.Unavailable = "no manager in the directory"

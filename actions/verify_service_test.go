@@ -84,8 +84,7 @@ func newVerifyRig(t *testing.T, st *storage.Store, dir actions.Directory) *verif
 	now := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	r := &verifyRig{store: st, notify: n, now: now,
 		svc: actions.NewService(st, dir, pol, actions.ServiceOptions{Notifier: n, Now: now.Now})}
-	r.exec = actions.NewExecutor(st, dir, actions.ExecutorOptions{Owner: "e1", Notifier: n, Now: now.Now,
-		Sleep: func(context.Context, time.Duration) error { return nil }})
+	r.exec = actions.NewExecutor(st, dir, actions.ExecutorOptions{Owner: "e1", Notifier: n, Now: now.Now})
 	return r
 }
 

@@ -179,8 +179,6 @@ func newRig(t *testing.T, st *storage.Store) *rig {
 func (r *rig) newExecutor(owner string) *actions.Executor {
 	return actions.NewExecutor(r.store, r.dir, actions.ExecutorOptions{
 		Owner: owner, Notifier: r.notify, Now: r.now.Now, Lease: time.Minute, Parallel: 4, Policy: r.svc.Policy,
-		Retry: actions.RetryPolicy{Attempts: 4, Base: time.Millisecond, Max: 5 * time.Millisecond},
-		Sleep: func(ctx context.Context, d time.Duration) error { return nil },
 	})
 }
 
@@ -265,43 +263,70 @@ func TestWorkflowRunsApprovedRequest(t *testing.T) {
 	})
 }
 
-func TestWorkflowRetriesThrottlingNotClientErrors(t *testing.T) {
-	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
-		r := newRig(t, st)
-		throttled := &actions.DirectoryError{Op: "revoke", Status: 429, RetryAfter: time.Second}
-		unavailable := &actions.DirectoryError{Op: "revoke", Status: 503}
-		forbidden := &actions.DirectoryError{Op: "revoke", Status: 403, Code: "Authorization_RequestDenied", RequestID: "req-42"}
-		ts := people(4)
-		r.dir.script["id-"+ts[0].Email] = []error{throttled, throttled}                               // ok on the 3rd try
-		r.dir.script["id-"+ts[1].Email] = []error{unavailable}                                        // ok on the 2nd
-		r.dir.script["id-"+ts[2].Email] = []error{forbidden}                                          // fails, not retried
-		r.dir.script["id-"+ts[3].Email] = []error{unavailable, unavailable, unavailable, unavailable} // gives up after 4
-		req := r.submit(t, actions.RevokeMFASessions, ts)
-		if _, err := r.svc.Approve(t.Context(), req.ID, approver); err != nil {
-			t.Fatal(err)
-		}
-		r.exec.ExecuteOnce(t.Context())
-		got, _ := r.svc.Get(t.Context(), req.ID)
-		if got.State != actions.StatePartiallyFailed {
-			t.Errorf("state = %s", got.State)
-		}
-		wantCalls := []int{3, 2, 1, 4}
-		wantOutcome := []actions.Outcome{actions.OutcomeOK, actions.OutcomeOK, actions.OutcomeFailed, actions.OutcomeFailed}
-		for i, tg := range got.Targets {
-			if c := r.dir.callsTo(tg.DirectoryID); c != wantCalls[i] {
-				t.Errorf("target %d: %d calls, want %d", i, c, wantCalls[i])
-			}
-			if tg.Result == nil || tg.Result.Outcome != wantOutcome[i] {
-				t.Errorf("target %d: result %+v, want %s", i, tg.Result, wantOutcome[i])
-			}
-		}
-		if d := got.Targets[2].Result.Detail; d != forbidden.Error() {
-			t.Errorf("detail = %q, want the directory's error with its request-id", d)
-		}
-		if k := countKinds(events(t, st, req.ID)); k[actions.EventTargetResult] != 4 {
-			t.Errorf("target_result events = %d, want 4 (retries are not events)", k[actions.EventTargetResult])
-		}
-	})
+// batchingDir is fakeDir as a BatchPerformer: each batch performs its
+// targets one by one, so each result is what Perform returned.
+type batchingDir struct{ *fakeDir }
+
+func (d batchingDir) MaxBatch(actions.Action) int { return 20 }
+func (d batchingDir) PerformBatch(ctx context.Context, a actions.Action, ts []actions.Target) []actions.BatchResult {
+	out := make([]actions.BatchResult, len(ts))
+	for i, t := range ts {
+		out[i].Performed, out[i].Err = d.Perform(ctx, a, t)
+	}
+	return out
+}
+
+// The executor hands each target to the directory once: the directory
+// retries throttling and transient failures itself (README, "Retries"), so a
+// retryable error it returns is the target's failure, recorded once with the
+// directory's message, in a batch as alone.
+func TestWorkflowTakesTheDirectorysAnswerOnce(t *testing.T) {
+	for _, batched := range []bool{false, true} {
+		t.Run(map[bool]string{false: "one by one", true: "batched"}[batched], func(t *testing.T) {
+			storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+				r := newRig(t, st)
+				if batched {
+					r.exec = actions.NewExecutor(r.store, batchingDir{r.dir}, actions.ExecutorOptions{
+						Owner: "exec-batch", Notifier: r.notify, Now: r.now.Now, Lease: time.Minute, Parallel: 4, Policy: r.svc.Policy,
+					})
+				}
+				throttled := &actions.DirectoryError{Op: "revoke", Status: 429, RetryAfter: time.Second}
+				unavailable := &actions.DirectoryError{Op: "revoke", Status: 503}
+				forbidden := &actions.DirectoryError{Op: "revoke", Status: 403, Code: "Authorization_RequestDenied", RequestID: "req-42"}
+				ts := people(4)
+				script := []error{throttled, unavailable, forbidden, nil}
+				for i, err := range script {
+					if err != nil {
+						r.dir.script["id-"+ts[i].Email] = []error{err, err}
+					}
+				}
+				req := r.submit(t, actions.RevokeMFASessions, ts)
+				if _, err := r.svc.Approve(t.Context(), req.ID, approver); err != nil {
+					t.Fatal(err)
+				}
+				r.exec.ExecuteOnce(t.Context())
+				got, _ := r.svc.Get(t.Context(), req.ID)
+				if got.State != actions.StatePartiallyFailed {
+					t.Errorf("state = %s", got.State)
+				}
+				for i, tg := range got.Targets {
+					if c := r.dir.callsTo(tg.DirectoryID); c != 1 {
+						t.Errorf("target %d: %d calls, want 1", i, c)
+					}
+					want := actions.TargetResult{Outcome: actions.OutcomeOK, Detail: "done"}
+					if script[i] != nil {
+						want = actions.TargetResult{Outcome: actions.OutcomeFailed, Detail: script[i].Error()}
+					}
+					if tg.Result == nil || tg.Result.Outcome != want.Outcome || tg.Result.Detail != want.Detail {
+						t.Errorf("target %d: result %+v, want %+v", i, tg.Result, want)
+					}
+				}
+				if k := countKinds(events(t, st, req.ID)); k[actions.EventTargetResult] != 4 {
+					t.Errorf("target_result events = %d, want 4", k[actions.EventTargetResult])
+				}
+			})
+		})
+	}
 }
 
 func TestWorkflowDuplicateSubmission(t *testing.T) {

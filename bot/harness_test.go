@@ -176,7 +176,6 @@ func newHarness(t *testing.T, store *storage.Store, opts ...func(*harnessOptions
 	}
 	h.svc = actions.NewService(svcStore, o.dir, pol, actions.ServiceOptions{
 		Now: h.clock.Now, Logger: log, Kick: func() { exec.Kick() },
-		Retry: actions.RetryPolicy{Attempts: 1},
 	})
 	h.bot, err = New(Config{
 		Service: h.svc, Slack: slack.New(h.fake.Token, slack.OptionAPIURL(h.fake.APIURL())), APIURL: h.fake.APIURL(),
@@ -191,7 +190,6 @@ func newHarness(t *testing.T, store *storage.Store, opts ...func(*harnessOptions
 	h.svc.SetNotifier(h.bot)
 	exec = actions.NewExecutor(store, o.dir, actions.ExecutorOptions{
 		Notifier: h.bot, Now: h.clock.Now, Logger: log, Poll: 20 * time.Millisecond,
-		Retry: actions.RetryPolicy{Attempts: 1},
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})

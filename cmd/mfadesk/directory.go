@@ -19,17 +19,6 @@ type directoryChecker interface {
 	Check(ctx context.Context, enabled []actions.Action) []string
 }
 
-// selfRetrying reports whether dir retries each of its own HTTP calls
-// (honouring the provider's throttling headers), in which case the executor
-// must not retry Perform again: the retries would multiply.
-func selfRetrying(dir actions.Directory) bool {
-	switch dir.(type) {
-	case *entra.Directory, *google.Directory, *okta.Directory:
-		return true
-	}
-	return false
-}
-
 // newDirectory builds the directory MFADESK_DIRECTORY names.
 func newDirectory(ctx context.Context, c config, getenv func(string) string, pol *actions.Policy, log *slog.Logger) (actions.Directory, error) {
 	switch c.Directory {

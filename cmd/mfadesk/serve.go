@@ -80,9 +80,6 @@ func runServer(ctx context.Context, getenv func(string) string, stderr io.Writer
 
 	execOpts := actions.ExecutorOptions{Lease: c.Lease, Drain: c.ShutdownTimeout, Observer: m, Logger: log,
 		Sole: st.Dialect() == storage.DialectSQLite}
-	if selfRetrying(dir) {
-		execOpts.Retry = actions.RetryPolicy{Attempts: 1}
-	}
 	var svc *actions.Service
 	execOpts.Policy = func() *actions.Policy { return svc.Policy() }
 	exec := actions.NewExecutor(st, dir, execOpts)

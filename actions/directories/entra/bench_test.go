@@ -10,6 +10,7 @@ import (
 
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/actions/directories/entra/fakegraph"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
 )
 
 // The bulk benchmark's Graph: every HTTP request takes benchLatency, and a
@@ -58,7 +59,7 @@ func benchBulk(b *testing.B, rate float64, workers int, mode string) {
 	d, err := New(Config{
 		GraphURL:   g.URL(),
 		Credential: staticCred{token: g.Token()},
-		Retry:      actions.RetryPolicy{Attempts: 10, Base: 200 * time.Millisecond, Max: 5 * time.Second},
+		Retry:      httpapi.RetryPolicy{Attempts: 10, Base: 200 * time.Millisecond, Max: 5 * time.Second},
 	})
 	if err != nil {
 		b.Fatal(err)

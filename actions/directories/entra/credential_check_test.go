@@ -10,6 +10,7 @@ import (
 
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/actions/directories/entra/fakegraph"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
 )
 
 // A refused credential is one line in Authenticate, Check and the Graph
@@ -23,7 +24,7 @@ func TestCredentialErrorsAreOneLine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := New(Config{GraphURL: g.URL(), Credential: cred, Retry: actions.RetryPolicy{Attempts: 1, Base: 1, Max: 1}})
+	d, err := New(Config{GraphURL: g.URL(), Credential: cred, Retry: httpapi.RetryPolicy{Attempts: 1, Base: 1, Max: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,7 @@
 // from an azcore.TokenCredential (see CredentialFromEnv).
 //
 // Every HTTP call is retried on its own with the configured
-// actions.RetryPolicy when Graph throttles (429) or fails transiently (5xx,
+// httpapi.RetryPolicy when Graph throttles (429) or fails transiently (5xx,
 // no answer), honouring Retry-After up to the policy's cap; other errors come
 // back at once as *actions.DirectoryError carrying Graph's error code,
 // message and request-id.
@@ -25,6 +25,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
 )
 
 // DefaultGraphURL is the global Microsoft Graph endpoint.
@@ -57,8 +58,8 @@ type Config struct {
 	// TAPUsableOnce limits an issued pass to one sign-in. Default false: the
 	// pass can be used until it expires (the tenant policy must allow that).
 	TAPUsableOnce bool
-	// Retry bounds the retries of each HTTP call. Default actions.DefaultRetry.
-	Retry actions.RetryPolicy
+	// Retry bounds the retries of each HTTP call. Default httpapi.DefaultRetry.
+	Retry httpapi.RetryPolicy
 	// CallTimeout bounds one HTTP attempt, token acquisition included.
 	// Default 30 seconds.
 	CallTimeout time.Duration
@@ -110,8 +111,8 @@ func New(cfg Config) (*Directory, error) {
 	case cfg.TAPLifetime < MinTAPLifetime || cfg.TAPLifetime > MaxTAPLifetime:
 		return nil, fmt.Errorf("entra: Temporary Access Pass lifetime %s is outside 10m..43200m", cfg.TAPLifetime)
 	}
-	if cfg.Retry == (actions.RetryPolicy{}) {
-		cfg.Retry = actions.DefaultRetry
+	if cfg.Retry == (httpapi.RetryPolicy{}) {
+		cfg.Retry = httpapi.DefaultRetry
 	}
 	if cfg.Retry.Attempts < 1 || cfg.Retry.Base <= 0 || cfg.Retry.Max <= 0 {
 		return nil, fmt.Errorf("entra: retry policy needs attempts >= 1 and positive base and max, got %+v", cfg.Retry)

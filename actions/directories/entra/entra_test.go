@@ -17,6 +17,7 @@ import (
 
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/actions/directories/entra/fakegraph"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
 	"github.com/mfadesk/mfadesk/actions/directories/internal/sleeprec"
 )
 
@@ -51,7 +52,7 @@ func setup(t *testing.T, mods ...func(*Config)) (*Directory, *fakegraph.Server, 
 	cfg := Config{
 		GraphURL:   g.URL(),
 		Credential: staticCred{token: g.Token()},
-		Retry:      actions.RetryPolicy{Attempts: 4, Base: 100 * time.Millisecond, Max: 5 * time.Second},
+		Retry:      httpapi.RetryPolicy{Attempts: 4, Base: 100 * time.Millisecond, Max: 5 * time.Second},
 		Sleep:      s.Sleep,
 		Now:        func() time.Time { return testNow },
 	}
@@ -88,7 +89,7 @@ func TestNew(t *testing.T) {
 		{"TAP too short", Config{Credential: cred, TAPLifetime: 5 * time.Minute}, "10m..43200m"},
 		{"TAP too long", Config{Credential: cred, TAPLifetime: 43201 * time.Minute}, "10m..43200m"},
 		{"TAP not whole minutes", Config{Credential: cred, TAPLifetime: 90 * time.Second}, "whole number"},
-		{"bad retry", Config{Credential: cred, Retry: actions.RetryPolicy{Attempts: 0, Base: time.Second, Max: time.Second}}, "retry"},
+		{"bad retry", Config{Credential: cred, Retry: httpapi.RetryPolicy{Attempts: 0, Base: time.Second, Max: time.Second}}, "retry"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := New(tc.cfg)
@@ -103,7 +104,7 @@ func TestNew(t *testing.T) {
 		t.Fatal(err)
 	}
 	if d.base != "https://graph.microsoft.com/v1.0" || d.scope != "https://graph.microsoft.com/.default" ||
-		d.cfg.TAPLifetime != time.Hour || d.cfg.Retry != actions.DefaultRetry {
+		d.cfg.TAPLifetime != time.Hour || d.cfg.Retry != httpapi.DefaultRetry {
 		t.Errorf("defaults: base %q scope %q TAP %s retry %+v", d.base, d.scope, d.cfg.TAPLifetime, d.cfg.Retry)
 	}
 	us, err := New(Config{Credential: cred, GraphURL: "https://graph.microsoft.us/"})
@@ -348,7 +349,7 @@ func TestCallTimeoutIsRetried(t *testing.T) {
 	t.Cleanup(srv.Close)
 	s := &sleeps{}
 	d, err := New(Config{GraphURL: srv.URL, Credential: staticCred{token: "t"}, CallTimeout: 100 * time.Millisecond,
-		Retry: actions.RetryPolicy{Attempts: 2, Base: time.Millisecond, Max: time.Second}, Sleep: s.Sleep})
+		Retry: httpapi.RetryPolicy{Attempts: 2, Base: time.Millisecond, Max: time.Second}, Sleep: s.Sleep})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -368,7 +369,7 @@ func TestTokenErrorIsNotRetried(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "get Graph token") || calls.Load() != 1 || len(s.All()) != 0 {
 		t.Fatalf("err %v after %d token calls and sleeps %v", err, calls.Load(), s.All())
 	}
-	if ok, _ := actions.Retryable(err); ok {
+	if ok, _ := httpapi.Retryable(err); ok {
 		t.Error("a refused credential is retryable")
 	}
 }

@@ -60,8 +60,8 @@ type Config struct {
 	// HTTPClient is used for the API and the token endpoint.
 	HTTPClient *http.Client
 	// Retry bounds retries per HTTP call; the zero value means
-	// actions.DefaultRetry.
-	Retry actions.RetryPolicy
+	// httpapi.DefaultRetry.
+	Retry httpapi.RetryPolicy
 	// Timeout bounds one HTTP attempt; 0 means 30s.
 	Timeout time.Duration
 	Now     func() time.Time
@@ -104,8 +104,8 @@ func New(cfg Config) (*Directory, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{}
 	}
-	if cfg.Retry == (actions.RetryPolicy{}) {
-		cfg.Retry = actions.DefaultRetry
+	if cfg.Retry == (httpapi.RetryPolicy{}) {
+		cfg.Retry = httpapi.DefaultRetry
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

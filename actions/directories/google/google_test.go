@@ -21,6 +21,7 @@ import (
 
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/actions/directories/google/fakegoogle"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
 	"github.com/mfadesk/mfadesk/actions/directories/internal/sleeprec"
 )
 
@@ -95,7 +96,7 @@ func setup(t *testing.T) env {
 	cfg := Config{
 		APIURL: f.URL(), Admin: adminEmail, CredentialsJSON: key, TokenURL: f.TokenURL(),
 		HTTPClient: f.Client(), Now: c.now,
-		Retry: actions.RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: time.Minute},
+		Retry: httpapi.RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: time.Minute},
 	}
 	d, err := New(cfg)
 	if err != nil {
@@ -526,7 +527,7 @@ func TestRequireReregisterRetried(t *testing.T) {
 		fakegoogle.Failure{Status: 503, Reason: "backendError", Message: "Backend Error"},
 		fakegoogle.Failure{Status: 503, Reason: "backendError", Message: "Backend Error"})
 	_, err := e.d.Perform(ctx, actions.RequireReregisterMFA, actions.Target{DirectoryID: "101"})
-	if ok, _ := actions.Retryable(err); !ok {
+	if ok, _ := httpapi.Retryable(err); !ok {
 		t.Fatalf("err = %v, want a retryable error", err)
 	}
 	p, err := e.d.Perform(ctx, actions.RequireReregisterMFA, actions.Target{DirectoryID: "101"})
@@ -634,7 +635,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	var mu sync.Mutex
 	cfg := e.cfg
 	cfg.Logger = slog.New(slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	cfg.Retry = actions.RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: time.Millisecond}
+	cfg.Retry = httpapi.RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: time.Millisecond}
 	d, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -83,7 +83,7 @@ func (d *Directory) turnOff2SV(ctx context.Context, id string) (actions.Performe
 		// a retry after turnOff succeeded and invalidate failed lands here.
 		detail := "not enrolled in 2-Step Verification: nothing to turn off"
 		err := d.post(ctx, "verificationCodes.invalidate", "users", id, "verificationCodes", "invalidate")
-		if ok, _ := actions.Retryable(err); ok {
+		if ok, _ := httpapi.Retryable(err); ok {
 			return actions.Performed{}, err
 		}
 		if err == nil {

@@ -29,8 +29,8 @@ type Config struct {
 	// has Timeout).
 	HTTPClient *http.Client
 	// Retry bounds retries of throttled and transient answers per HTTP
-	// call; the zero value means actions.DefaultRetry.
-	Retry actions.RetryPolicy
+	// call; the zero value means httpapi.DefaultRetry.
+	Retry httpapi.RetryPolicy
 	// Timeout bounds one HTTP attempt; 0 means 30s.
 	Timeout time.Duration
 	// Now is the clock; nil means time.Now.
@@ -73,8 +73,8 @@ func New(cfg Config) (*Directory, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{}
 	}
-	if cfg.Retry == (actions.RetryPolicy{}) {
-		cfg.Retry = actions.DefaultRetry
+	if cfg.Retry == (httpapi.RetryPolicy{}) {
+		cfg.Retry = httpapi.DefaultRetry
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
 	"github.com/mfadesk/mfadesk/actions/directories/internal/sleeprec"
 	"github.com/mfadesk/mfadesk/actions/directories/okta/fakeokta"
 )
@@ -38,7 +39,7 @@ func setup(t *testing.T) (*Directory, *fakeokta.Server, *sleeps) {
 	f.AddUser(fakeokta.User{ID: "00uhelp", Login: "help@example.com", Email: "help@example.com", Roles: []string{"HELP_DESK_ADMIN"}})
 	d, err := New(Config{
 		OrgURL: f.URL(), Token: fakeokta.Token, HTTPClient: f.Client(),
-		Retry: actions.RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: time.Minute},
+		Retry: httpapi.RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: time.Minute},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -462,7 +463,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 	var mu sync.Mutex
 	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	d, err := New(Config{OrgURL: f.URL(), Token: fakeokta.Token, HTTPClient: f.Client(), Logger: logger,
-		Retry: actions.RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: time.Millisecond}})
+		Retry: httpapi.RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 // Package httpapi is the small JSON-over-HTTP client that the directory
 // adapters (okta, google) share: request building, per-call timeouts,
-// retries through actions.RetryPolicy, pacing before the next call, and the
+// retries through RetryPolicy, pacing before the next call, and the
 // skeleton of error decoding. What an error body means stays with each
 // provider, which passes a Decode function.
 package httpapi
@@ -42,7 +42,7 @@ type Client struct {
 	// trailing slash; request paths are appended to it.
 	BaseURL string
 	HTTP    *http.Client
-	Retry   actions.RetryPolicy
+	Retry   RetryPolicy
 	// Timeout bounds each attempt; 0 means DefaultTimeout.
 	Timeout time.Duration
 	// Now is the clock; nil means time.Now.
@@ -106,7 +106,7 @@ func (c *Client) Do(ctx context.Context, r Request, out any) (Response, error) {
 		resp, err := c.attempt(ctx, r, body, out)
 		last = resp
 		if err != nil {
-			if ok, _ := actions.Retryable(err); ok {
+			if ok, _ := Retryable(err); ok {
 				c.logger().LogAttrs(ctx, slog.LevelWarn, "directory call failed, may retry",
 					slog.String("op", r.Op), slog.Int("status", resp.Status), slog.String("error", err.Error()))
 			}

@@ -50,7 +50,7 @@ func TestPath(t *testing.T) {
 func client(srv *httptest.Server, timeout time.Duration) *Client {
 	return &Client{
 		BaseURL: srv.URL, HTTP: srv.Client(), Timeout: timeout,
-		Retry: actions.RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: time.Millisecond},
+		Retry: RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: time.Millisecond},
 		Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() },
 		Decode: func(op string, resp *http.Response, body []byte, _ time.Time) *actions.DirectoryError {
 			return &actions.DirectoryError{Op: op, Status: resp.StatusCode, Message: string(body)}

@@ -1,16 +1,18 @@
-package actions
+package httpapi
 
 import (
 	"context"
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/mfadesk/mfadesk/actions"
 )
 
 func TestRetryPolicyDo(t *testing.T) {
-	throttled := &DirectoryError{Op: "x", Status: 429, RetryAfter: 7 * time.Second}
-	unavailable := &DirectoryError{Op: "x", Status: 503}
-	badRequest := &DirectoryError{Op: "x", Status: 400}
+	throttled := &actions.DirectoryError{Op: "x", Status: 429, RetryAfter: 7 * time.Second}
+	unavailable := &actions.DirectoryError{Op: "x", Status: 503}
+	badRequest := &actions.DirectoryError{Op: "x", Status: 400}
 	tests := []struct {
 		name      string
 		errs      []error // what each try returns; past the end: nil
@@ -24,7 +26,7 @@ func TestRetryPolicyDo(t *testing.T) {
 		{"400 not retried", []error{badRequest}, 1, badRequest, nil},
 		{"plain error not retried", []error{errors.New("boom")}, 1, nil, nil},
 		{"gives up", []error{unavailable, unavailable, unavailable, unavailable}, 4, unavailable, []time.Duration{0, 0, 0}},
-		{"long Retry-After capped", []error{&DirectoryError{Status: 429, RetryAfter: time.Hour}}, 2, nil, []time.Duration{10 * time.Second}},
+		{"long Retry-After capped", []error{&actions.DirectoryError{Status: 429, RetryAfter: time.Hour}}, 2, nil, []time.Duration{10 * time.Second}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,34 +66,8 @@ func TestRetryStopsWithContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	p := RetryPolicy{Attempts: 5, Base: time.Hour, Max: time.Hour}
-	n, err := p.Do(ctx, nil, func(context.Context) error { return &DirectoryError{Status: 503} })
+	n, err := p.Do(ctx, nil, func(context.Context) error { return &actions.DirectoryError{Status: 503} })
 	if n != 1 || err == nil {
 		t.Errorf("n = %d, err = %v", n, err)
-	}
-}
-
-func TestDirectoryErrorMessage(t *testing.T) {
-	e := &DirectoryError{Op: "delete phone method", Status: 400, Code: "badRequest", Message: "default method", RequestID: "abc-123"}
-	want := "delete phone method: 400 Bad Request badRequest: default method (request-id abc-123)"
-	if e.Error() != want {
-		t.Errorf("got %q\nwant %q", e.Error(), want)
-	}
-	if e.Retryable() {
-		t.Error("400 retryable")
-	}
-}
-
-func TestSecretRedacted(t *testing.T) {
-	s := NewSecret("Temporary password", "Hunter2!Hunter2!", "")
-	for _, out := range []string{s.String(), s.GoString(), s.LogValue().String()} {
-		if out != "Temporary password [redacted]" {
-			t.Errorf("leaked: %q", out)
-		}
-	}
-	if b, _ := s.MarshalJSON(); string(b) != `"[redacted]"` {
-		t.Errorf("json leaked: %s", b)
-	}
-	if s.Reveal() != "Hunter2!Hunter2!" {
-		t.Error("Reveal")
 	}
 }

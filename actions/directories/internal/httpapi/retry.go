@@ -1,13 +1,19 @@
-package actions
+package httpapi
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
+
+	"github.com/mfadesk/mfadesk/actions"
 )
 
-// RetryPolicy bounds retries of throttled and transient directory errors.
+// RetryPolicy bounds the tries of one directory call that is throttled or
+// fails transiently. It is the only place mfadesk retries a directory: the
+// executor and the service call the directory once and take what it returns
+// as final (README, "Retries").
 type RetryPolicy struct {
 	// Attempts is the most tries in all, the first included.
 	Attempts int
@@ -17,21 +23,40 @@ type RetryPolicy struct {
 	Max time.Duration
 }
 
-// DefaultRetry is what the executor uses unless told otherwise.
+// DefaultRetry is the policy of every directory unless its Config names
+// another.
 var DefaultRetry = RetryPolicy{Attempts: 6, Base: 500 * time.Millisecond, Max: 60 * time.Second}
 
+// OrDefault is p, or DefaultRetry when p is the zero value.
+func (p RetryPolicy) OrDefault() RetryPolicy {
+	if p == (RetryPolicy{}) {
+		return DefaultRetry
+	}
+	return p
+}
+
+// Check returns an error unless p makes at least one try and has positive
+// waits.
+func (p RetryPolicy) Check() error {
+	if p.Attempts < 1 || p.Base <= 0 || p.Max <= 0 {
+		return fmt.Errorf("retry policy needs attempts >= 1 and positive base and max, got %+v", p)
+	}
+	return nil
+}
+
 // Retryable reports whether err is worth another try, and the wait the
-// server asked for (0 when it named none).
+// server asked for (0 when it named none): a *actions.DirectoryError whose
+// Retryable method says so.
 func Retryable(err error) (bool, time.Duration) {
-	var de *DirectoryError
+	var de *actions.DirectoryError
 	if errors.As(err, &de) {
 		return de.Retryable(), de.RetryAfter
 	}
 	return false, 0
 }
 
-// Wait returns the pause before try number attempt (1 for the first retry),
-// honouring a server's Retry-After up to Max.
+// Wait returns the pause before try number attempt+1 (attempt is 1 after
+// the first try), honouring a server's Retry-After up to Max.
 func (p RetryPolicy) Wait(attempt int, retryAfter time.Duration) time.Duration {
 	if retryAfter > 0 {
 		return min(retryAfter, p.Max)
@@ -49,7 +74,7 @@ func (p RetryPolicy) Wait(attempt int, retryAfter time.Duration) time.Duration {
 // were made. sleep is injectable for tests; nil means a real timer.
 func (p RetryPolicy) Do(ctx context.Context, sleep func(context.Context, time.Duration) error, fn func(ctx context.Context) error) (int, error) {
 	if sleep == nil {
-		sleep = SleepContext
+		sleep = actions.SleepContext
 	}
 	attempts := max(p.Attempts, 1)
 	var err error
@@ -65,17 +90,5 @@ func (p RetryPolicy) Do(ctx context.Context, sleep func(context.Context, time.Du
 		if serr := sleep(ctx, p.Wait(i, after)); serr != nil {
 			return i, err
 		}
-	}
-}
-
-// SleepContext waits d, or less if ctx ends; it then returns ctx's error.
-func SleepContext(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
