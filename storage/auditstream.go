@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -11,11 +10,100 @@ import (
 )
 
 // StreamEvents calls yield for every audit event with afterSeq < seq <=
-// upToSeq, in seq order, from one query read row by row, so memory does
-// not grow with the log. It holds a database connection while yield runs:
-// yield must not call the Store. yield's error stops the walk and is
-// returned unchanged; other errors say the log could not be read or decoded.
+// upToSeq, in seq order, read as one stream (a binary COPY on PostgreSQL,
+// see streamEventsCopy; one query on SQLite, see streamEventsSQLite), so
+// memory does not grow with the log. It holds a database connection while
+// yield runs: yield must not call the Store. yield's error stops the walk
+// and is returned unchanged; other errors say the log could not be read or
+// decoded.
 func (s *Store) StreamEvents(ctx context.Context, afterSeq, upToSeq int64, yield func(actions.Event) error) error {
+	if s.dialect == DialectPostgres {
+		return s.streamEventsCopy(ctx, afterSeq, upToSeq, yield)
+	}
+	next, err := s.streamEventsSQLite(ctx, afterSeq, upToSeq, yield)
+	if err != nil || next > upToSeq {
+		return err
+	}
+	return s.streamEventsRows(ctx, next-1, upToSeq, yield)
+}
+
+// joinedFields are the text columns streamEventsSQLite reads as one value,
+// in the order it splits them.
+const joinedFields = 9
+
+// streamEventsSQLite reads the events in the table's storage order with the
+// NOT NULL text columns joined into one value by NUL bytes. With the
+// driver's work per column and per row being most of the cost of reading
+// (not SQLite's), this reads about twice as fast as the plain query. It
+// stops at the first row that is not the next seq (rows stored out of
+// order) or whose text does not split back (a NUL that Seal would have
+// removed), and returns the seq it expected there: the caller reads on from
+// it with the plain query, so the walk is exactly streamEventsRows's. A
+// result past upToSeq means it read everything.
+func (s *Store) streamEventsSQLite(ctx context.Context, afterSeq, upToSeq int64, yield func(actions.Event) error) (next int64, err error) {
+	next = afterSeq + 1
+	rows, err := s.db.WithContext(ctx).Raw(`SELECT seq, "time",
+		request_id || char(0) || event || char(0) || actor || char(0) || action || char(0) || method || char(0) ||
+		outcome || char(0) || detail || char(0) || prev_hash || char(0) || hash,
+		targets, target
+		FROM audit_events NOT INDEXED WHERE seq > ? AND seq <= ? ORDER BY rowid`, afterSeq, upToSeq).Rows()
+	if err != nil {
+		return next, fmt.Errorf("read audit events after %d: %w", afterSeq, err)
+	}
+	defer rows.Close()
+	var (
+		us              int64
+		joined          sql.NullString
+		targets, target sql.NullString
+		fields          [joinedFields]string
+	)
+	for rows.Next() {
+		var e actions.Event
+		if err := rows.Scan(&e.Seq, &us, &joined, &targets, &target); err != nil {
+			return next, fmt.Errorf("read audit events after %d: %w", afterSeq, err)
+		}
+		if e.Seq != next || !joined.Valid || !splitFields(joined.String, fields[:]) {
+			return next, nil
+		}
+		var kind, action string
+		e.RequestID, kind, e.Actor, action, e.Method, e.Outcome, e.Detail, e.PrevHash, e.Hash =
+			fields[0], fields[1], fields[2], fields[3], fields[4], fields[5], fields[6], fields[7], fields[8]
+		e.Time, e.Kind, e.Action = fromMicros(us), actions.EventKind(kind), actions.Action(action)
+		if err := decodeTargetColumns(&e, targets, target); err != nil {
+			return next, err
+		}
+		if err := yield(e); err != nil {
+			return next, err
+		}
+		next++
+	}
+	if err := rows.Err(); err != nil {
+		return next, fmt.Errorf("read audit events after %d: %w", afterSeq, err)
+	}
+	// When rows are missing from the range, next <= upToSeq: the plain
+	// query then reads what is there, and the chain names the gap.
+	return next, nil
+}
+
+// splitFields splits s at NUL bytes into exactly len(out) parts, and
+// reports whether there were exactly that many.
+func splitFields(s string, out []string) bool {
+	for i := range len(out) - 1 {
+		j := strings.IndexByte(s, 0)
+		if j < 0 {
+			return false
+		}
+		out[i], s = s[:j], s[j+1:]
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return false
+	}
+	out[len(out)-1] = s
+	return true
+}
+
+// streamEventsRows reads the events with a plain query in seq order.
+func (s *Store) streamEventsRows(ctx context.Context, afterSeq, upToSeq int64, yield func(actions.Event) error) error {
 	rows, err := s.db.WithContext(ctx).Raw(`SELECT seq, "time", request_id, event, actor, action, targets, target, method, outcome, detail, prev_hash, hash
 		FROM audit_events WHERE seq > ? AND seq <= ? ORDER BY seq`, afterSeq, upToSeq).Rows()
 	if err != nil {
@@ -23,28 +111,19 @@ func (s *Store) StreamEvents(ctx context.Context, afterSeq, upToSeq int64, yield
 	}
 	defer rows.Close()
 	var (
-		e               actions.Event
 		us              int64
 		kind, action    string
 		targets, target sql.NullString
 	)
 	for rows.Next() {
-		e = actions.Event{}
+		var e actions.Event
 		if err := rows.Scan(&e.Seq, &us, &e.RequestID, &kind, &e.Actor, &action, &targets, &target,
 			&e.Method, &e.Outcome, &e.Detail, &e.PrevHash, &e.Hash); err != nil {
 			return fmt.Errorf("read audit events after %d: %w", afterSeq, err)
 		}
 		e.Time, e.Kind, e.Action = fromMicros(us), actions.EventKind(kind), actions.Action(action)
-		if targets.Valid {
-			if err := json.Unmarshal([]byte(targets.String), &e.Targets); err != nil {
-				return fmt.Errorf("decode targets of event %d: %w", e.Seq, err)
-			}
-		}
-		if target.Valid {
-			e.Target = new(actions.TargetRef)
-			if err := json.Unmarshal([]byte(target.String), e.Target); err != nil {
-				return fmt.Errorf("decode target of event %d: %w", e.Seq, err)
-			}
+		if err := decodeTargetColumns(&e, targets, target); err != nil {
+			return err
 		}
 		if err := yield(e); err != nil {
 			return err
@@ -52,6 +131,22 @@ func (s *Store) StreamEvents(ctx context.Context, afterSeq, upToSeq int64, yield
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read audit events after %d: %w", afterSeq, err)
+	}
+	return nil
+}
+
+// decodeTargetColumns decodes the targets and target columns into e.
+func decodeTargetColumns(e *actions.Event, targets, target sql.NullString) error {
+	var err error
+	if targets.Valid {
+		if e.Targets, err = decodeTargets(targets.String); err != nil {
+			return fmt.Errorf("decode targets of event %d: %w", e.Seq, err)
+		}
+	}
+	if target.Valid {
+		if e.Target, err = decodeTarget(target.String); err != nil {
+			return fmt.Errorf("decode target of event %d: %w", e.Seq, err)
+		}
 	}
 	return nil
 }
