@@ -124,9 +124,7 @@ func TestExecutorResumesAfterCrash(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
 		r := newRig(t, st)
 		req := r.submit(t, actions.RevokeMFASessions, people(6))
-		if _, err := r.svc.Approve(t.Context(), req.ID, approver); err != nil {
-			t.Fatal(err)
-		}
+		r.approve(t, req.ID)
 		// The dead executor: claimed, did two targets, then vanished.
 		claimed, err := st.ClaimNext(t.Context(), r.now.Now(), true, actions.Lease("dead", r.now.Now(), r.now.Now().Add(time.Minute)))
 		if err != nil {

@@ -110,13 +110,8 @@ type noticeRig struct {
 
 func newNoticeRig(t *testing.T, st *storage.Store) *noticeRig {
 	t.Helper()
-	pol, err := actions.ParsePolicy("policy.yaml", []byte(noticePolicyYAML))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &rig{store: st, dir: newFakeDir(), notify: &fakeNotifier{}, pol: pol,
-		now: &clock{t: time.Now().UTC().Truncate(time.Second)}}
-	r.svc = actions.NewService(st, managerDir{r.dir}, pol, actions.ServiceOptions{Notifier: r.notify, Now: r.now.Now})
+	r := baseRig(t, st, noticePolicyYAML)
+	r.svc = actions.NewService(st, managerDir{r.dir}, r.pol, actions.ServiceOptions{Notifier: r.notify, Now: r.now.Now})
 	r.exec = actions.NewExecutor(st, managerDir{r.dir}, actions.ExecutorOptions{
 		Owner: "exec-1", Notifier: r.notify, Now: r.now.Now, Lease: time.Minute,
 	})

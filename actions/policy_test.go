@@ -54,17 +54,22 @@ func TestParsePolicyErrors(t *testing.T) {
 		{"empty", "", []string{"p.yaml: the policy file is empty"}},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParsePolicy("p.yaml", []byte(tt.yaml))
-			if err == nil {
-				t.Fatal("no error")
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q\nlacks %q", err, w)
-				}
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { wantPolicyError(t, tt.yaml, tt.want) })
+	}
+}
+
+// wantPolicyError checks that the policy in yaml, as file p.yaml, is
+// refused with an error holding each of want.
+func wantPolicyError(t *testing.T, yaml string, want []string) {
+	t.Helper()
+	_, err := ParsePolicy("p.yaml", []byte(yaml))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q\nlacks %q", err, w)
+		}
 	}
 }
 

@@ -119,10 +119,7 @@ type mockRig struct {
 
 func newMockRig(t *testing.T, dir *mock.Directory) *mockRig {
 	t.Helper()
-	pol, err := actions.ParsePolicy("policy.yaml", []byte(policyYAML))
-	if err != nil {
-		t.Fatal(err)
-	}
+	pol := mustPolicy(t, policyYAML)
 	r := &mockRig{store: newMemory(), dir: dir, now: &clock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)},
 		notify: &mock.Notifier{
 			ChangedFn:     func(context.Context, actions.Request) {},
@@ -134,11 +131,7 @@ func newMockRig(t *testing.T, dir *mock.Directory) *mockRig {
 
 func (r *mockRig) submit(t *testing.T, a actions.Action, targets []actions.Person) actions.Request {
 	t.Helper()
-	req, err := r.svc.Submit(t.Context(), actions.Draft{Requester: requester, Action: a, Targets: targets, Reason: "ticket says so"})
-	if err != nil {
-		t.Fatalf("submit: %v", err)
-	}
-	return req
+	return submitRequest(t, r.svc, a, targets)
 }
 
 func TestServiceRefusals(t *testing.T) {

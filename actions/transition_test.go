@@ -179,11 +179,7 @@ func TestTransitions(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := tt.req.Clone()
-			got, events, err := tt.op(tt.req)
-			if diff := cmp.Diff(before, tt.req); diff != "" {
-				t.Fatalf("transition changed its input (-before +after):\n%s", diff)
-			}
+			got, events, err := applyPure(t, tt.req, tt.op)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("err = %v, want %v", err, tt.wantErr)
@@ -211,6 +207,18 @@ func TestTransitions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// applyPure runs the transition op on r and fails the test when op changed
+// r: transitions are pure functions of their input.
+func applyPure(t *testing.T, r Request, op func(Request) (Request, []Event, error)) (Request, []Event, error) {
+	t.Helper()
+	before := r.Clone()
+	got, events, err := op(r)
+	if diff := cmp.Diff(before, r); diff != "" {
+		t.Fatalf("transition changed its input (-before +after):\n%s", diff)
+	}
+	return got, events, err
 }
 
 var helpdesk2 = Person{SlackID: "U0HELP9", Email: "agent@example.com"} // helpdesk by email

@@ -24,16 +24,8 @@ func TestExecutorStoresDirectoryErrorsWithBadBytes(t *testing.T) {
 		r.dir.script[id] = []error{&actions.DirectoryError{Op: "reset password", Status: 400, Code: "Bad\x00Code",
 			Message: "caf\xe9 \x00 refused", RequestID: "req-\x00\xfe\xff-7"}}
 		req := r.submit(t, actions.ResetPassword, ts)
-		if _, err := r.svc.Approve(t.Context(), req.ID, approver); err != nil {
-			t.Fatal(err)
-		}
-		if ran, err := r.exec.ExecuteOnce(t.Context()); !ran || err != nil {
-			t.Fatalf("ExecuteOnce = %v, %v", ran, err)
-		}
-		got, err := r.svc.Get(t.Context(), req.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
+		r.approve(t, req.ID)
+		got := r.runOnce(t, req.ID)
 		res := got.Targets[0].Result
 		if got.State != actions.StateFailed || res == nil || res.Outcome != actions.OutcomeFailed {
 			t.Fatalf("state %s, result %+v: want failed with the directory's error stored", got.State, res)
@@ -85,9 +77,7 @@ func TestExecutorUnstorableResultFailsTargetOnce(t *testing.T) {
 		r.dir.secret = true
 		ts := people(2)
 		req := r.submit(t, actions.ResetPassword, ts)
-		if _, err := r.svc.Approve(t.Context(), req.ID, approver); err != nil {
-			t.Fatal(err)
-		}
+		r.approve(t, req.ID)
 		exec := actions.NewExecutor(refusingStore{st}, r.dir, actions.ExecutorOptions{
 			Owner: "exec-refused", Notifier: r.notify, Now: r.now.Now, Lease: time.Minute, Policy: r.svc.Policy,
 		})

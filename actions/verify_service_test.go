@@ -70,10 +70,7 @@ type verifyRig struct {
 
 func newVerifyRig(t *testing.T, st *storage.Store, dir actions.Directory) *verifyRig {
 	t.Helper()
-	pol, err := actions.ParsePolicy("policy.yaml", []byte(verifyPolicyYAML))
-	if err != nil {
-		t.Fatal(err)
-	}
+	pol := mustPolicy(t, verifyPolicyYAML)
 	if p := actions.CheckVerification(pol, dir); len(p) > 0 {
 		t.Fatal(p)
 	}
@@ -81,7 +78,7 @@ func newVerifyRig(t *testing.T, st *storage.Store, dir actions.Directory) *verif
 		"help@example.com": "U0HELP1", "ann@example.com": "U0ANN", "ben@example.com": "U0BEN", "cat@example.com": "U0CAT",
 		"boss@example.com": "U0BOSS",
 	}}
-	now := &clock{t: time.Now().UTC().Truncate(time.Second)}
+	now := newClock()
 	r := &verifyRig{store: st, notify: n, now: now,
 		svc: actions.NewService(st, dir, pol, actions.ServiceOptions{Notifier: n, Now: now.Now})}
 	r.exec = actions.NewExecutor(st, dir, actions.ExecutorOptions{Owner: "e1", Notifier: n, Now: now.Now})
