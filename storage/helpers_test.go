@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/storage"
 )
@@ -122,6 +124,21 @@ func update(t testing.TB, s *storage.Store, id string, fn func(actions.Request) 
 		t.Fatalf("update %s: %v", id, err)
 	}
 	return r
+}
+
+// updateStored applies a transition that must succeed, named what, and
+// checks that what the store then reads is what Update returned.
+func updateStored(t testing.TB, s *storage.Store, id, what string, fn func(actions.Request) (actions.Request, []actions.Event, error)) actions.Request {
+	t.Helper()
+	got := update(t, s, id, fn)
+	read, err := s.Request(context.Background(), id)
+	if err != nil {
+		t.Fatalf("%s: read back: %v", what, err)
+	}
+	if diff := cmp.Diff(got, read); diff != "" {
+		t.Fatalf("%s: Update returned (-) but stored (+):\n%s", what, diff)
+	}
+	return got
 }
 
 // stored is r as the database keeps it: times in UTC, cut to microseconds.

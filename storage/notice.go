@@ -26,14 +26,7 @@ const afterEnded = "(after_request = '' OR after_request IN (SELECT e.id FROM re
 
 // insertNotices stores notices as rows from index from on.
 func insertNotices(tx *gorm.DB, id string, from int, ns []actions.Notice) error {
-	if len(ns) == 0 {
-		return nil
-	}
-	rows := make([]noticeRow, len(ns))
-	for k, n := range ns {
-		rows[k] = newNoticeRow(id, from+k, n)
-	}
-	err := tx.Create(&rows).Error
+	err := insertRows(tx, id, from, ns, newNoticeRow)
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return fmt.Errorf("request %s owes that notice already: %w", id, actions.ErrDuplicate)
 	}

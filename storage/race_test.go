@@ -51,16 +51,7 @@ func raceApproveAndClaim(t *testing.T, db storagetest.DB, n, needed int) {
 		})
 		return err
 	})
-	ok := 0
-	for i, err := range approveErrs {
-		switch {
-		case err == nil:
-			ok++
-		case !errors.Is(err, actions.ErrConflict):
-			t.Errorf("approver %d: %v, want success or an error wrapping ErrConflict", i, err)
-		}
-	}
-	if ok != needed {
+	if ok := winners(t, "approver", approveErrs, actions.ErrConflict); ok != needed {
 		t.Errorf("%d approvals succeeded, want %d", ok, needed)
 	}
 	got, err := db.Store.Request(context.Background(), r.ID)
@@ -79,20 +70,13 @@ func raceApproveAndClaim(t *testing.T, db storagetest.DB, n, needed int) {
 		claimed[i], err = s.ClaimNext(context.Background(), now, true, actions.Lease("exec-"+approver(i).SlackID, now, now.Add(time.Minute)))
 		return err
 	})
-	winners := 0
-	for i, err := range claimErrs {
-		switch {
-		case err == nil:
-			winners++
-			if claimed[i].ID != r.ID || claimed[i].State != actions.StateRunning || claimed[i].LeaseOwner != "exec-"+approver(i).SlackID {
-				t.Errorf("claimer %d got %s (%s) leased to %q", i, claimed[i].ID, claimed[i].State, claimed[i].LeaseOwner)
-			}
-		case !errors.Is(err, actions.ErrNotFound):
-			t.Errorf("claimer %d: %v, want success or an error wrapping ErrNotFound", i, err)
-		}
+	if n := winners(t, "claimer", claimErrs, actions.ErrNotFound); n != 1 {
+		t.Errorf("%d claimers got the request, want 1", n)
 	}
-	if winners != 1 {
-		t.Errorf("%d claimers got the request, want 1", winners)
+	for i, err := range claimErrs {
+		if err == nil && (claimed[i].ID != r.ID || claimed[i].State != actions.StateRunning || claimed[i].LeaseOwner != "exec-"+approver(i).SlackID) {
+			t.Errorf("claimer %d got %s (%s) leased to %q", i, claimed[i].ID, claimed[i].State, claimed[i].LeaseOwner)
+		}
 	}
 
 	counts := kinds(allEvents(t, db.Store), r.ID) // verifies the chain
@@ -118,6 +102,22 @@ func race(stores []*storage.Store, fn func(i int, s *storage.Store) error) []err
 	return errs
 }
 
+// winners counts the racers that succeeded (a nil error) and reports, as
+// "what i", every other whose error does not wrap lost.
+func winners(t testing.TB, what string, errs []error, lost error) int {
+	t.Helper()
+	n := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			n++
+		case !errors.Is(err, lost):
+			t.Errorf("%s %d: %v, want success or an error wrapping %v", what, i, err, lost)
+		}
+	}
+	return n
+}
+
 // TestRaceDuplicateSubmission submits one form from many replicas at once,
 // as a redelivered Slack view submission would: one request is stored, every
 // other submission gets an error wrapping actions.ErrDuplicate.
@@ -135,16 +135,7 @@ func TestRaceDuplicateSubmission(t *testing.T) {
 		errs := race(stores, func(i int, s *storage.Store) error {
 			return s.CreateRequest(context.Background(), requests[i], events[i])
 		})
-		ok := 0
-		for i, err := range errs {
-			switch {
-			case err == nil:
-				ok++
-			case !errors.Is(err, actions.ErrDuplicate):
-				t.Errorf("submission %d: %v, want success or an error wrapping ErrDuplicate", i, err)
-			}
-		}
-		if ok != 1 {
+		if ok := winners(t, "submission", errs, actions.ErrDuplicate); ok != 1 {
 			t.Errorf("%d submissions stored, want 1", ok)
 		}
 		all, err := db.Store.ListRequests(t.Context(), actions.RequestFilter{})

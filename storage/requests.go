@@ -44,41 +44,36 @@ func createRequest(tx *gorm.DB, r actions.Request) error {
 		}
 		return err
 	}
-	if len(r.Targets) > 0 {
-		rows := make([]targetRow, len(r.Targets))
-		for i, t := range r.Targets {
-			rows[i] = newTargetRow(r.ID, i, t)
-		}
-		if err := tx.Create(&rows).Error; err != nil {
-			return fmt.Errorf("store targets: %w", err)
-		}
+	if err := insertRows(tx, r.ID, 0, r.Targets, newTargetRow); err != nil {
+		return fmt.Errorf("store targets: %w", err)
 	}
 	if err := insertNotices(tx, r.ID, 0, r.Notices); err != nil {
 		return err
 	}
-	if len(r.Verifications) > 0 {
-		rows := make([]verificationRow, len(r.Verifications))
-		for i, v := range r.Verifications {
-			rows[i] = newVerificationRow(r.ID, i, v)
-		}
-		if err := tx.Create(&rows).Error; err != nil {
-			return fmt.Errorf("store verifications: %w", err)
-		}
+	if err := insertRows(tx, r.ID, 0, r.Verifications, newVerificationRow); err != nil {
+		return fmt.Errorf("store verifications: %w", err)
 	}
-	if len(r.Approvals) > 0 {
-		rows := make([]approvalRow, len(r.Approvals))
-		for i, a := range r.Approvals {
-			rows[i] = newApprovalRow(r.ID, i, a)
-		}
-		err := tx.Create(&rows).Error
-		if errors.Is(err, gorm.ErrDuplicatedKey) {
-			return fmt.Errorf("one approver listed twice: %w", actions.ErrDuplicate)
-		}
-		if err != nil {
-			return fmt.Errorf("store approvals: %w", err)
-		}
+	err := insertRows(tx, r.ID, 0, r.Approvals, newApprovalRow)
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return fmt.Errorf("one approver listed twice: %w", actions.ErrDuplicate)
+	}
+	if err != nil {
+		return fmt.Errorf("store approvals: %w", err)
 	}
 	return nil
+}
+
+// insertRows stores items of request id in one INSERT, the k-th as
+// row(id, from+k, item); with no items it runs no statement.
+func insertRows[T, R any](tx *gorm.DB, id string, from int, items []T, row func(string, int, T) R) error {
+	if len(items) == 0 {
+		return nil
+	}
+	rows := make([]R, len(items))
+	for k, it := range items {
+		rows[k] = row(id, from+k, it)
+	}
+	return tx.Create(&rows).Error
 }
 
 // Request returns request id with its targets (and their results) in order

@@ -2,8 +2,6 @@ package storage_test
 
 import (
 	"context"
-	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -87,51 +85,23 @@ func TestStepUpOnce(t *testing.T) {
 		if err := db.Store.CreateStepUp(ctx, att); err != nil {
 			t.Fatal(err)
 		}
+		// Six racers over three Stores, as replicas and their goroutines.
 		stores := []*storage.Store{db.Store, db.Open(t), db.Open(t)}
-		race := func(fn func(s *storage.Store) error) (ok int, errs []error) {
-			var mu sync.Mutex
-			var wg sync.WaitGroup
-			for i := range 6 {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					err := fn(stores[i%len(stores)])
-					mu.Lock()
-					defer mu.Unlock()
-					if err == nil {
-						ok++
-					} else {
-						errs = append(errs, err)
-					}
-				}()
-			}
-			wg.Wait()
-			return ok, errs
-		}
+		stores = append(stores, stores...)
 		browser := actions.HashSecret("cookie")
-		ok, errs := race(func(s *storage.Store) error {
+		errs := race(stores, func(_ int, s *storage.Store) error {
 			_, err := s.StartStepUp(ctx, actions.HashSecret(token), browser, t0)
 			return err
 		})
-		if ok != 1 {
+		if ok := winners(t, "opening", errs, actions.ErrConflict); ok != 1 {
 			t.Fatalf("%d openings succeeded, want 1 (errors %v)", ok, errs)
 		}
-		for _, err := range errs {
-			if !errors.Is(err, actions.ErrConflict) {
-				t.Errorf("losing opening: %v, want ErrConflict", err)
-			}
-		}
-		ok, errs = race(func(s *storage.Store) error {
+		errs = race(stores, func(_ int, s *storage.Store) error {
 			_, err := s.FinishStepUp(ctx, att.ID, browser, t0)
 			return err
 		})
-		if ok != 1 {
+		if ok := winners(t, "callback", errs, actions.ErrConflict); ok != 1 {
 			t.Fatalf("%d callbacks succeeded, want 1 (errors %v)", ok, errs)
-		}
-		for _, err := range errs {
-			if !errors.Is(err, actions.ErrConflict) {
-				t.Errorf("losing callback: %v, want ErrConflict", err)
-			}
 		}
 	})
 }

@@ -58,16 +58,9 @@ func TestUpdateLifecycle(t *testing.T) {
 		}
 		want := []actions.EventKind{actions.EventCreated}
 		for i, st := range steps {
-			got := update(t, s, r.ID, st.fn)
+			got := updateStored(t, s, r.ID, st.name, st.fn)
 			if got.State != st.state || got.Version != int64(i+1) {
 				t.Fatalf("%s: state %s version %d, want %s version %d", st.name, got.State, got.Version, st.state, i+1)
-			}
-			read, err := s.Request(ctx, r.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(got, read); diff != "" {
-				t.Fatalf("%s: Update returned (-) but stored (+):\n%s", st.name, diff)
 			}
 			want = append(want, st.events...)
 			var kindsGot []actions.EventKind

@@ -74,16 +74,9 @@ func TestVerificationLifecycle(t *testing.T) {
 		}
 		want := []actions.EventKind{actions.EventCreated}
 		for _, st := range steps {
-			got := update(t, s, r.ID, st.fn)
+			got := updateStored(t, s, r.ID, st.name, st.fn)
 			if got.State != st.state {
 				t.Fatalf("%s: state %s, want %s", st.name, got.State, st.state)
-			}
-			read, err := s.Request(ctx, r.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(got, read); diff != "" {
-				t.Fatalf("%s: Update returned (-) but stored (+):\n%s", st.name, diff)
 			}
 			want = append(want, st.kinds...)
 		}
