@@ -200,13 +200,8 @@ func (in *intake) pending(ctx context.Context, cmd slack.SlashCommand) {
 // status shows one request to its requester, or to anyone holding a role
 // in the policy; to others it does not exist.
 func (in *intake) status(ctx context.Context, cmd slack.SlashCommand, id string) {
-	p, err := in.slack.person(ctx, cmd.UserID)
-	var r actions.Request
-	if err == nil {
-		r, err = in.svc.Status(ctx, id, p)
-	}
-	if err != nil {
-		in.slack.replyText(ctx, cmd.ResponseURL, cmd.ChannelID, cmd.UserID, in.explain(ctx, err, actions.NormalizeRequestID(id)))
+	r, ok := in.asCaller(ctx, cmd, id, in.svc.Status)
+	if !ok {
 		return
 	}
 	in.slack.reply(ctx, cmd.ResponseURL, cmd.ChannelID, cmd.UserID, blocks.FallbackText(r), blocks.RequestBlocks(r, false))
@@ -214,14 +209,25 @@ func (in *intake) status(ctx context.Context, cmd slack.SlashCommand, id string)
 
 // cancel withdraws the caller's own pending request.
 func (in *intake) cancel(ctx context.Context, cmd slack.SlashCommand, id string) {
-	p, err := in.slack.person(ctx, cmd.UserID)
-	var r actions.Request
-	if err == nil {
-		r, err = in.svc.Cancel(ctx, id, p)
-	}
-	if err != nil {
-		in.slack.replyText(ctx, cmd.ResponseURL, cmd.ChannelID, cmd.UserID, in.explain(ctx, err, actions.NormalizeRequestID(id)))
+	r, ok := in.asCaller(ctx, cmd, id, in.svc.Cancel)
+	if !ok {
 		return
 	}
 	in.slack.replyText(ctx, cmd.ResponseURL, cmd.ChannelID, cmd.UserID, "Cancelled `"+r.ID+"`: "+blocks.Title(r)+". Nothing was done.")
+}
+
+// asCaller looks the command's caller up and calls op on request id as
+// them. When either fails it tells the caller why and returns false.
+func (in *intake) asCaller(ctx context.Context, cmd slack.SlashCommand, id string,
+	op func(context.Context, string, actions.Person) (actions.Request, error)) (actions.Request, bool) {
+	p, err := in.slack.person(ctx, cmd.UserID)
+	var r actions.Request
+	if err == nil {
+		r, err = op(ctx, id, p)
+	}
+	if err != nil {
+		in.slack.replyText(ctx, cmd.ResponseURL, cmd.ChannelID, cmd.UserID, in.explain(ctx, err, actions.NormalizeRequestID(id)))
+		return actions.Request{}, false
+	}
+	return r, true
 }

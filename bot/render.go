@@ -59,10 +59,9 @@ func newRenderer(c *core, interval time.Duration) *renderer {
 	return &renderer{core: c, interval: interval, m: map[string]*message{}}
 }
 
-// changed takes a reported version of r and starts a redraw unless one is
-// under way; a final state cuts a waiting redraw short.
-func (ren *renderer) changed(r actions.Request) {
-	ren.mu.Lock()
+// note returns the message of r, new if it has none, with r as its latest
+// version unless it knows a later one. ren.mu must be held.
+func (ren *renderer) note(r actions.Request) *message {
 	m := ren.m[r.ID]
 	if m == nil {
 		m = &message{id: r.ID}
@@ -71,6 +70,14 @@ func (ren *renderer) changed(r actions.Request) {
 	if r.Version >= m.latest.Version {
 		m.latest = r
 	}
+	return m
+}
+
+// changed takes a reported version of r and starts a redraw unless one is
+// under way; a final state cuts a waiting redraw short.
+func (ren *renderer) changed(r actions.Request) {
+	ren.mu.Lock()
+	m := ren.note(r)
 	if r.State == actions.StatePending && r.Message == "" {
 		m.mayPost = true
 	}
@@ -90,14 +97,7 @@ func (ren *renderer) changed(r actions.Request) {
 // message.
 func (ren *renderer) signingIn(r actions.Request, slackID string) {
 	ren.mu.Lock()
-	m := ren.m[r.ID]
-	if m == nil {
-		m = &message{id: r.ID}
-		ren.m[r.ID] = m
-	}
-	if r.Version >= m.latest.Version {
-		m.latest = r
-	}
+	m := ren.note(r)
 	if !slices.Contains(m.signingIn, slackID) {
 		m.signingIn = append(m.signingIn, slackID)
 	}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/mfadesk/mfadesk/bot/fakeslack"
 	"github.com/mfadesk/mfadesk/storage"
 	"github.com/mfadesk/mfadesk/storage/storagetest"
 )
@@ -20,19 +18,9 @@ func TestSocketConnectedState(t *testing.T) {
 		if err := h.bot.SocketConnected(); err == nil || err.Error() != "socket mode not started" {
 			t.Errorf("before: %v", err)
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		stopped := make(chan error, 1)
-		go func() { stopped <- h.bot.RunSocketMode(ctx, fakeslack.DefaultAppToken) }()
+		stop := runSocketMode(t, h.bot)
 		eventually(t, "the connection", func() bool { return h.bot.SocketConnected() == nil })
-		cancel()
-		select {
-		case err := <-stopped:
-			if err != nil {
-				t.Errorf("RunSocketMode: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("RunSocketMode did not return")
-		}
+		stop()
 		if err := h.bot.SocketConnected(); err == nil || err.Error() != "socket mode stopped" {
 			t.Errorf("after: %v", err)
 		}

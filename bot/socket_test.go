@@ -14,25 +14,33 @@ import (
 	"github.com/mfadesk/mfadesk/storage"
 )
 
+// runSocketMode connects b over Socket Mode and returns what disconnects
+// it, which checks that RunSocketMode then returns without an error.
+func runSocketMode(t *testing.T, b *Bot) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan error, 1)
+	go func() { stopped <- b.RunSocketMode(ctx, fakeslack.DefaultAppToken) }()
+	return func() {
+		t.Helper()
+		cancel()
+		select {
+		case err := <-stopped:
+			if err != nil {
+				t.Errorf("RunSocketMode: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("RunSocketMode did not return")
+		}
+	}
+}
+
 // TestSocketMode runs a request from command to result over Socket Mode:
 // the same handlers, answers in the acknowledgements.
 func TestSocketMode(t *testing.T) {
 	onSQLite(t, func(t *testing.T, store *storage.Store) {
 		h := newHarness(t, store)
-		ctx, cancel := context.WithCancel(context.Background())
-		stopped := make(chan error, 1)
-		go func() { stopped <- h.bot.RunSocketMode(ctx, fakeslack.DefaultAppToken) }()
-		defer func() {
-			cancel()
-			select {
-			case err := <-stopped:
-				if err != nil {
-					t.Errorf("RunSocketMode: %v", err)
-				}
-			case <-time.After(10 * time.Second):
-				t.Errorf("RunSocketMode did not return")
-			}
-		}()
+		defer runSocketMode(t, h.bot)()
 		send := func(envelope, kind string, payload any, retry int) json.RawMessage {
 			t.Helper()
 			ack, err := h.fake.SocketSend(envelope, kind, payload, retry, 5*time.Second)

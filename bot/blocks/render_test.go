@@ -45,24 +45,26 @@ func golden(t *testing.T, name string, v any) {
 	}
 }
 
+// checkMessage checks message blocks as Slack would (fakeslack.CheckMessage).
 func checkMessage(t *testing.T, blocks []slack.Block) {
 	t.Helper()
-	raw, err := json.Marshal(blocks)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := fakeslack.CheckMessage(raw); err != nil {
-		t.Errorf("%v:\n%s", err, raw)
-	}
+	checkJSON(t, blocks, fakeslack.CheckMessage)
 }
 
+// checkView checks a modal as Slack would (fakeslack.CheckView).
 func checkView(t *testing.T, v slack.ModalViewRequest) {
+	t.Helper()
+	checkJSON(t, v, fakeslack.CheckView)
+}
+
+// checkJSON marshals v and reports what check finds wrong with it.
+func checkJSON(t *testing.T, v any, check func(json.RawMessage) error) {
 	t.Helper()
 	raw, err := json.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := fakeslack.CheckView(raw); err != nil {
+	if err := check(raw); err != nil {
 		t.Errorf("%v:\n%s", err, raw)
 	}
 }

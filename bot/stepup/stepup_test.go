@@ -19,6 +19,31 @@ import (
 
 var withMFA = fakeidp.Choice{Subject: approverUser.Subject, MFA: true}
 
+// signInWith is a run that opens the approver's link in a new browser and
+// signs in as c says.
+func signInWith(c fakeidp.Choice) func(*testing.T, *env) page {
+	return func(t *testing.T, e *env) page {
+		b := newBrowser(t)
+		_, id := b.open(e.link(approver))
+		return b.signIn(e.idp, id, c)
+	}
+}
+
+// heldAtCallback is a new browser that opened the approver's link and
+// signed in with MFA, holding the provider's redirect back, whose URL is
+// in its callback.
+func heldAtCallback(t *testing.T, e *env) *browser {
+	t.Helper()
+	b := newBrowser(t)
+	b.hold = true
+	_, id := b.open(e.link(approver))
+	b.signIn(e.idp, id, withMFA)
+	if b.callback == "" {
+		t.Fatal("no callback reached")
+	}
+	return b
+}
+
 // TestStepUp runs every case on SQLite and PostgreSQL, each with a real
 // OpenID Connect provider and a cookie-keeping browser.
 func TestStepUp(t *testing.T) {
@@ -34,47 +59,26 @@ func TestStepUp(t *testing.T) {
 		alerts     int
 		finalState actions.State
 	}{
-		{name: "success", run: func(t *testing.T, e *env) page {
-			b := newBrowser(t)
-			_, id := b.open(e.link(approver))
-			return b.signIn(e.idp, id, withMFA)
-		}, status: http.StatusOK, says: "Approved", approved: 1, finalState: actions.StateApproved},
+		{name: "success", run: signInWith(withMFA),
+			status: http.StatusOK, says: "Approved", approved: 1, finalState: actions.StateApproved},
 
-		{name: "no MFA in amr", run: func(t *testing.T, e *env) page {
-			b := newBrowser(t)
-			_, id := b.open(e.link(approver))
-			return b.signIn(e.idp, id, fakeidp.Choice{Subject: approverUser.Subject})
-		}, status: http.StatusForbidden, says: "the sign-in used no MFA (amr: pwd)", refused: 1, finalState: actions.StatePending},
+		{name: "no MFA in amr", run: signInWith(fakeidp.Choice{Subject: approverUser.Subject}),
+			status: http.StatusForbidden, says: "the sign-in used no MFA (amr: pwd)", refused: 1, finalState: actions.StatePending},
 
-		{name: "stale auth_time", run: func(t *testing.T, e *env) page {
-			b := newBrowser(t)
-			_, id := b.open(e.link(approver))
-			return b.signIn(e.idp, id, fakeidp.Choice{Subject: approverUser.Subject, MFA: true, Age: 15 * time.Minute})
-		}, status: http.StatusForbidden, says: "happened before the Approve click", refused: 1, finalState: actions.StatePending},
+		{name: "stale auth_time", run: signInWith(fakeidp.Choice{Subject: approverUser.Subject, MFA: true, Age: 15 * time.Minute}),
+			status: http.StatusForbidden, says: "happened before the Approve click", refused: 1, finalState: actions.StatePending},
 
-		{name: "another user signs in", run: func(t *testing.T, e *env) page {
-			b := newBrowser(t)
-			_, id := b.open(e.link(approver))
-			return b.signIn(e.idp, id, fakeidp.Choice{Subject: otherUser.Subject, MFA: true})
-		}, status: http.StatusForbidden, says: "someone other than &lt;@U0AUTH1&gt; signed in (dryrun:mallory@example.com)", refused: 1, alerts: 1, finalState: actions.StatePending},
+		{name: "another user signs in", run: signInWith(fakeidp.Choice{Subject: otherUser.Subject, MFA: true}),
+			status: http.StatusForbidden, says: "someone other than &lt;@U0AUTH1&gt; signed in (dryrun:mallory@example.com)", refused: 1, alerts: 1, finalState: actions.StatePending},
 
-		{name: "another account with the approver's unverified email", run: func(t *testing.T, e *env) page {
-			b := newBrowser(t)
-			_, id := b.open(e.link(approver))
-			return b.signIn(e.idp, id, fakeidp.Choice{Subject: lookalike.Subject, MFA: true})
-		}, status: http.StatusForbidden, says: "someone other than", refused: 1, alerts: 1, finalState: actions.StatePending},
+		{name: "another account with the approver's unverified email", run: signInWith(fakeidp.Choice{Subject: lookalike.Subject, MFA: true}),
+			status: http.StatusForbidden, says: "someone other than", refused: 1, alerts: 1, finalState: actions.StatePending},
 
-		{name: "approver unknown to the directory: verified email", o: envOpts{unknown: []string{approver.Email}}, run: func(t *testing.T, e *env) page {
-			b := newBrowser(t)
-			_, id := b.open(e.link(approver))
-			return b.signIn(e.idp, id, withMFA)
-		}, status: http.StatusOK, says: "Approved", approved: 1, finalState: actions.StateApproved},
+		{name: "approver unknown to the directory: verified email", o: envOpts{unknown: []string{approver.Email}}, run: signInWith(withMFA),
+			status: http.StatusOK, says: "Approved", approved: 1, finalState: actions.StateApproved},
 
-		{name: "approver unknown to the directory: unverified email", o: envOpts{unknown: []string{approver.Email}}, run: func(t *testing.T, e *env) page {
-			b := newBrowser(t)
-			_, id := b.open(e.link(approver))
-			return b.signIn(e.idp, id, fakeidp.Choice{Subject: lookalike.Subject, MFA: true})
-		}, status: http.StatusForbidden, says: "verified false", refused: 1, alerts: 1, finalState: actions.StatePending},
+		{name: "approver unknown to the directory: unverified email", o: envOpts{unknown: []string{approver.Email}}, run: signInWith(fakeidp.Choice{Subject: lookalike.Subject, MFA: true}),
+			status: http.StatusForbidden, says: "verified false", refused: 1, alerts: 1, finalState: actions.StatePending},
 
 		{name: "replayed callback", run: func(t *testing.T, e *env) page {
 			b := newBrowser(t)
@@ -148,22 +152,13 @@ func TestStepUp(t *testing.T) {
 		}, status: http.StatusOK, says: "Approved", approved: 1, finalState: actions.StateApproved},
 
 		{name: "provider down at the callback", run: func(t *testing.T, e *env) page {
-			b := newBrowser(t)
-			b.hold = true
-			_, id := b.open(e.link(approver))
-			b.signIn(e.idp, id, withMFA)
-			if b.callback == "" {
-				t.Fatal("no callback reached")
-			}
+			b := heldAtCallback(t, e)
 			_ = e.idp.Close()
 			return b.get(b.callback)
 		}, status: http.StatusBadGateway, says: "the identity provider did not exchange the code (unreachable)", refused: 1, finalState: actions.StatePending},
 
 		{name: "provider refuses the sign-in", run: func(t *testing.T, e *env) page {
-			b := newBrowser(t)
-			b.hold = true
-			_, id := b.open(e.link(approver))
-			b.signIn(e.idp, id, withMFA)
+			b := heldAtCallback(t, e)
 			u, _ := url.Parse(b.callback)
 			q := url.Values{"state": {u.Query().Get("state")}, "error": {"access_denied"}, "error_description": {"user cancelled"}}
 			u.RawQuery = q.Encode()
@@ -179,11 +174,8 @@ func TestStepUp(t *testing.T) {
 			return b.signIn(e.idp, id, fakeidp.Choice{Subject: approverUser.Subject, ACR: "urn:okta:loa:2fa:any"})
 		}, status: http.StatusOK, says: "Approved", approved: 1, finalState: actions.StateApproved},
 
-		{name: "acr required, mfa alone is not enough", o: envOpts{acr: "urn:okta:loa:2fa:any"}, run: func(t *testing.T, e *env) page {
-			b := newBrowser(t)
-			_, id := b.open(e.link(approver))
-			return b.signIn(e.idp, id, withMFA)
-		}, status: http.StatusForbidden, says: "required authentication context urn:okta:loa:2fa:any", refused: 1, finalState: actions.StatePending},
+		{name: "acr required, mfa alone is not enough", o: envOpts{acr: "urn:okta:loa:2fa:any"}, run: signInWith(withMFA),
+			status: http.StatusForbidden, says: "required authentication context urn:okta:loa:2fa:any", refused: 1, finalState: actions.StatePending},
 
 		{name: "Entra: oid and an authentication context in acrs", o: envOpts{acr: "c1", users: []fakeidp.User{
 			{Subject: "pairwise-sub-1", OID: "dryrun:auth1@example.com", Email: approver.Email, Name: "Ann (Entra)"}}},
