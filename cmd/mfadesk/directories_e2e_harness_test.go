@@ -70,14 +70,17 @@ func startE2E(t *testing.T, db storagetest.DB, dirEnv env, acts []actions.Action
 		"MFADESK_DATABASE_URL": db.URL, "MFADESK_POLICY_FILE": directoryPolicy(t, acts), "MFADESK_HTTP_ADDR": "127.0.0.1:0",
 		"MFADESK_APPROVAL_CHANNEL": e2eChannel, "SLACK_BOT_TOKEN": s.Token, "SLACK_SIGNING_SECRET": e2eSecret,
 		"SLACK_API_URL": s.APIURL(), "MFADESK_LOG_LEVEL": "debug",
-	}
-	for k, v := range dirEnv {
-		e[k] = v
-	}
+	}.plus(dirEnv)
 	h := &e2e{t: t, slack: s, db: db, env: e}
-	h.proc = startServe(t, e)
-	h.app = s.App(h.proc.url(""), e2eSecret)
+	h.start()
 	return h
+}
+
+// start starts `mfadesk serve` and the fake Slack app that signs payloads
+// to it.
+func (h *e2e) start() {
+	h.proc = startServe(h.t, h.env)
+	h.app = h.slack.App(h.proc.url(""), e2eSecret)
 }
 
 // directoryPolicy writes a policy in which the helpdesk requests and the
@@ -142,25 +145,8 @@ func (h *e2e) run(flows []*flow) {
 func (h *e2e) request(f *flow, seen map[string]bool) {
 	t := h.t
 	t.Helper()
-	before := len(h.slack.Views(e2eHelpdesk))
-	if r, err := h.app.Command(e2eHelpdesk, "/mfa", ""); err != nil || r.Status != http.StatusOK {
-		t.Fatalf("%s: /mfa: %v %+v", f.name, err, r)
-	}
-	var view fakeslack.View
-	waitFor(t, f.name+": the request form", 10*time.Second, func() bool {
-		vs := h.slack.Views(e2eHelpdesk)
-		if len(vs) > before {
-			view = vs[len(vs)-1]
-			return true
-		}
-		return false
-	})
-	reply, err := h.app.Submit(view.ID, e2eHelpdesk, fakeslack.Values{
-		blocks.BlockTargets: {blocks.BlockTargets: fakeslack.UsersValue(f.slackID)},
-		blocks.BlockAction:  {blocks.BlockAction: fakeslack.OptionValue(string(f.action))},
-		blocks.BlockReason:  {blocks.BlockReason: fakeslack.TextValue("phished: " + f.name)},
-		blocks.BlockTicket:  {blocks.BlockTicket: fakeslack.TextValue("INC-42")},
-	})
+	view := h.openForm(f.name+": ", e2eHelpdesk)
+	reply, err := h.app.Submit(view.ID, e2eHelpdesk, requestValues(f.slackID, f.action, "phished: "+f.name, "INC-42"))
 	var answer struct {
 		ResponseAction string `json:"response_action"`
 	}
@@ -179,6 +165,39 @@ func (h *e2e) request(f *flow, seen map[string]bool) {
 	})
 }
 
+// openForm runs /mfa as user and returns the request form it opens; label
+// starts the test's messages.
+func (h *e2e) openForm(label, user string) fakeslack.View {
+	t := h.t
+	t.Helper()
+	before := len(h.slack.Views(user))
+	if r, err := h.app.Command(user, "/mfa", ""); err != nil || r.Status != http.StatusOK {
+		t.Fatalf("%s/mfa: %v %+v", label, err, r)
+	}
+	var view fakeslack.View
+	waitFor(t, label+"the request form", 10*time.Second, func() bool {
+		vs := h.slack.Views(user)
+		if len(vs) > before {
+			view = vs[len(vs)-1]
+			return true
+		}
+		return false
+	})
+	return view
+}
+
+// requestValues fills in the request form: a on target, with reason and
+// ticket.
+func requestValues(target string, a actions.Action, reason, ticket string) fakeslack.Values {
+	return fakeslack.Values{
+		blocks.BlockTargets: {blocks.BlockTargets: fakeslack.UsersValue(target)},
+		blocks.BlockAction:  {blocks.BlockAction: fakeslack.OptionValue(string(a))},
+		blocks.BlockReason:  {blocks.BlockReason: fakeslack.TextValue(reason)},
+		blocks.BlockTicket:  {blocks.BlockTicket: fakeslack.TextValue(ticket)},
+	}
+}
+
+// dms returns the messages in user's DM with the bot.
 func (h *e2e) dms(user string) []fakeslack.Message {
 	if im := h.slack.IM(user); im != "" {
 		return h.slack.Messages(im)
@@ -241,22 +260,10 @@ func (h *e2e) finish(flows []*flow) {
 	}
 	log := h.proc.logs.String() // the process has exited: no more writes
 
-	code, out, errOut := runCmd(t, h.env, "audit", "export")
-	if code != 0 {
-		t.Fatalf("audit export: exit %d\n%s", code, errOut)
-	}
+	evs, out := h.exportAudit()
 	events := map[string][]exportedEvent{}
-	sc := bufio.NewScanner(strings.NewReader(out))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var e exportedEvent
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatalf("audit export line %q: %v", sc.Text(), err)
-		}
+	for _, e := range evs {
 		events[e.RequestID] = append(events[e.RequestID], e)
-	}
-	if code, out, _ := runCmd(t, h.env, "audit", "verify"); code != 0 || !strings.HasPrefix(out, "ok ") {
-		t.Errorf("audit verify: exit %d %q", code, out)
 	}
 
 	for _, f := range flows {
@@ -276,6 +283,42 @@ func (h *e2e) finish(flows []*flow) {
 			}
 		})
 	}
+}
+
+// wantCheckOK runs `mfadesk check` on the test's environment with run
+// (runCmd in process, or runMain in a child for variables a process reads
+// once) and wants it to pass.
+func (h *e2e) wantCheckOK(run func(*testing.T, env, ...string) (int, string, string)) {
+	t := h.t
+	t.Helper()
+	if code, out, errOut := run(t, h.env, "check"); code != 0 || out != "ok\n" {
+		t.Errorf("check: exit %d %q %s", code, out, errOut)
+	}
+}
+
+// exportAudit runs `mfadesk audit export`, whose events and output it
+// returns, and checks that `audit verify` finds them all.
+func (h *e2e) exportAudit() ([]exportedEvent, string) {
+	t := h.t
+	t.Helper()
+	code, out, errOut := runCmd(t, h.env, "audit", "export")
+	if code != 0 {
+		t.Fatalf("audit export: exit %d\n%s", code, errOut)
+	}
+	var evs []exportedEvent
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var e exportedEvent
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("audit export line %q: %v", sc.Text(), err)
+		}
+		evs = append(evs, e)
+	}
+	if code, verified, _ := runCmd(t, h.env, "audit", "verify"); code != 0 || verified != fmt.Sprintf("ok %d events\n", len(evs)) {
+		t.Errorf("audit verify: exit %d %q, want ok %d events", code, verified, len(evs))
+	}
+	return evs, out
 }
 
 // checkAudit: created, approved, started, one target_result, (manual_done,)
@@ -449,11 +492,7 @@ func wantCalls(t *testing.T, log []string, want ...string) {
 // store must come from SSL_CERT_FILE, which a process reads once.
 func runMain(t *testing.T, e env, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), runMainEnv+"=1")
-	for k, v := range e {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
+	cmd := mainCommand(t.Context(), e, args...)
 	var out, errOut strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()

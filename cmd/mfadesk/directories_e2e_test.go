@@ -32,6 +32,26 @@ const (
 	e2eApprover = "U0AUTH1" // approves, and marks manual steps
 )
 
+// The fake Entra tenant's app registration.
+const entraTenant, entraClient, entraSecret = "11111111-2222-3333-4444-555555555555", "66666666-7777-8888-9999-000000000000", "e2e-client-secret-value"
+
+// fakeEntra starts the fake Graph and its TLS token authority, and returns
+// them with the environment that points mfadesk at them: the child trusts
+// the authority through SSL_CERT_FILE.
+func fakeEntra(t *testing.T) (*fakegraph.Server, *fakegraph.Authority, env) {
+	t.Helper()
+	g := fakegraph.New(t)
+	auth := fakegraph.NewAuthority(t, entraTenant, g.Token())
+	ca := filepath.Join(t.TempDir(), "authority.pem")
+	if err := os.WriteFile(ca, auth.CertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return g, auth, env{
+		"MFADESK_DIRECTORY": "entra", "MFADESK_GRAPH_URL": g.URL(), "SSL_CERT_FILE": ca,
+		"AZURE_AUTHORITY_HOST": auth.URL(), "AZURE_TENANT_ID": entraTenant, "AZURE_CLIENT_ID": entraClient, "AZURE_CLIENT_SECRET": entraSecret,
+	}
+}
+
 // TestEntraEndToEnd: MFADESK_DIRECTORY=entra against the fake Graph, with
 // app-only tokens from a local TLS authority that the child trusts through
 // SSL_CERT_FILE.
@@ -39,14 +59,8 @@ func TestEntraEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
-	const tenant, client, secret = "11111111-2222-3333-4444-555555555555", "66666666-7777-8888-9999-000000000000", "e2e-client-secret-value"
 	storagetest.EachDB(t, func(t *testing.T, db storagetest.DB) {
-		g := fakegraph.New(t)
-		auth := fakegraph.NewAuthority(t, tenant, g.Token())
-		ca := filepath.Join(t.TempDir(), "authority.pem")
-		if err := os.WriteFile(ca, auth.CertPEM(), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		g, auth, dirEnv := fakeEntra(t)
 		user := func(upn string, mods ...func(*fakegraph.User)) fakegraph.User {
 			u := fakegraph.User{UPN: upn, Mail: upn, DisplayName: upn, AccountEnabled: true}
 			for _, m := range mods {
@@ -139,10 +153,6 @@ func TestEntraEndToEnd(t *testing.T) {
 					}
 				}},
 		}
-		dirEnv := env{
-			"MFADESK_DIRECTORY": "entra", "MFADESK_GRAPH_URL": g.URL(), "SSL_CERT_FILE": ca,
-			"AZURE_AUTHORITY_HOST": auth.URL(), "AZURE_TENANT_ID": tenant, "AZURE_CLIENT_ID": client, "AZURE_CLIENT_SECRET": secret,
-		}
 		h := startE2E(t, db, dirEnv, []actions.Action{actions.ResetPassword, actions.RequireReregisterMFA, actions.RevokeMFASessions,
 			actions.IssueTemporaryAccessPass, actions.BlockSignIn, actions.UnblockSignIn, actions.DeleteAppPasswords}, flows)
 		h.run(flows)
@@ -151,16 +161,13 @@ func TestEntraEndToEnd(t *testing.T) {
 			t.Error("no token request reached the authority")
 		}
 
-		// mfadesk check, in a process of its own for SSL_CERT_FILE.
-		if code, out, errOut := runMain(t, h.env, "check"); code != 0 || out != "ok\n" {
-			t.Errorf("check: exit %d %q %s", code, out, errOut)
-		}
+		h.wantCheckOK(runMain) // in a process of its own for SSL_CERT_FILE
 		lacking := fakegraph.Token(slices.DeleteFunc(slices.Clone(fakegraph.AllRoles), func(r string) bool { return r == "User.RevokeSessions.All" })...)
 		auth.SetToken(lacking)
 		g.SetToken(lacking)
 		code, out, _ := runMain(t, h.env, "check")
 		if code != 1 || !strings.Contains(out, "MFADESK_DIRECTORY=entra: entra: missing application permission User.RevokeSessions.All") ||
-			strings.Contains(out, "\nok") || strings.Contains(out, secret) {
+			strings.Contains(out, "\nok") || strings.Contains(out, entraSecret) {
 			t.Errorf("check with a token lacking User.RevokeSessions.All: exit %d\n%s", code, out)
 		}
 
@@ -293,9 +300,7 @@ func TestGoogleEndToEnd(t *testing.T) {
 		if len(f.TokenRequests()) == 0 {
 			t.Error("no token request reached the token endpoint")
 		}
-		if code, out, errOut := runCmd(t, h.env, "check"); code != 0 || out != "ok\n" {
-			t.Errorf("check: exit %d %q %s", code, out, errOut)
-		}
+		h.wantCheckOK(runCmd)
 	})
 }
 
@@ -376,8 +381,6 @@ func TestOktaEndToEnd(t *testing.T) {
 			actions.BlockSignIn, actions.UnblockSignIn}, flows)
 		h.run(flows)
 		h.finish(flows)
-		if code, out, errOut := runCmd(t, h.env, "check"); code != 0 || out != "ok\n" {
-			t.Errorf("check: exit %d %q %s", code, out, errOut)
-		}
+		h.wantCheckOK(runCmd)
 	})
 }

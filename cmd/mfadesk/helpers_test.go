@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -33,6 +34,18 @@ func (e env) with(kv ...string) env {
 	}
 	for i := 0; i+1 < len(kv); i += 2 {
 		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
+
+// plus returns a copy of e with the variables of more.
+func (e env) plus(more ...env) env {
+	out := maps.Clone(e)
+	if out == nil {
+		out = env{}
+	}
+	for _, m := range more {
+		maps.Copy(out, m)
 	}
 	return out
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -47,25 +46,14 @@ privileged: {roles: [global-admin]}
 
 // noticeRig is `mfadesk serve` with the fake Slack and Graph of these tests.
 type noticeRig struct {
-	t     *testing.T
-	slack *fakeslack.Server
-	app   *fakeslack.App
+	*e2e
 	graph *fakegraph.Server
-	db    storagetest.DB
-	env   env
-	proc  *child
 	bob   fakegraph.User
 }
 
 func startNoticeRig(t *testing.T, db storagetest.DB, extra env) *noticeRig {
 	t.Helper()
-	const tenant, client, secret = "11111111-2222-3333-4444-555555555555", "66666666-7777-8888-9999-000000000000", "e2e-client-secret-value"
-	g := fakegraph.New(t)
-	auth := fakegraph.NewAuthority(t, tenant, g.Token())
-	ca := filepath.Join(t.TempDir(), "authority.pem")
-	if err := os.WriteFile(ca, auth.CertPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	g, _, dirEnv := fakeEntra(t)
 	carol := g.AddUser(fakegraph.User{UPN: "carol@example.com", Mail: "carol@example.com", DisplayName: "Carol", AccountEnabled: true})
 	bob := g.AddUser(fakegraph.User{UPN: "bob@example.com", Mail: "bob@example.com", DisplayName: "Bob", AccountEnabled: true, Manager: carol.ID})
 
@@ -89,27 +77,10 @@ func startNoticeRig(t *testing.T, db storagetest.DB, extra env) *noticeRig {
 		"MFADESK_DATABASE_URL": db.URL, "MFADESK_POLICY_FILE": pol, "MFADESK_HTTP_ADDR": "127.0.0.1:0",
 		"MFADESK_APPROVAL_CHANNEL": e2eChannel, "MFADESK_SECURITY_CHANNEL": noticeSecurity,
 		"SLACK_BOT_TOKEN": s.Token, "SLACK_SIGNING_SECRET": e2eSecret, "SLACK_API_URL": s.APIURL(), "MFADESK_LOG_LEVEL": "debug",
-		"MFADESK_DIRECTORY": "entra", "MFADESK_GRAPH_URL": g.URL(), "SSL_CERT_FILE": ca,
-		"AZURE_AUTHORITY_HOST": auth.URL(), "AZURE_TENANT_ID": tenant, "AZURE_CLIENT_ID": client, "AZURE_CLIENT_SECRET": secret,
-	}
-	for k, v := range extra {
-		e[k] = v
-	}
-	h := &noticeRig{t: t, slack: s, graph: g, db: db, env: e, bob: bob}
+	}.plus(dirEnv, extra)
+	h := &noticeRig{e2e: &e2e{t: t, slack: s, db: db, env: e}, graph: g, bob: bob}
 	h.start()
 	return h
-}
-
-func (h *noticeRig) start() {
-	h.proc = startServe(h.t, h.env)
-	h.app = h.slack.App(h.proc.url(""), e2eSecret)
-}
-
-func (h *noticeRig) dms(user string) []fakeslack.Message {
-	if im := h.slack.IM(user); im != "" {
-		return h.slack.Messages(im)
-	}
-	return nil
 }
 
 // submit asks, as requester, for a reset of Bob's password through /mfa and
@@ -117,25 +88,8 @@ func (h *noticeRig) dms(user string) []fakeslack.Message {
 func (h *noticeRig) submit(requester string) map[string]any {
 	t := h.t
 	t.Helper()
-	before := len(h.slack.Views(requester))
-	if r, err := h.app.Command(requester, "/mfa", ""); err != nil || r.Status != http.StatusOK {
-		t.Fatalf("/mfa: %v %+v", err, r)
-	}
-	var view fakeslack.View
-	waitFor(t, "the request form", 10*time.Second, func() bool {
-		vs := h.slack.Views(requester)
-		if len(vs) > before {
-			view = vs[len(vs)-1]
-			return true
-		}
-		return false
-	})
-	reply, err := h.app.Submit(view.ID, requester, fakeslack.Values{
-		blocks.BlockTargets: {blocks.BlockTargets: fakeslack.UsersValue(noticeBob)},
-		blocks.BlockAction:  {blocks.BlockAction: fakeslack.OptionValue(string(actions.ResetPassword))},
-		blocks.BlockReason:  {blocks.BlockReason: fakeslack.TextValue("locked out, called from a new phone")},
-		blocks.BlockTicket:  {blocks.BlockTicket: fakeslack.TextValue("INC-77")},
-	})
+	view := h.openForm("", requester)
+	reply, err := h.app.Submit(view.ID, requester, requestValues(noticeBob, actions.ResetPassword, "locked out, called from a new phone", "INC-77"))
 	var answer map[string]any
 	if err != nil || reply.Status != http.StatusOK || reply.JSON(&answer) != nil {
 		t.Fatalf("submission: %v %+v", err, reply)
@@ -186,30 +140,6 @@ func (h *noticeRig) notice(user, id, want string) fakeslack.Message {
 		return len(found) > 0
 	})
 	return found[0]
-}
-
-// exported runs `mfadesk audit export` and `audit verify`.
-func (h *noticeRig) exported() []exportedEvent {
-	t := h.t
-	t.Helper()
-	code, out, errOut := runCmd(t, h.env, "audit", "export")
-	if code != 0 {
-		t.Fatalf("audit export: exit %d\n%s", code, errOut)
-	}
-	var evs []exportedEvent
-	sc := bufio.NewScanner(strings.NewReader(out))
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var e exportedEvent
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatalf("audit export line %q: %v", sc.Text(), err)
-		}
-		evs = append(evs, e)
-	}
-	if code, out, _ := runCmd(t, h.env, "audit", "verify"); code != 0 || out != fmt.Sprintf("ok %d events\n", len(evs)) {
-		t.Errorf("audit verify: exit %d %q, want ok %d events", code, out, len(evs))
-	}
-	return evs
 }
 
 // TestNoticeAndNotMeEndToEnd: a reset's notice reaches Bob and his manager
@@ -322,7 +252,7 @@ func TestNoticeAndNotMeEndToEnd(t *testing.T) {
 func (h *noticeRig) checkNotMeAudit(id, secret string) {
 	t := h.t
 	t.Helper()
-	evs := h.exported()
+	evs, _ := h.exportAudit()
 	byReq := map[string][]exportedEvent{}
 	var containment []string
 	for _, e := range evs {
@@ -435,7 +365,8 @@ func TestNoticeAfterKill(t *testing.T) {
 			t.Errorf("SIGTERM: %v", err)
 		}
 		var notified int
-		for _, e := range h.exported() {
+		evs, _ := h.exportAudit()
+		for _, e := range evs {
 			if e.RequestID == id && e.Event == "notified" {
 				notified++
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -29,6 +30,17 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// mainCommand is the program run as a child process with args and the
+// variables of e.
+func mainCommand(ctx context.Context, e env, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
+	cmd.Env = append(os.Environ(), runMainEnv+"=1")
+	for k, v := range e {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	return cmd
+}
+
 // child is a running `mfadesk serve`.
 type child struct {
 	cmd  *exec.Cmd
@@ -41,11 +53,7 @@ type child struct {
 // startServe starts `mfadesk serve` with e and waits until it listens.
 func startServe(t *testing.T, e env) *child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "serve")
-	cmd.Env = append(os.Environ(), runMainEnv+"=1")
-	for k, v := range e {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
+	cmd := mainCommand(context.Background(), e, "serve")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -124,6 +132,23 @@ func results(t *testing.T, st *storage.Store, id string) (actions.Request, int) 
 	return r, ok + failed + skipped
 }
 
+// waitFirstResults waits until request id has a target result.
+func waitFirstResults(t *testing.T, st *storage.Store, id string) {
+	t.Helper()
+	waitFor(t, "the first results", 30*time.Second, func() bool { _, done := results(t, st, id); return done > 0 })
+}
+
+// finishExactlyOnce waits for request id to end, stops c with SIGTERM, and
+// checks each of its n targets has one result (checkExactlyOnce).
+func finishExactlyOnce(t *testing.T, c *child, st *storage.Store, id string, n int) {
+	t.Helper()
+	waitFor(t, "the request to finish", 60*time.Second, func() bool { r, _ := results(t, st, id); return r.State.Terminal() })
+	if err := c.stop(t, syscall.SIGTERM); err != nil {
+		t.Errorf("SIGTERM: %v", err)
+	}
+	checkExactlyOnce(t, st, id, n)
+}
+
 // checkExactlyOnce: the request succeeded, every target has one result and
 // one target_result event, and the audit chain is intact.
 func checkExactlyOnce(t *testing.T, st *storage.Store, id string, n int) {
@@ -167,7 +192,7 @@ func TestKillDuringExecutionResumes(t *testing.T) {
 		r := approvedRequest(t, db.Store, e["MFADESK_POLICY_FILE"], n)
 
 		first := startServe(t, e)
-		waitFor(t, "the first results", 30*time.Second, func() bool { _, d := results(t, db.Store, r.ID); return d > 0 })
+		waitFirstResults(t, db.Store, r.ID)
 		if err := first.stop(t, syscall.SIGKILL); err == nil {
 			t.Fatal("SIGKILL: exit status 0")
 		}
@@ -177,11 +202,7 @@ func TestKillDuringExecutionResumes(t *testing.T) {
 		}
 
 		second := startServe(t, e)
-		waitFor(t, "the request to finish", 60*time.Second, func() bool { r, _ := results(t, db.Store, r.ID); return r.State.Terminal() })
-		if err := second.stop(t, syscall.SIGTERM); err != nil {
-			t.Errorf("SIGTERM: %v", err)
-		}
-		checkExactlyOnce(t, db.Store, r.ID, n)
+		finishExactlyOnce(t, second, db.Store, r.ID, n)
 	})
 }
 
@@ -200,7 +221,7 @@ func TestTermDrainsAndLeavesTheRest(t *testing.T) {
 		r := approvedRequest(t, db.Store, e["MFADESK_POLICY_FILE"], n)
 
 		first := startServe(t, e)
-		waitFor(t, "the first results", 30*time.Second, func() bool { _, d := results(t, db.Store, r.ID); return d > 0 })
+		waitFirstResults(t, db.Store, r.ID)
 		if err := first.stop(t, syscall.SIGTERM); err != nil {
 			t.Fatalf("SIGTERM: %v", err)
 		}
@@ -210,9 +231,7 @@ func TestTermDrainsAndLeavesTheRest(t *testing.T) {
 		}
 		// With a 10-minute lease, only a released request is resumed now.
 		second := startServe(t, e)
-		waitFor(t, "the request to finish", 30*time.Second, func() bool { r, _ := results(t, db.Store, r.ID); return r.State.Terminal() })
-		second.stop(t, syscall.SIGTERM)
-		checkExactlyOnce(t, db.Store, r.ID, n)
+		finishExactlyOnce(t, second, db.Store, r.ID, n)
 	})
 }
 

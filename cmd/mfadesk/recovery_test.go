@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,12 +18,7 @@ func serveToExit(t *testing.T, e env) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "serve")
-	cmd.Env = append(os.Environ(), runMainEnv+"=1")
-	for k, v := range e {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	out, err := cmd.CombinedOutput()
+	out, err := mainCommand(ctx, e, "serve").CombinedOutput()
 	return string(out), err
 }
 
@@ -48,7 +41,7 @@ func TestSQLiteCrashRecovery(t *testing.T) {
 	r := approvedRequest(t, db.Store, e["MFADESK_POLICY_FILE"], n)
 
 	first := startServe(t, e)
-	waitFor(t, "the first results", 30*time.Second, func() bool { _, d := results(t, db.Store, r.ID); return d > 0 })
+	waitFirstResults(t, db.Store, r.ID)
 	out, err := serveToExit(t, e)
 	if want := fmt.Sprintf("in use by another mfadesk serve (pid %d on ", first.cmd.Process.Pid); err == nil || !strings.Contains(out, want) {
 		t.Errorf("a second serve: %v, output:\n%s\nwant a refusal containing %q", err, out, want)
@@ -74,11 +67,7 @@ func TestSQLiteCrashRecovery(t *testing.T) {
 	if took > 2*time.Second {
 		t.Errorf("resumed %s after the restarted process started, want at most 2s", took)
 	}
-	waitFor(t, "the request to finish", 60*time.Second, func() bool { r, _ := results(t, db.Store, r.ID); return r.State.Terminal() })
-	if err := second.stop(t, syscall.SIGTERM); err != nil {
-		t.Errorf("SIGTERM: %v", err)
-	}
-	checkExactlyOnce(t, db.Store, r.ID, n)
+	finishExactlyOnce(t, second, db.Store, r.ID, n)
 }
 
 // TestPostgresReplicaTakesOver: two replicas share PostgreSQL; the one
@@ -96,7 +85,7 @@ func TestPostgresReplicaTakesOver(t *testing.T) {
 	r := approvedRequest(t, db.Store, e["MFADESK_POLICY_FILE"], n)
 
 	replicas := []*child{startServe(t, e), startServe(t, e)}
-	waitFor(t, "the first results", 30*time.Second, func() bool { _, d := results(t, db.Store, r.ID); return d > 0 })
+	waitFirstResults(t, db.Store, r.ID)
 	cur, done := results(t, db.Store, r.ID)
 	victim, live := replicas[0], replicas[1]
 	if ownedBy(cur.LeaseOwner, live.cmd.Process.Pid) {
@@ -118,9 +107,5 @@ func TestPostgresReplicaTakesOver(t *testing.T) {
 	if took > 6*time.Second {
 		t.Errorf("took over %s after the kill, want about 5s", took)
 	}
-	waitFor(t, "the request to finish", 60*time.Second, func() bool { r, _ := results(t, db.Store, r.ID); return r.State.Terminal() })
-	if err := live.stop(t, syscall.SIGTERM); err != nil {
-		t.Errorf("SIGTERM: %v", err)
-	}
-	checkExactlyOnce(t, db.Store, r.ID, n)
+	finishExactlyOnce(t, live, db.Store, r.ID, n)
 }

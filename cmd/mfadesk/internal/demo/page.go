@@ -170,14 +170,16 @@ func (d *Demo) when(ts string) string {
 
 // message draws one of the bot's messages.
 func (d *Demo) message(m fakeslack.Message, private bool) string {
+	return d.frame("", m.Channel, m.TS, private, m.Updates > 0, messageBody(m.Blocks, m.Text))
+}
+
+// messageBody draws a message's blocks, or its text when it has none.
+func messageBody(blocks json.RawMessage, text string) string {
 	r := newRenderer()
-	body := ""
-	if len(m.Blocks) > 0 {
-		body = r.Blocks(m.Blocks, nil)
-	} else {
-		body = `<div class="bk-text">` + r.mrkdwn(m.Text) + `</div>`
+	if len(blocks) > 0 {
+		return r.Blocks(blocks, nil)
 	}
-	return d.frame("", m.Channel, m.TS, private, m.Updates > 0, body)
+	return `<div class="bk-text">` + r.mrkdwn(text) + `</div>`
 }
 
 // frame draws a message line: avatar, name, time, then body.
@@ -207,15 +209,9 @@ func (d *Demo) frame(from, channel, ts string, private, edited bool, body string
 	return b.String()
 }
 
+// localHTML draws a line shown to one person only.
 func (d *Demo) localHTML(l localItem) string {
-	r := newRenderer()
-	body := ""
-	if len(l.Blocks) > 0 {
-		body = r.Blocks(l.Blocks, nil)
-	} else {
-		body = `<div class="bk-text">` + r.mrkdwn(l.Text) + `</div>`
-	}
-	return d.frame(l.From, l.Channel, l.TS, true, false, body)
+	return d.frame(l.From, l.Channel, l.TS, true, false, messageBody(l.Blocks, l.Text))
 }
 
 // addLocal shows a line to one person in one conversation.

@@ -153,11 +153,21 @@ func (d *Directory) ResolveUser(ctx context.Context, email string) (actions.Dire
 func (d *Directory) IsPrivileged(ctx context.Context, userID string) (bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	u, ok := d.users[userID]
-	if !ok {
-		return false, fmt.Errorf("demo directory: user %q: %w", userID, actions.ErrUnknownUser)
+	u, err := d.user(userID)
+	if err != nil {
+		return false, err
 	}
 	return u.Admin, nil
+}
+
+// user is the user with directory ID userID; an unknown one wraps
+// actions.ErrUnknownUser. d.mu must be held.
+func (d *Directory) user(userID string) (*UserState, error) {
+	u, ok := d.users[userID]
+	if !ok {
+		return nil, fmt.Errorf("demo directory: user %q: %w", userID, actions.ErrUnknownUser)
+	}
+	return u, nil
 }
 
 // Manager returns the user's manager; one with none wraps
@@ -165,9 +175,9 @@ func (d *Directory) IsPrivileged(ctx context.Context, userID string) (bool, erro
 func (d *Directory) Manager(ctx context.Context, userID string) (actions.DirectoryUser, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	u, ok := d.users[userID]
-	if !ok {
-		return actions.DirectoryUser{}, fmt.Errorf("demo directory: user %q: %w", userID, actions.ErrUnknownUser)
+	u, err := d.user(userID)
+	if err != nil {
+		return actions.DirectoryUser{}, err
 	}
 	for _, m := range d.users {
 		if m.SlackID == u.Manager && u.Manager != "" && !m.Blocked {

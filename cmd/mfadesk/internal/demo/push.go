@@ -36,9 +36,9 @@ type Push struct {
 func (d *Directory) StartPush(ctx context.Context, userID string) (actions.PushChallenge, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	u, ok := d.users[userID]
-	if !ok {
-		return actions.PushChallenge{}, fmt.Errorf("demo directory: user %q: %w", userID, actions.ErrUnknownUser)
+	u, err := d.user(userID)
+	if err != nil {
+		return actions.PushChallenge{}, err
 	}
 	if !slices.Contains(u.Factors, pushFactor) {
 		return actions.PushChallenge{}, fmt.Errorf("demo directory: %s: %w", u.Email, actions.ErrNoPushFactor)
