@@ -41,37 +41,20 @@ type OpenCounter func(ctx context.Context) (map[actions.State]int, error)
 // every scrape.
 func New(open OpenCounter, log *slog.Logger) *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
-	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "mfadesk_requests_total", Help: "Requests entering each state, by action.",
-	}, []string{"action", "state"})
-	m.toApproval = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "mfadesk_time_to_approval_seconds", Help: "From request to final approval.",
-		Buckets: []float64{10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200},
-	}, []string{"action"})
-	m.execution = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "mfadesk_execution_duration_seconds", Help: "From approval to the request's final state.",
-		Buckets: prometheus.ExponentialBuckets(0.1, 2, 14),
-	}, []string{"action", "state"})
-	m.dirCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "mfadesk_directory_calls_total", Help: "Directory actions per target, after retries, by outcome.",
-	}, []string{"action", "outcome"})
-	m.dirCallTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "mfadesk_directory_call_duration_seconds", Help: "Time of one target's directory action, retries included.",
-		Buckets: prometheus.ExponentialBuckets(0.05, 2, 12),
-	}, []string{"action"})
-	m.slackCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "mfadesk_slack_api_calls_total", Help: "Slack Web API calls after retries, by method and error (\"\" for success).",
-	}, []string{"method", "error"})
-	m.slackTime = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "mfadesk_slack_api_call_duration_seconds", Help: "Slack Web API call time, retries included.",
-		Buckets: prometheus.ExponentialBuckets(0.025, 2, 10),
-	}, []string{"method"})
-	m.slackRetries = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "mfadesk_slack_api_retries_total", Help: "Slack Web API calls retried after rate limiting, by method.",
-	}, []string{"method"})
-	m.jobsDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "mfadesk_bot_jobs_dropped_total", Help: "Work refused because the bot's queue was full, by kind.",
-	}, []string{"kind"})
+	m.requests = counterVec("mfadesk_requests_total", "Requests entering each state, by action.", "action", "state")
+	m.toApproval = histogramVec("mfadesk_time_to_approval_seconds", "From request to final approval.",
+		[]float64{10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200}, "action")
+	m.execution = histogramVec("mfadesk_execution_duration_seconds", "From approval to the request's final state.",
+		prometheus.ExponentialBuckets(0.1, 2, 14), "action", "state")
+	m.dirCalls = counterVec("mfadesk_directory_calls_total", "Directory actions per target, after retries, by outcome.", "action", "outcome")
+	m.dirCallTime = histogramVec("mfadesk_directory_call_duration_seconds", "Time of one target's directory action, retries included.",
+		prometheus.ExponentialBuckets(0.05, 2, 12), "action")
+	m.slackCalls = counterVec("mfadesk_slack_api_calls_total", "Slack Web API calls after retries, by method and error (\"\" for success).",
+		"method", "error")
+	m.slackTime = histogramVec("mfadesk_slack_api_call_duration_seconds", "Slack Web API call time, retries included.",
+		prometheus.ExponentialBuckets(0.025, 2, 10), "method")
+	m.slackRetries = counterVec("mfadesk_slack_api_retries_total", "Slack Web API calls retried after rate limiting, by method.", "method")
+	m.jobsDropped = counterVec("mfadesk_bot_jobs_dropped_total", "Work refused because the bot's queue was full, by kind.", "kind")
 	m.digestsPosted = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "mfadesk_digests_posted_total", Help: "Audit digests posted to Slack.",
 	})
@@ -83,6 +66,16 @@ func New(open OpenCounter, log *slog.Logger) *Metrics {
 			"mfadesk_requests_open", "Requests pending approval or running, now.", []string{"state"}, nil)})
 	}
 	return m
+}
+
+// counterVec is a counter by labels.
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+}
+
+// histogramVec is a histogram with buckets, by labels.
+func histogramVec(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+	return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
 }
 
 // BuildInfo sets mfadesk_build_info: a gauge of 1 whose labels are the
