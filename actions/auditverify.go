@@ -41,7 +41,7 @@ func VerifyChain(ctx context.Context, workers int, src EventSource) (count int64
 		wg.Go(func() {
 			for batch := range work {
 				for i := range batch {
-					if batch[i].ComputeHash() == batch[i].Hash {
+					if batch[i].HashMatches() {
 						continue
 					}
 					mu.Lock()

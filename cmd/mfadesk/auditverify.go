@@ -34,6 +34,18 @@ func verifyAudit(ctx context.Context, st *storage.Store, stated string) (verifyR
 	if err != nil {
 		return res, err
 	}
+	// The requests' check reads other rows on its own connection (on
+	// PostgreSQL; SQLite's one connection runs it after the walk): running
+	// it beside the walk uses the core the walk leaves idle.
+	type unclosedResult struct {
+		list []storage.UnclosedRequest
+		err  error
+	}
+	unclosedDone := make(chan unclosedResult, 1)
+	go func() {
+		list, err := st.UnclosedRequests(ctx, maxUnclosed)
+		unclosedDone <- unclosedResult{list, err}
+	}()
 	src := func(ctx context.Context, yield func(actions.Event) error) error {
 		return st.StreamEvents(ctx, 0, headSeq, func(e actions.Event) error {
 			if stated != "" && e.Hash == stated {
@@ -43,6 +55,7 @@ func verifyAudit(ctx context.Context, st *storage.Store, stated string) (verifyR
 		})
 	}
 	count, last, err := actions.VerifyChain(ctx, runtime.GOMAXPROCS(0), src)
+	unclosed := <-unclosedDone
 	var ce *actions.ChainError
 	if errors.As(err, &ce) {
 		res.problems = append(res.problems, ce.Error())
@@ -61,18 +74,17 @@ func verifyAudit(ctx context.Context, st *storage.Store, stated string) (verifyR
 		res.problems = append(res.problems, fmt.Sprintf(
 			"event %d's hash %s is not the database's recorded head %s: the last event was replaced", count, short(last), short(headHash)))
 	}
-	unclosed, err := st.UnclosedRequests(ctx, maxUnclosed)
-	if err != nil {
-		return res, err
+	if unclosed.err != nil {
+		return res, unclosed.err
 	}
-	for _, u := range unclosed {
+	for _, u := range unclosed.list {
 		missing := make([]string, len(u.Missing))
 		for i, k := range u.Missing {
 			missing[i] = "`" + string(k) + "`"
 		}
 		res.problems = append(res.problems, fmt.Sprintf("request %s is %s, but the log lacks its %s event", u.ID, u.State, strings.Join(missing, " and ")))
 	}
-	if len(unclosed) == maxUnclosed {
+	if len(unclosed.list) == maxUnclosed {
 		res.problems = append(res.problems, fmt.Sprintf("(only the first %d such requests are named)", maxUnclosed))
 	}
 	if stated != "" && res.statedSeq == 0 {
