@@ -11,12 +11,12 @@
 package fakeokta
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
-	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,12 +26,12 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/mfadesk/mfadesk/actions/directories/internal/sharedref"
+	"github.com/mfadesk/mfadesk/actions/fakeapi"
 )
 
-// specFile is Okta's published Management API description, kept in
+// spec is Okta's published Management API description, kept in
 // shared/reference beside the repository.
-const specFile = "okta-management.openapi.yaml"
+var spec = fakeapi.NewSpec("Okta OpenAPI description", "okta-management.openapi.yaml", parseOpenAPI)
 
 // openAPI is the routing part of an OpenAPI document: every path template,
 // its methods and, per method, the query parameters it documents.
@@ -40,39 +40,8 @@ type openAPI struct {
 }
 
 type route struct {
-	template string
-	segs     []string
-	methods  map[string]map[string]bool // METHOD -> documented query parameters
-}
-
-var (
-	specOnce sync.Once
-	spec     *openAPI
-	specErr  error
-)
-
-func loadSpec(t testing.TB) *openAPI {
-	t.Helper()
-	specOnce.Do(func() {
-		var path string
-		path, specErr = sharedref.Path(specFile)
-		if specErr != nil {
-			return
-		}
-		var b []byte
-		b, specErr = os.ReadFile(path)
-		if specErr != nil {
-			return
-		}
-		spec, specErr = parseOpenAPI(b)
-		if specErr != nil {
-			specErr = fmt.Errorf("%s: %w", path, specErr)
-		}
-	})
-	if specErr != nil {
-		t.Fatalf("load Okta OpenAPI description: %v", specErr)
-	}
-	return spec
+	fakeapi.PathTemplate
+	methods map[string]map[string]bool // METHOD -> documented query parameters
 }
 
 func mapping(n *yaml.Node, key string) *yaml.Node {
@@ -119,7 +88,7 @@ func parseOpenAPI(b []byte) (*openAPI, error) {
 	s := &openAPI{}
 	for i := 0; i+1 < len(paths.Content); i += 2 {
 		tmpl, item := paths.Content[i].Value, paths.Content[i+1]
-		r := route{template: tmpl, segs: strings.Split(strings.TrimPrefix(tmpl, "/"), "/"), methods: map[string]map[string]bool{}}
+		r := route{PathTemplate: fakeapi.ParsePathTemplate(tmpl), methods: map[string]map[string]bool{}}
 		common := map[string]bool{}
 		queryParams(mapping(item, "parameters"), common)
 		for j := 0; j+1 < len(item.Content); j += 2 {
@@ -139,46 +108,17 @@ func parseOpenAPI(b []byte) (*openAPI, error) {
 		s.routes = append(s.routes, r)
 	}
 	// Most literal segments first, so /users/me-like literals beat {id}.
-	sort.SliceStable(s.routes, func(i, j int) bool { return literals(s.routes[i].segs) > literals(s.routes[j].segs) })
+	sort.SliceStable(s.routes, func(i, j int) bool { return s.routes[i].Literals() > s.routes[j].Literals() })
 	return s, nil
-}
-
-func literals(segs []string) int {
-	n := 0
-	for _, s := range segs {
-		if !strings.HasPrefix(s, "{") {
-			n++
-		}
-	}
-	return n
 }
 
 // match finds the documented route for an escaped request path. It returns
 // the route and the path parameters, unescaped.
 func (s *openAPI) match(escapedPath string) (*route, map[string]string) {
-	raw := strings.Split(strings.TrimPrefix(escapedPath, "/"), "/")
+	raw := fakeapi.Segments(escapedPath)
 	for i := range s.routes {
-		r := &s.routes[i]
-		if len(r.segs) != len(raw) {
-			continue
-		}
-		params := map[string]string{}
-		ok := true
-		for k, seg := range r.segs {
-			v, err := url.PathUnescape(raw[k])
-			if err != nil || v == "" {
-				ok = false
-				break
-			}
-			if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
-				params[seg[1:len(seg)-1]] = v
-			} else if seg != v {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return r, params
+		if params, ok := s.routes[i].Match(raw); ok {
+			return &s.routes[i], params
 		}
 	}
 	return nil, nil
@@ -201,44 +141,27 @@ type User struct {
 	TempPassword string
 }
 
-// clone copies u and its lists.
-func (u *User) clone() User {
-	c := *u
-	c.Factors = append([]string(nil), u.Factors...)
-	c.Roles = append([]string(nil), u.Roles...)
-	return c
-}
-
-// Failure is a canned Okta error answer given instead of the real one:
-// Status with errorCode Code and errorSummary Detail, and Header added (it
-// overrides the fake's own headers).
-type Failure struct {
-	Status       int
-	Code, Detail string
-	Header       http.Header
-}
-
 // Token is the API token the fake accepts (Authorization: SSWS Token).
 const Token = "00secret-okta-token-value"
 
 // Server behaves like an Okta org for the endpoints mfadesk uses. Create it
 // with New; it is safe for concurrent use.
 type Server struct {
-	t     testing.TB
 	spec  *openAPI
 	srv   *httptest.Server
 	token string
 
-	mu           sync.Mutex
-	users        map[string]*User
-	meID         string
-	n            int
-	calls        []string
-	undocumented []string
-	fail         map[string][]Failure // "METHOD path" or "METHOD template" -> answers to give first
-	pushes       map[string]*push     // transaction ID -> push in flight
-	remaining    int                  // X-Rate-Limit-Remaining to report on success
-	resetIn      time.Duration        // X-Rate-Limit-Reset, from now
+	calls        fakeapi.Log[string]
+	undocumented fakeapi.Undocumented
+	faults       fakeapi.Faults // matched on "METHOD path", then "METHOD template"
+	meID         fakeapi.Var[string]
+	remaining    fakeapi.Var[int]           // X-Rate-Limit-Remaining to report on success
+	resetIn      fakeapi.Var[time.Duration] // X-Rate-Limit-Reset, from now
+
+	mu     sync.Mutex
+	users  map[string]*User
+	n      int
+	pushes map[string]*push // transaction ID -> push in flight
 }
 
 // New starts a fake org with no users, stopped when t ends. It reports 599
@@ -247,20 +170,11 @@ type Server struct {
 // document arrives.
 func New(t testing.TB) *Server {
 	t.Helper()
-	f := &Server{
-		t: t, spec: loadSpec(t), token: Token,
-		users: map[string]*User{}, fail: map[string][]Failure{}, pushes: map[string]*push{},
-		remaining: 599, resetIn: time.Minute,
-	}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
-	t.Cleanup(func() {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		for _, u := range f.undocumented {
-			t.Errorf("client sent a request Okta's OpenAPI description does not document: %s", u)
-		}
-	})
+	f := &Server{spec: spec.Must(t), token: Token, users: map[string]*User{}, pushes: map[string]*push{}}
+	f.remaining.Set(599)
+	f.resetIn.Set(time.Minute)
+	f.srv = fakeapi.Start(t, http.HandlerFunc(f.serve))
+	f.undocumented.FailAtCleanup(t, "Okta's OpenAPI description")
 	return f
 }
 
@@ -272,46 +186,38 @@ func (f *Server) Client() *http.Client { return f.srv.Client() }
 
 // AddUser adds u, or replaces the user with its ID.
 func (f *Server) AddUser(u User) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if u.Status == "" {
-		u.Status = "ACTIVE"
-	}
-	c := u.clone()
-	f.users[u.ID] = &c
+	u.Status = cmp.Or(u.Status, "ACTIVE")
+	fakeapi.Store(&f.mu, f.users, u.ID, u, (*User).clone)
 }
 
 // User returns a copy of the user with ID id as it stands now, or the zero
 // User.
-func (f *Server) User(id string) User {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	u := f.users[id]
-	if u == nil {
-		return User{}
-	}
-	return u.clone()
+func (f *Server) User(id string) User { return fakeapi.Copy(&f.mu, f.users, id, (*User).clone) }
+
+// clone copies u and its lists.
+func (u *User) clone() User {
+	c := *u
+	c.Factors = slices.Clone(u.Factors)
+	c.Roles = slices.Clone(u.Roles)
+	return c
 }
 
 // SetMe makes the user with ID id the owner of the API token ("me").
-func (f *Server) SetMe(id string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.meID = id
-}
+func (f *Server) SetMe(id string) { f.meID.Set(id) }
 
 // SetRemaining sets the X-Rate-Limit-Remaining successful answers carry.
-func (f *Server) SetRemaining(n int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.remaining = n
-}
+func (f *Server) SetRemaining(n int) { f.remaining.Set(n) }
 
 // SetResetIn sets X-Rate-Limit-Reset to d after each answer.
-func (f *Server) SetResetIn(d time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.resetIn = d
+func (f *Server) SetResetIn(d time.Duration) { f.resetIn.Set(d) }
+
+// Failure is a canned Okta error answer given instead of the real one:
+// Status with errorCode Code and errorSummary Detail, and Header added (it
+// overrides the fake's own headers).
+type Failure struct {
+	Status       int
+	Code, Detail string
+	Header       http.Header
 }
 
 // FailNext makes the next answers to key be fs, in order. key is "METHOD
@@ -321,18 +227,14 @@ func (f *Server) SetResetIn(d time.Duration) {
 // ("POST /api/v1/users/{id}/lifecycle/suspend"); a path's failures come
 // first.
 func (f *Server) FailNext(key string, fs ...Failure) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.fail[key] = append(f.fail[key], fs...)
+	for _, fl := range fs {
+		f.faults.Add(fakeapi.Fault{Match: key, Status: fl.Status, Code: fl.Code, Message: fl.Detail, Header: fl.Header, Times: 1})
+	}
 }
 
 // Calls returns the requests received, oldest first, as "METHOD
 // escaped-path?query".
-func (f *Server) Calls() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.calls...)
-}
+func (f *Server) Calls() []string { return f.calls.All() }
 
 func (f *Server) writeError(w http.ResponseWriter, status int, code, summary string) {
 	w.Header().Set("Content-Type", "application/json")
@@ -357,12 +259,12 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if r.URL.RawQuery != "" {
 		call += "?" + r.URL.RawQuery
 	}
-	f.calls = append(f.calls, call)
+	f.calls.Add(call)
 	h := w.Header()
 	h.Set("X-Okta-Request-Id", fmt.Sprintf("req-%d", f.n))
 	h.Set("X-Rate-Limit-Limit", "600")
-	h.Set("X-Rate-Limit-Reset", strconv.FormatInt(time.Now().Add(f.resetIn).Unix(), 10))
-	h.Set("X-Rate-Limit-Remaining", strconv.Itoa(f.remaining))
+	h.Set("X-Rate-Limit-Reset", strconv.FormatInt(time.Now().Add(f.resetIn.Get()).Unix(), 10))
+	h.Set("X-Rate-Limit-Remaining", strconv.Itoa(f.remaining.Get()))
 
 	if r.Header.Get("Authorization") != "SSWS "+f.token {
 		f.writeError(w, http.StatusUnauthorized, "E0000011", "Invalid token provided")
@@ -370,35 +272,28 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	rt, params := f.spec.match(r.URL.EscapedPath())
 	if rt == nil {
-		f.undocumented = append(f.undocumented, call)
+		f.undocumented.Add(call)
 		f.writeError(w, http.StatusNotFound, "E0000022", "The endpoint does not exist.")
 		return
 	}
 	allowed, ok := rt.methods[r.Method]
 	if !ok {
-		f.undocumented = append(f.undocumented, call+" (method)")
+		f.undocumented.Add(call + " (method)")
 		f.writeError(w, http.StatusMethodNotAllowed, "E0000022", "The endpoint does not support the provided HTTP method")
 		return
 	}
 	for k := range r.URL.Query() {
 		if !allowed[k] {
-			f.undocumented = append(f.undocumented, call+" (query parameter "+k+")")
+			f.undocumented.Add(call + " (query parameter " + k + ")")
 			f.writeError(w, http.StatusBadRequest, "E0000001", "Api validation failed: unknown parameter "+k)
 			return
 		}
 	}
-	key := r.Method + " " + rt.template
-	fkey := r.Method + " " + r.URL.EscapedPath() // a failure for this exact path first, then for the template
-	if len(f.fail[fkey]) == 0 {
-		fkey = key
-	}
-	if q := f.fail[fkey]; len(q) > 0 {
-		fl := q[0]
-		f.fail[fkey] = q[1:]
-		for k, vs := range fl.Header {
-			h[k] = vs
-		}
-		f.writeError(w, fl.Status, fl.Code, fl.Detail)
+	key := r.Method + " " + rt.Template
+	// A failure for this exact path first, then for the template.
+	if fl, ok := f.faults.Take(r.Method+" "+r.URL.EscapedPath(), key); ok {
+		fl.WriteHeaders(h)
+		f.writeError(w, fl.Status, fl.Code, fl.Message)
 		return
 	}
 	f.route(w, r, key, params)
@@ -406,7 +301,7 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 func (f *Server) find(idOrLogin string) *User {
 	if idOrLogin == "me" {
-		idOrLogin = f.meID
+		idOrLogin = f.meID.Get()
 	}
 	if u, ok := f.users[idOrLogin]; ok {
 		return u

@@ -9,7 +9,7 @@ import (
 // TestFakeRefusesUndocumentedRequests checks the fake itself: a path, a
 // method or a query parameter the OpenAPI description lacks is refused.
 func TestFakeRefusesUndocumentedRequests(t *testing.T) {
-	s := loadSpec(t)
+	s := spec.Must(t)
 	tests := []struct {
 		method, path, query string
 		ok                  bool

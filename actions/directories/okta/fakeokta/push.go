@@ -69,7 +69,7 @@ func (f *Server) verifyPush(w http.ResponseWriter, r *http.Request, u *User, fac
 	}
 	for k := range req {
 		if k != "useNumberMatchingChallenge" {
-			f.undocumented = append(f.undocumented, "POST verify (body property "+k+")")
+			f.undocumented.Add("POST verify (body property " + k + ")")
 			f.writeError(w, http.StatusBadRequest, "E0000001", "Api validation failed: unknown property "+k)
 			return
 		}
