@@ -44,7 +44,8 @@ func TestImportedOnlyByTestsFakesAndDemo(t *testing.T) {
 }
 
 // fakes are the fake servers built on this package.
-var fakes = []string{"actions/directories/okta/fakeokta"}
+var fakes = []string{"actions/directories/entra/fakegraph", "actions/directories/google/fakegoogle",
+	"actions/directories/okta/fakeokta", "bot/fakeslack"}
 
 // modulePackages maps every package of the module to the packages its
 // non-test files import, as go list reports them for this platform.

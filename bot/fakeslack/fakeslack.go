@@ -13,15 +13,20 @@
 package fakeslack
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mfadesk/mfadesk/actions/fakeapi"
 )
 
 // DefaultToken is the bot token the server accepts unless told otherwise.
@@ -79,12 +84,6 @@ type File struct {
 	Completed                bool
 }
 
-type fault struct {
-	code       string
-	retryAfter time.Duration
-	delay      time.Duration
-}
-
 type trigger struct {
 	user   string
 	issued time.Time
@@ -101,8 +100,14 @@ type Server struct {
 	AppToken string
 
 	srv        *httptest.Server
+	calls      fakeapi.Log[Call]
+	faults     fakeapi.Faults // matched on the method name
+	triggerTTL fakeapi.Var[time.Duration]
+	// undocumented collects what Slack's published description does not
+	// document (see Undocumented).
+	undocumented fakeapi.Undocumented
+
 	mu         sync.Mutex
-	triggerTTL time.Duration
 	seq        int
 	users      map[string]User
 	channels   map[string]bool
@@ -113,15 +118,10 @@ type Server struct {
 	responses  map[string]*responseURL
 	views      map[string]*View
 	triggers   map[string]*trigger
-	calls      []Call
-	faults     map[string][]fault
 	delays     map[string]time.Duration
 	files      map[string]*File
 	sock       *socket
-	// undocumented collects what Slack's published description does not
-	// document (see Undocumented).
-	undocumented []string
-	onChange     func()
+	onChange   func()
 }
 
 // New starts a fake Slack; Close stops it.
@@ -133,13 +133,14 @@ func New() *Server {
 }
 
 func newServer() *Server {
-	return &Server{
-		Token: DefaultToken, AppToken: DefaultAppToken, triggerTTL: 3 * time.Second, sock: newSocket(),
+	s := &Server{
+		Token: DefaultToken, AppToken: DefaultAppToken, sock: newSocket(),
 		users: map[string]User{}, channels: map[string]bool{}, outside: map[string]bool{}, ims: map[string]string{},
 		responses: map[string]*responseURL{}, views: map[string]*View{},
-		triggers: map[string]*trigger{}, faults: map[string][]fault{}, delays: map[string]time.Duration{},
-		files: map[string]*File{},
+		triggers: map[string]*trigger{}, delays: map[string]time.Duration{}, files: map[string]*File{},
 	}
+	s.triggerTTL.Set(3 * time.Second)
+	return s
 }
 
 // Handler answers the fake's URLs: /api/{method}, /response/{id},
@@ -195,11 +196,7 @@ func (s *Server) AddChannelWithoutBot(id string) {
 }
 
 // SetTriggerTTL changes how long a trigger_id may be used (3s, as in Slack).
-func (s *Server) SetTriggerTTL(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.triggerTTL = d
-}
+func (s *Server) SetTriggerTTL(d time.Duration) { s.triggerTTL.Set(d) }
 
 // NewTrigger issues a trigger_id for user, usable once within the trigger
 // TTL.
@@ -224,18 +221,13 @@ func (s *Server) newResponseURL(user, channel string) string {
 
 // RateLimit makes the next n calls of method answer 429 with Retry-After.
 func (s *Server) RateLimit(method string, n int, retryAfter time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults[method] = append(s.faults[method], fault{code: "ratelimited", retryAfter: retryAfter})
-	}
+	s.faults.Add(fakeapi.Fault{Match: method, Status: http.StatusTooManyRequests, Code: "ratelimited",
+		RetryAfter: fmt.Sprint(int((retryAfter + time.Second - 1) / time.Second)), Times: n})
 }
 
 // Fail makes the next call of method answer ok:false with code.
 func (s *Server) Fail(method, code string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults[method] = append(s.faults[method], fault{code: code})
+	s.faults.Add(fakeapi.Fault{Match: method, Status: http.StatusOK, Code: code, Times: 1})
 }
 
 // Delay makes every call of method take at least d (0 removes it).
@@ -247,10 +239,8 @@ func (s *Server) Delay(method string, d time.Duration) {
 
 // Calls returns the calls received, of the given methods only if any.
 func (s *Server) Calls(methods ...string) []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var out []Call
-	for _, c := range s.calls {
+	for _, c := range s.calls.All() {
 		if len(methods) == 0 || slices.Contains(methods, c.Method) {
 			out = append(out, c)
 		}
@@ -262,13 +252,7 @@ func (s *Server) Calls(methods ...string) []Call {
 func (s *Server) Messages(channel string) []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []Message
-	for _, m := range s.messages {
-		if m.Channel == channel {
-			out = append(out, *m)
-		}
-	}
-	return out
+	return copies(slices.Values(s.messages), func(m *Message) bool { return m.Channel == channel })
 }
 
 // Ephemerals returns the ephemeral messages posted, oldest first.
@@ -280,10 +264,8 @@ func (s *Server) Ephemerals() []Message {
 
 // Responses returns the replies posted to response URLs, oldest first.
 func (s *Server) Responses() []Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var out []Message
-	for _, c := range s.calls {
+	for _, c := range s.calls.All() {
 		if c.Method == "response_url" {
 			out = append(out, Message{Channel: c.Args["_channel"], TS: c.Args["_ts"], Text: c.Args["text"],
 				Blocks: plainJSON(json.RawMessage(c.Args["blocks"])), User: c.Args["_user"]})
@@ -315,12 +297,7 @@ func (s *Server) View(id string) (View, bool) {
 func (s *Server) Views(user string) []View {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []View
-	for _, v := range s.views {
-		if v.User == user {
-			out = append(out, *v)
-		}
-	}
+	out := copies(maps.Values(s.views), func(v *View) bool { return v.User == user })
 	slices.SortFunc(out, func(a, b View) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
@@ -329,11 +306,19 @@ func (s *Server) Views(user string) []View {
 func (s *Server) Files() []File {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []File
-	for _, f := range s.files {
-		out = append(out, *f)
-	}
+	out := copies(maps.Values(s.files), func(*File) bool { return true })
 	slices.SortFunc(out, func(a, b File) int { return strings.Compare(a.ID, b.ID) })
+	return out
+}
+
+// copies returns *p for every p of ps that keep accepts, in order.
+func copies[T any](ps iter.Seq[*T], keep func(*T) bool) []T {
+	var out []T
+	for p := range ps {
+		if keep(p) {
+			out = append(out, *p)
+		}
+	}
 	return out
 }
 
@@ -403,13 +388,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	delete(a, "token")
 
+	s.calls.Add(Call{Method: method, Args: a, At: time.Now()})
+	f, faulty := s.faults.Take(method)
 	s.mu.Lock()
-	s.calls = append(s.calls, Call{Method: method, Args: a, At: time.Now()})
 	delay := s.delays[method]
-	var f *fault
-	if q := s.faults[method]; len(q) > 0 {
-		f, s.faults[method] = &q[0], q[1:]
-	}
 	s.mu.Unlock()
 	if delay > 0 {
 		select {
@@ -426,13 +408,13 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		method == "apps.connections.open" && token != s.AppToken:
 		slackError(w, "invalid_auth")
 		return
-	case f != nil && f.code == "ratelimited":
-		w.Header().Set("Retry-After", fmt.Sprint(int((f.retryAfter+time.Second-1)/time.Second)))
+	case faulty && f.Code == "ratelimited":
+		w.Header().Set("Retry-After", cmp.Or(f.RetryAfter, "0"))
 		w.WriteHeader(http.StatusTooManyRequests)
 		writeJSON(w, obj{"ok": false, "error": "ratelimited"})
 		return
-	case f != nil:
-		slackError(w, f.code)
+	case faulty:
+		slackError(w, f.Code)
 		return
 	}
 	h, ok := s.methods()[method]
@@ -476,7 +458,7 @@ func (s *Server) serveResponse(w http.ResponseWriter, r *http.Request) {
 	}
 	ru.uses++
 	a["_user"], a["_channel"], a["_ts"] = ru.user, ru.channel, fmt.Sprintf("1700000000.%06d", s.next())
-	s.calls = append(s.calls, Call{Method: "response_url", Args: a, At: time.Now()})
+	s.calls.Add(Call{Method: "response_url", Args: a, At: time.Now()})
 	s.mu.Unlock()
 	writeJSON(w, obj{"ok": true})
 	s.changed()
@@ -492,7 +474,7 @@ func (s *Server) serveUpload(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls = append(s.calls, Call{Method: "upload", Args: map[string]string{"file_id": id}, At: time.Now()})
+	s.calls.Add(Call{Method: "upload", Args: map[string]string{"file_id": id}, At: time.Now()})
 	f, ok := s.files[id]
 	if !ok {
 		http.Error(w, "unknown upload", http.StatusNotFound)

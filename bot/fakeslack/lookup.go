@@ -2,18 +2,15 @@ package fakeslack
 
 import (
 	"encoding/json"
-	"fmt"
-	"os"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
+
+	"github.com/mfadesk/mfadesk/actions/fakeapi"
 )
 
-// excerptFile is Slack's published Web API description (an excerpt), kept in
+// excerpt is Slack's published Web API description (an excerpt), kept in
 // shared/reference beside the repository.
-const excerptFile = "slack-web-api-excerpt.json"
+var excerpt = fakeapi.NewSpec("Slack Web API excerpt", "slack-web-api-excerpt.json", parseExcerpt)
 
 // methodSpec is what the excerpt documents of one method: its arguments and
 // the error codes it may answer.
@@ -22,63 +19,41 @@ type methodSpec struct {
 	errors []string
 }
 
-var (
-	excerptOnce sync.Once
-	excerpt     map[string]methodSpec
-	excerptErr  error
-)
-
-// loadExcerpt reads the excerpt from shared/reference beside the module
-// root, found from this source file's location.
-func loadExcerpt() (map[string]methodSpec, error) {
-	excerptOnce.Do(func() {
-		_, self, _, ok := runtime.Caller(0)
-		if !ok {
-			excerptErr = fmt.Errorf("find %s: no caller information", excerptFile)
-			return
-		}
-		// self is <root>/bot/fakeslack/lookup.go; shared/ sits beside <root>.
-		root := filepath.Dir(filepath.Dir(filepath.Dir(self)))
-		b, err := os.ReadFile(filepath.Join(filepath.Dir(root), "shared", "reference", excerptFile))
-		if err != nil {
-			excerptErr = fmt.Errorf("read %s: %w", excerptFile, err)
-			return
-		}
-		var doc struct {
-			Paths map[string]map[string]struct {
-				Parameters []struct {
-					Name string `json:"name"`
-				} `json:"parameters"`
-				Responses struct {
-					Default struct {
-						Schema struct {
-							Properties struct {
-								Error struct {
-									Enum []string `json:"enum"`
-								} `json:"error"`
-							} `json:"properties"`
-						} `json:"schema"`
-					} `json:"default"`
-				} `json:"responses"`
-			} `json:"paths"`
-		}
-		if err := json.Unmarshal(b, &doc); err != nil {
-			excerptErr = fmt.Errorf("parse %s: %w", excerptFile, err)
-			return
-		}
-		excerpt = map[string]methodSpec{}
-		for path, ops := range doc.Paths {
-			for _, op := range ops {
-				var m methodSpec
-				for _, p := range op.Parameters {
-					m.args = append(m.args, p.Name)
-				}
-				m.errors = op.Responses.Default.Schema.Properties.Error.Enum
-				excerpt[strings.TrimPrefix(path, "/")] = m
+// parseExcerpt reads what the excerpt documents of each method.
+func parseExcerpt(b []byte) (map[string]methodSpec, error) {
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Parameters []struct {
+				Name string `json:"name"`
+			} `json:"parameters"`
+			Responses struct {
+				Default struct {
+					Schema struct {
+						Properties struct {
+							Error struct {
+								Enum []string `json:"enum"`
+							} `json:"error"`
+						} `json:"properties"`
+					} `json:"schema"`
+				} `json:"default"`
+			} `json:"responses"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, err
+	}
+	methods := map[string]methodSpec{}
+	for path, ops := range doc.Paths {
+		for _, op := range ops {
+			var m methodSpec
+			for _, p := range op.Parameters {
+				m.args = append(m.args, p.Name)
 			}
+			m.errors = op.Responses.Default.Schema.Properties.Error.Enum
+			methods[strings.TrimPrefix(path, "/")] = m
 		}
-	})
-	return excerpt, excerptErr
+	}
+	return methods, nil
 }
 
 // documented answers method's call with the handler's result, after checking
@@ -87,21 +62,21 @@ func loadExcerpt() (map[string]methodSpec, error) {
 // an error code the description does not list is recorded (Undocumented).
 func (s *Server) documented(method string, h handler) handler {
 	return func(a map[string]string) (obj, string) {
-		spec, err := loadExcerpt()
+		spec, err := excerpt.Load()
 		if err != nil {
-			s.undocumented = append(s.undocumented, method+": "+err.Error())
+			s.undocumented.Add(method + ": " + err.Error())
 			return nil, "fatal_error"
 		}
 		m := spec[method]
 		for k := range a {
 			if !slices.Contains(m.args, k) {
-				s.undocumented = append(s.undocumented, method+": argument "+k)
+				s.undocumented.Add(method + ": argument " + k)
 				return nil, "invalid_arg_name"
 			}
 		}
 		res, code := h(a)
 		if code != "" && !slices.Contains(m.errors, code) {
-			s.undocumented = append(s.undocumented, method+": error "+code)
+			s.undocumented.Add(method + ": error " + code)
 		}
 		return res, code
 	}
@@ -110,11 +85,7 @@ func (s *Server) documented(method string, h handler) handler {
 // Undocumented lists what the bot sent, or the fake answered, that Slack's
 // published description does not document, for the methods the fake checks
 // (users.lookupByEmail). A test should find it empty.
-func (s *Server) Undocumented() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.undocumented...)
-}
+func (s *Server) Undocumented() []string { return s.undocumented.List() }
 
 // usersLookupByEmail finds a user by the email on their profile, as Slack
 // does: case-insensitive, users_not_found when none has it. A deactivated

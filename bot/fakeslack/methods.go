@@ -190,7 +190,7 @@ func (s *Server) viewsOpen(a map[string]string) (obj, string) {
 		return nil, "invalid_trigger_id"
 	case t.used:
 		return nil, "exchanged_trigger_id"
-	case time.Since(t.issued) > s.triggerTTL:
+	case time.Since(t.issued) > s.triggerTTL.Get():
 		return nil, "expired_trigger_id"
 	}
 	v, code := viewArg(a)

@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sync"
+	"sync/atomic"
 	"testing"
+
+	"github.com/mfadesk/mfadesk/actions/fakeapi"
 )
 
 // Authority is a local Microsoft Entra token authority over TLS for one
@@ -20,21 +22,33 @@ type Authority struct {
 	srv    *httptest.Server
 	tenant string
 
-	mu        sync.Mutex
-	token     string
-	refuse    string // error_description of a refused client, "" to issue tokens
-	forms     []url.Values
-	discovery int
+	token     fakeapi.Var[string]
+	refuse    fakeapi.Var[string] // error_description of a refused client, "" to issue tokens
+	forms     fakeapi.Log[url.Values]
+	discovery atomic.Int64
 }
 
 // NewAuthority starts an authority for tenant that issues token, stopped
 // when t ends.
 func NewAuthority(t testing.TB, tenant, token string) *Authority {
 	t.Helper()
-	a := &Authority{tenant: tenant, token: token}
-	a.srv = httptest.NewTLSServer(http.HandlerFunc(a.serve))
-	t.Cleanup(a.srv.Close)
+	a := &Authority{tenant: tenant}
+	a.token.Set(token)
+	a.srv = fakeapi.StartTLS(t, http.HandlerFunc(a.serve))
 	return a
+}
+
+// RefuseManagedIdentity makes azidentity find, until t ends, a managed
+// identity endpoint (App Service's, through IDENTITY_ENDPOINT and
+// IDENTITY_HEADER) that refuses every request, as one with no identity
+// assigned does. Like t.Setenv, it cannot be used in parallel tests.
+func RefuseManagedIdentity(t testing.TB) {
+	t.Helper()
+	mi := fakeapi.Start(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, `{"error":"invalid_request","error_description":"no identity"}`, http.StatusBadRequest)
+	}))
+	t.Setenv("IDENTITY_ENDPOINT", mi.URL)
+	t.Setenv("IDENTITY_HEADER", "h")
 }
 
 // URL is the authority host with a trailing slash, as AZURE_AUTHORITY_HOST
@@ -50,43 +64,25 @@ func (a *Authority) CertPEM() []byte {
 }
 
 // SetToken makes the authority issue tok from now on.
-func (a *Authority) SetToken(tok string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.token = tok
-}
+func (a *Authority) SetToken(tok string) { a.token.Set(tok) }
 
 // Refuse makes the token endpoint refuse every client from now on, as Entra
 // refuses a wrong secret: 401 invalid_client with description (such as
 // "AADSTS7000215: Invalid client secret provided."), followed by Entra's
 // trace and correlation lines. An empty description issues tokens again.
-func (a *Authority) Refuse(description string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.refuse = description
-}
+func (a *Authority) Refuse(description string) { a.refuse.Set(description) }
 
 // Forms returns the token requests' forms, oldest first.
-func (a *Authority) Forms() []url.Values {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]url.Values(nil), a.forms...)
-}
+func (a *Authority) Forms() []url.Values { return a.forms.All() }
 
 // Discoveries counts the reads of the OpenID configuration.
-func (a *Authority) Discoveries() int {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.discovery
-}
+func (a *Authority) Discoveries() int { return int(a.discovery.Load()) }
 
 func (a *Authority) serve(w http.ResponseWriter, r *http.Request) {
 	base := a.srv.URL + "/" + a.tenant
 	switch r.URL.Path {
 	case "/" + a.tenant + "/v2.0/.well-known/openid-configuration":
-		a.mu.Lock()
-		a.discovery++
-		a.mu.Unlock()
+		a.discovery.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"authorization_endpoint": base + "/oauth2/v2.0/authorize",
@@ -98,10 +94,8 @@ func (a *Authority) serve(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, err.Error(), 400)
 			return
 		}
-		a.mu.Lock()
-		a.forms = append(a.forms, r.PostForm)
-		token, refuse := a.token, a.refuse
-		a.mu.Unlock()
+		a.forms.Add(r.PostForm)
+		token, refuse := a.token.Get(), a.refuse.Get()
 		w.Header().Set("Content-Type", "application/json")
 		if refuse != "" {
 			w.WriteHeader(http.StatusUnauthorized)

@@ -43,22 +43,10 @@ func (b *tokenBucket) take() (bool, time.Duration) {
 // on its own; answers come back in reverse order, as Graph does not promise
 // any order.
 func (g *Server) batch(r fakeReq) fakeResp {
-	g.mu.Lock()
-	g.calls = append(g.calls, "POST /$batch")
-	var hit *fault
-	for _, f := range g.faults {
-		if f.times > 0 && f.match == "$batch" {
-			f.times--
-			hit = f
-			break
-		}
-	}
-	g.mu.Unlock()
-	if hit != nil {
-		resp := g.errResp(hit.status, hit.code, "Injected batch failure.")
-		if hit.retryAfter != "" {
-			resp.header.Set("Retry-After", hit.retryAfter)
-		}
+	g.calls.Add("POST /$batch")
+	if hit, ok := g.faults.Take("$batch"); ok {
+		resp := g.errResp(hit.Status, hit.Code, "Injected batch failure.")
+		hit.WriteHeaders(resp.header)
 		return resp
 	}
 	var in struct {

@@ -3,17 +3,15 @@ package fakegraph
 import (
 	"encoding/xml"
 	"fmt"
-	"os"
 	"strings"
-	"sync"
-	"testing"
 
-	"github.com/mfadesk/mfadesk/actions/directories/internal/sharedref"
+	"github.com/mfadesk/mfadesk/actions/fakeapi"
 )
 
-// csdlFile is Microsoft Graph's published v1.0 metadata (an excerpt), kept in
-// shared/reference beside the repository.
-const csdlFile = "graph-v1.0-excerpt.csdl.xml"
+// metadata is Microsoft Graph's published v1.0 metadata (an excerpt), kept
+// in shared/reference beside the repository; a missing file fails the test
+// (CI has shared/ beside the repository).
+var metadata = fakeapi.NewSpec("Graph metadata", "graph-v1.0-excerpt.csdl.xml", parseCSDL)
 
 // csdlModel is what the fake Graph knows of the metadata: entity and complex
 // types with their properties and navigations, and bound actions.
@@ -53,38 +51,7 @@ type xmlProp struct {
 	Type string `xml:"Type,attr"`
 }
 
-var (
-	csdlOnce   sync.Once
-	csdlLoaded *csdlModel
-	csdlErr    error
-)
-
-// loadCSDL reads the metadata once per test binary; a missing file fails the
-// test (CI has shared/ beside the repository).
-func loadCSDL(t testing.TB) *csdlModel {
-	t.Helper()
-	csdlOnce.Do(func() {
-		path, err := sharedref.Path(csdlFile)
-		if err != nil {
-			csdlErr = err
-			return
-		}
-		csdlLoaded, csdlErr = parseCSDL(path)
-		if csdlErr != nil {
-			csdlErr = fmt.Errorf("%s: %w", path, csdlErr)
-		}
-	})
-	if csdlErr != nil {
-		t.Fatalf("Graph metadata: %v", csdlErr)
-	}
-	return csdlLoaded
-}
-
-func parseCSDL(path string) (*csdlModel, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
+func parseCSDL(data []byte) (*csdlModel, error) {
 	var doc xmlEdmx
 	if err := xml.Unmarshal(data, &doc); err != nil {
 		return nil, err

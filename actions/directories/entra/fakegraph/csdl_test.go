@@ -3,7 +3,7 @@ package fakegraph
 import "testing"
 
 func TestCSDLModel(t *testing.T) {
-	m := loadCSDL(t)
+	m := metadata.Must(t)
 	if _, ok := m.prop("user", "accountEnabled"); !ok {
 		t.Error("user.accountEnabled missing")
 	}

@@ -22,12 +22,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mfadesk/mfadesk/actions/fakeapi"
 )
 
 // AllRoles is every application permission mfadesk asks for: the roles claim
@@ -49,24 +53,24 @@ func Token(roles ...string) string {
 // Server behaves like Microsoft Graph v1.0 for the endpoints mfadesk calls.
 // Create it with New; it is safe for concurrent use.
 type Server struct {
-	t     testing.TB
 	model *csdlModel
 	srv   *httptest.Server
+
+	calls     fakeapi.Log[string]
+	faults    fakeapi.Faults      // matched on the log line, or "$batch"
+	token     fakeapi.Var[string] // the bearer token it accepts
+	pageSize  fakeapi.Var[int]
+	latency   fakeapi.Var[time.Duration]
+	bucket    fakeapi.Var[*tokenBucket]
+	throttled atomic.Int64 // 429s answered by the bucket
 
 	mu    sync.Mutex
 	users map[string]*User // by object ID
 	// assigned and eligible are role assignments and PIM eligibilities by
 	// principal ID (a user or a group), besides User.Roles.
-	assigned  map[string][]Assignment
-	eligible  map[string][]Assignment
-	token     string // the bearer token it accepts
-	pageSize  int
-	seq       int
-	faults    []*fault
-	calls     []string
-	latency   time.Duration
-	bucket    *tokenBucket
-	throttled int // 429s answered by the bucket
+	assigned map[string][]Assignment
+	eligible map[string][]Assignment
+	seq      int
 }
 
 // User is a user of the fake tenant.
@@ -116,19 +120,9 @@ func (u *User) clone() User {
 		mc := *m
 		c.Methods[i] = &mc
 	}
-	c.Roles = append([]string(nil), u.Roles...)
-	c.Groups = append([]string(nil), u.Groups...)
+	c.Roles = slices.Clone(u.Roles)
+	c.Groups = slices.Clone(u.Groups)
 	return c
-}
-
-// fault makes the next times requests whose "METHOD path" contains match
-// answer status.
-type fault struct {
-	match      string
-	status     int
-	code       string
-	retryAfter string
-	times      int
 }
 
 // New starts a fake Graph, stopped when t ends. It fails t when Graph's
@@ -136,9 +130,11 @@ type fault struct {
 // root) cannot be read. It accepts Token(AllRoles...) until SetToken.
 func New(t testing.TB) *Server {
 	t.Helper()
-	g := &Server{t: t, model: loadCSDL(t), users: map[string]*User{}, token: Token(AllRoles...), pageSize: 100}
-	g.srv = httptest.NewServer(g)
-	t.Cleanup(g.srv.Close)
+	g := &Server{model: metadata.Must(t), users: map[string]*User{},
+		assigned: map[string][]Assignment{}, eligible: map[string][]Assignment{}}
+	g.token.Set(Token(AllRoles...))
+	g.pageSize.Set(100)
+	g.srv = fakeapi.Start(t, g)
 	return g
 }
 
@@ -146,18 +142,10 @@ func New(t testing.TB) *Server {
 func (g *Server) URL() string { return g.srv.URL }
 
 // Token is the bearer token the fake accepts.
-func (g *Server) Token() string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.token
-}
+func (g *Server) Token() string { return g.token.Get() }
 
 // SetToken makes the fake accept tok, and only tok.
-func (g *Server) SetToken(tok string) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.token = tok
-}
+func (g *Server) SetToken(tok string) { g.token.Set(tok) }
 
 // AddUser adds u, with an object ID made up when u.ID is empty, and returns
 // it as stored.
@@ -174,64 +162,34 @@ func (g *Server) AddUser(u User) User {
 
 // User returns a copy of the user with object ID id as it stands now, or the
 // zero User.
-func (g *Server) User(id string) User {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	u := g.users[id]
-	if u == nil {
-		return User{}
-	}
-	return u.clone()
-}
+func (g *Server) User(id string) User { return fakeapi.Copy(&g.mu, g.users, id, (*User).clone) }
 
 // Inject makes the next times requests whose log line (see Calls) contains
 // match answer status with a Graph error body, and Retry-After when
 // retryAfter is not empty. Match "$batch" fails whole batches.
 func (g *Server) Inject(match string, status int, retryAfter string, times int) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	code := map[int]string{429: "TooManyRequests", 503: "serviceNotAvailable", 504: "gatewayTimeout", 403: "Authorization_RequestDenied"}[status]
-	g.faults = append(g.faults, &fault{match: match, status: status, code: code, retryAfter: retryAfter, times: times})
+	g.faults.Add(fakeapi.Fault{Match: match, Status: status, Code: code, RetryAfter: retryAfter, Times: times})
 }
 
 // Calls returns the requests received, oldest first, as "METHOD path?query"
 // below /v1.0 ("GET /users/{id}?$select=id"); the requests inside a $batch
 // follow its "POST /$batch" line as "batch: METHOD path?query".
-func (g *Server) Calls() []string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return append([]string(nil), g.calls...)
-}
+func (g *Server) Calls() []string { return g.calls.All() }
 
 // SetPageSize sets how many items a page of a collection holds (100).
-func (g *Server) SetPageSize(n int) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.pageSize = n
-}
+func (g *Server) SetPageSize(n int) { g.pageSize.Set(n) }
 
 // SetLatency makes every HTTP request take d before it is answered.
-func (g *Server) SetLatency(d time.Duration) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.latency = d
-}
+func (g *Server) SetLatency(d time.Duration) { g.latency.Set(d) }
 
 // SetThrottle installs a fresh token bucket: rate requests a second, in
 // bursts of burst, each request inside a $batch counting on its own; past it
 // the fake answers 429 with Retry-After in whole seconds, as Graph does.
-func (g *Server) SetThrottle(rate, burst float64) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	g.bucket = newTokenBucket(rate, burst)
-}
+func (g *Server) SetThrottle(rate, burst float64) { g.bucket.Set(newTokenBucket(rate, burst)) }
 
 // Throttled counts the 429s the token bucket has answered.
-func (g *Server) Throttled() int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.throttled
-}
+func (g *Server) Throttled() int { return int(g.throttled.Load()) }
 
 // fakeReq is a request to the fake, outer or inside a $batch.
 type fakeReq struct {
@@ -252,13 +210,10 @@ type fakeResp struct {
 
 // ServeHTTP answers one Graph request.
 func (g *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	g.mu.Lock()
-	latency, token := g.latency, g.token
-	g.mu.Unlock()
-	if latency > 0 {
+	if latency := g.latency.Get(); latency > 0 {
 		time.Sleep(latency)
 	}
-	if r.Header.Get("Authorization") != "Bearer "+token {
+	if r.Header.Get("Authorization") != "Bearer "+g.token.Get() {
 		writeFake(w, g.errResp(401, "InvalidAuthenticationToken", "Access token is missing or invalid."))
 		return
 	}
@@ -319,30 +274,15 @@ func (g *Server) handle(r fakeReq) fakeResp {
 	if r.batch {
 		line = "batch: " + line
 	}
-	g.mu.Lock()
-	g.calls = append(g.calls, line)
-	var hit *fault
-	for _, f := range g.faults {
-		if f.times > 0 && strings.Contains(line, f.match) {
-			f.times--
-			hit = f
-			break
-		}
-	}
-	bucket := g.bucket
-	g.mu.Unlock()
-	if hit != nil {
-		resp := g.errResp(hit.status, hit.code, "Injected failure.")
-		if hit.retryAfter != "" {
-			resp.header.Set("Retry-After", hit.retryAfter)
-		}
+	g.calls.Add(line)
+	if hit, ok := g.faults.TakeContained(line); ok {
+		resp := g.errResp(hit.Status, hit.Code, "Injected failure.")
+		hit.WriteHeaders(resp.header)
 		return resp
 	}
-	if bucket != nil {
+	if bucket := g.bucket.Get(); bucket != nil {
 		if ok, wait := bucket.take(); !ok {
-			g.mu.Lock()
-			g.throttled++
-			g.mu.Unlock()
+			g.throttled.Add(1)
 			resp := g.errResp(429, "TooManyRequests", "Too many requests.")
 			resp.header.Set("Retry-After", strconv.Itoa(int(math.Max(1, math.Ceil(wait.Seconds())))))
 			return resp
@@ -429,18 +369,8 @@ func (g *Server) route(r fakeReq) fakeResp {
 func (g *Server) userJSON(u *User, sel string) map[string]any {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	all := map[string]any{"id": u.ID, "userPrincipalName": u.UPN, "mail": nilIfEmpty(u.Mail),
-		"displayName": u.DisplayName, "accountEnabled": u.AccountEnabled}
-	if sel == "" {
-		return all
-	}
-	out := map[string]any{}
-	for _, f := range strings.Split(sel, ",") {
-		if v, ok := all[f]; ok {
-			out[f] = v
-		}
-	}
-	return out
+	return selectFields(map[string]any{"id": u.ID, "userPrincipalName": u.UPN, "mail": nilIfEmpty(u.Mail),
+		"displayName": u.DisplayName, "accountEnabled": u.AccountEnabled}, sel)
 }
 
 func nilIfEmpty(s string) any {
@@ -529,9 +459,7 @@ func (g *Server) listUsers(r fakeReq) fakeResp {
 // page answers one page of items, with an absolute @odata.nextLink.
 func (g *Server) page(r fakeReq, items []any) fakeResp {
 	skip, _ := strconv.Atoi(r.query.Get("$skiptoken"))
-	g.mu.Lock()
-	size := g.pageSize
-	g.mu.Unlock()
+	size := g.pageSize.Get()
 	end := min(skip+size, len(items))
 	if skip > len(items) {
 		skip = len(items)

@@ -19,9 +19,6 @@ type Assignment struct {
 func (g *Server) AssignRole(principalID string, a Assignment) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.assigned == nil {
-		g.assigned = map[string][]Assignment{}
-	}
 	g.assigned[principalID] = append(g.assigned[principalID], a)
 }
 
@@ -30,9 +27,6 @@ func (g *Server) AssignRole(principalID string, a Assignment) {
 func (g *Server) MakeEligible(principalID string, a Assignment) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if g.eligible == nil {
-		g.eligible = map[string][]Assignment{}
-	}
 	g.eligible[principalID] = append(g.eligible[principalID], a)
 }
 

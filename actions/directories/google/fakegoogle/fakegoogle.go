@@ -21,31 +21,36 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mfadesk/mfadesk/actions/fakeapi"
 )
 
 // documented are the Directory API (directory_v1) methods of the users,
 // twoStepVerification, verificationCodes and asps resources, as the
 // discovery document names them; the fake refuses anything else.
-var documented = []struct{ method, template string }{
-	{"GET", "/admin/directory/v1/users/{userKey}"},          // users.get
-	{"PUT", "/admin/directory/v1/users/{userKey}"},          // users.update
-	{"PATCH", "/admin/directory/v1/users/{userKey}"},        // users.patch
-	{"DELETE", "/admin/directory/v1/users/{userKey}"},       // users.delete
-	{"POST", "/admin/directory/v1/users/{userKey}/signOut"}, // users.signOut
-	{"POST", "/admin/directory/v1/users/{userKey}/twoStepVerification/turnOff"},
-	{"GET", "/admin/directory/v1/users/{userKey}/verificationCodes"}, // verificationCodes.list
-	{"POST", "/admin/directory/v1/users/{userKey}/verificationCodes/generate"},
-	{"POST", "/admin/directory/v1/users/{userKey}/verificationCodes/invalidate"},
-	{"GET", "/admin/directory/v1/users/{userKey}/asps"},             // asps.list
-	{"GET", "/admin/directory/v1/users/{userKey}/asps/{codeId}"},    // asps.get
-	{"DELETE", "/admin/directory/v1/users/{userKey}/asps/{codeId}"}, // asps.delete
+var documented = []struct {
+	method string
+	path   fakeapi.PathTemplate
+}{
+	{"GET", fakeapi.ParsePathTemplate("/admin/directory/v1/users/{userKey}")},          // users.get
+	{"PUT", fakeapi.ParsePathTemplate("/admin/directory/v1/users/{userKey}")},          // users.update
+	{"PATCH", fakeapi.ParsePathTemplate("/admin/directory/v1/users/{userKey}")},        // users.patch
+	{"DELETE", fakeapi.ParsePathTemplate("/admin/directory/v1/users/{userKey}")},       // users.delete
+	{"POST", fakeapi.ParsePathTemplate("/admin/directory/v1/users/{userKey}/signOut")}, // users.signOut
+	{"POST", fakeapi.ParsePathTemplate("/admin/directory/v1/users/{userKey}/twoStepVerification/turnOff")},
+	{"GET", fakeapi.ParsePathTemplate("/admin/directory/v1/users/{userKey}/verificationCodes")}, // verificationCodes.list
+	{"POST", fakeapi.ParsePathTemplate("/admin/directory/v1/users/{userKey}/verificationCodes/generate")},
+	{"POST", fakeapi.ParsePathTemplate("/admin/directory/v1/users/{userKey}/verificationCodes/invalidate")},
+	{"GET", fakeapi.ParsePathTemplate("/admin/directory/v1/users/{userKey}/asps")},             // asps.list
+	{"GET", fakeapi.ParsePathTemplate("/admin/directory/v1/users/{userKey}/asps/{codeId}")},    // asps.get
+	{"DELETE", fakeapi.ParsePathTemplate("/admin/directory/v1/users/{userKey}/asps/{codeId}")}, // asps.delete
 }
 
 // userFields are the User resource's properties; a users.update body with
@@ -59,33 +64,15 @@ var userFields = strings.Fields(`id primaryEmail password hashFunction isAdmin i
 
 // matchRoute finds the documented method for a request path.
 func matchRoute(method, escapedPath string) (template string, params map[string]string, pathKnown bool) {
-	raw := strings.Split(strings.TrimPrefix(escapedPath, "/"), "/")
+	raw := fakeapi.Segments(escapedPath)
 	for _, d := range documented {
-		segs := strings.Split(strings.TrimPrefix(d.template, "/"), "/")
-		if len(segs) != len(raw) {
-			continue
-		}
-		p := map[string]string{}
-		ok := true
-		for i, s := range segs {
-			v, err := url.PathUnescape(raw[i])
-			if err != nil || v == "" {
-				ok = false
-				break
-			}
-			if strings.HasPrefix(s, "{") {
-				p[s[1:len(s)-1]] = v
-			} else if s != v {
-				ok = false
-				break
-			}
-		}
+		p, ok := d.path.Match(raw)
 		if !ok {
 			continue
 		}
 		pathKnown = true
 		if d.method == method {
-			return d.template, p, true
+			return d.path.Template, p, true
 		}
 	}
 	return "", nil, pathKnown
@@ -116,22 +103,6 @@ type User struct {
 	Manager string
 }
 
-// clone copies u and its lists.
-func (u *User) clone() User {
-	c := *u
-	c.Aliases = append([]string(nil), u.Aliases...)
-	c.ASPs = append([]ASP(nil), u.ASPs...)
-	return c
-}
-
-// Failure is a canned Google error answer: Status with a Google error body
-// whose first reason is Reason, and Header added.
-type Failure struct {
-	Status          int
-	Reason, Message string
-	Header          http.Header
-}
-
 // Claims are the JWT claims a token request carried, and the key ID of its
 // header.
 type Claims struct {
@@ -159,17 +130,18 @@ type Server struct {
 	srv *httptest.Server
 	pub *rsa.PublicKey
 
-	mu           sync.Mutex
-	n            int
-	users        map[string]*User
-	granted      []string          // scopes delegated to the service account
-	tokens       map[string]string // access token -> subject
-	assertions   []Claims
-	tokenFails   []Failure
-	fail         map[string][]Failure // "METHOD template" or "METHOD path" -> answers to give first
-	calls        []string
-	bodies       []map[string]any // users.update bodies
-	undocumented []string
+	calls        fakeapi.Log[string]
+	assertions   fakeapi.Log[Claims]
+	bodies       fakeapi.Log[map[string]any] // users.update bodies
+	undocumented fakeapi.Undocumented
+	faults       fakeapi.Faults        // matched on "METHOD path", then "METHOD template"
+	tokenFaults  fakeapi.Faults        // matched on "token"
+	granted      fakeapi.Var[[]string] // scopes delegated to the service account
+
+	mu     sync.Mutex
+	n      int
+	users  map[string]*User
+	tokens map[string]string // access token -> subject
 }
 
 // New starts a fake Workspace account whose service account signs with the
@@ -177,17 +149,10 @@ type Server struct {
 // document, and assertions with a bad signature, fail t.
 func New(t testing.TB, pub *rsa.PublicKey) *Server {
 	t.Helper()
-	f := &Server{t: t, pub: pub, users: map[string]*User{}, tokens: map[string]string{},
-		fail: map[string][]Failure{}, granted: []string{ScopeUser, ScopeUserSecurity}}
-	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.srv.Close)
-	t.Cleanup(func() {
-		f.mu.Lock()
-		defer f.mu.Unlock()
-		for _, u := range f.undocumented {
-			t.Errorf("client sent a request the Directory API does not document: %s", u)
-		}
-	})
+	f := &Server{t: t, pub: pub, users: map[string]*User{}, tokens: map[string]string{}}
+	f.granted.Set([]string{ScopeUser, ScopeUserSecurity})
+	f.srv = fakeapi.Start(t, http.HandlerFunc(f.serve))
+	f.undocumented.FailAtCleanup(t, "the Directory API")
 	return f
 }
 
@@ -201,77 +166,67 @@ func (f *Server) TokenURL() string { return f.srv.URL + "/token" }
 func (f *Server) Client() *http.Client { return f.srv.Client() }
 
 // AddUser adds u, or replaces the user with its ID.
-func (f *Server) AddUser(u User) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	c := u.clone()
-	f.users[u.ID] = &c
-}
+func (f *Server) AddUser(u User) { fakeapi.Store(&f.mu, f.users, u.ID, u, (*User).clone) }
 
 // User returns a copy of the user with ID id as it stands now, or the zero
 // User.
-func (f *Server) User(id string) User {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	u := f.users[id]
-	if u == nil {
-		return User{}
-	}
-	return u.clone()
+func (f *Server) User(id string) User { return fakeapi.Copy(&f.mu, f.users, id, (*User).clone) }
+
+// clone copies u and its lists.
+func (u *User) clone() User {
+	c := *u
+	c.Aliases = slices.Clone(u.Aliases)
+	c.ASPs = slices.Clone(u.ASPs)
+	return c
 }
 
 // Body is the i-th users.update body received (from 0), or nil.
 func (f *Server) Body(i int) map[string]any {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if i >= len(f.bodies) {
-		return nil
+	if bodies := f.bodies.All(); i < len(bodies) {
+		return bodies[i]
 	}
-	return f.bodies[i]
+	return nil
+}
+
+// Failure is a canned Google error answer: Status with a Google error body
+// whose first reason is Reason, and Header added.
+type Failure struct {
+	Status          int
+	Reason, Message string
+	Header          http.Header
 }
 
 // FailNext makes the next answers to key be fs, in order. key is "METHOD
 // path" for one escaped path ("DELETE /admin/directory/v1/users/101/asps/12")
 // or "METHOD template" for a method ("POST
 // /admin/directory/v1/users/{userKey}/signOut"); a path's failures come first.
-func (f *Server) FailNext(key string, fs ...Failure) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.fail[key] = append(f.fail[key], fs...)
-}
+func (f *Server) FailNext(key string, fs ...Failure) { f.faults.Add(faults(key, fs)...) }
 
 // FailToken makes the token endpoint's next answers be fs, in order, with
 // OAuth error bodies (Reason is the error code).
-func (f *Server) FailToken(fs ...Failure) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.tokenFails = append(f.tokenFails, fs...)
+func (f *Server) FailToken(fs ...Failure) { f.tokenFaults.Add(faults("token", fs)...) }
+
+// faults turns failures into single-use entries of a failure table.
+func faults(key string, fs []Failure) []fakeapi.Fault {
+	out := make([]fakeapi.Fault, len(fs))
+	for i, fl := range fs {
+		out[i] = fakeapi.Fault{Match: key, Status: fl.Status, Code: fl.Reason, Message: fl.Message, Header: fl.Header, Times: 1}
+	}
+	return out
 }
 
 // SetGranted sets the scopes delegated to the service account (both Admin
 // SDK scopes mfadesk asks for by default); a token request for any other is
 // refused with unauthorized_client.
-func (f *Server) SetGranted(scopes ...string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.granted = append([]string(nil), scopes...)
-}
+func (f *Server) SetGranted(scopes ...string) { f.granted.Set(append([]string(nil), scopes...)) }
 
 // Calls returns the API requests received, oldest first, as "METHOD
 // escaped-path" (token requests are not among them).
-func (f *Server) Calls() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.calls...)
-}
+func (f *Server) Calls() []string { return f.calls.All() }
 
 // TokenRequests returns the verified assertions of the token requests,
 // oldest first.
-func (f *Server) TokenRequests() []Claims {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]Claims(nil), f.assertions...)
-}
+func (f *Server) TokenRequests() []Claims { return f.assertions.All() }
 
 // AccessTokens returns the access tokens issued.
 func (f *Server) AccessTokens() []string {
@@ -325,7 +280,7 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	call := r.Method + " " + r.URL.EscapedPath()
-	f.calls = append(f.calls, call)
+	f.calls.Add(call)
 	subject, ok := f.tokens[strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")]
 	if !ok || !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
 		gError(w, http.StatusUnauthorized, "authError", "Invalid Credentials")
@@ -333,7 +288,7 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	tmpl, p, known := matchRoute(r.Method, r.URL.EscapedPath())
 	if tmpl == "" {
-		f.undocumented = append(f.undocumented, call)
+		f.undocumented.Add(call)
 		if known {
 			gError(w, http.StatusMethodNotAllowed, "methodNotAllowed", "Method Not Allowed")
 		} else {
@@ -342,20 +297,13 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if len(r.URL.Query()) > 0 {
-		f.undocumented = append(f.undocumented, call+"?"+r.URL.RawQuery)
+		f.undocumented.Add(call + "?" + r.URL.RawQuery)
 	}
 	key := r.Method + " " + tmpl
-	fkey := call // a failure for this exact path first, then for the method
-	if len(f.fail[fkey]) == 0 {
-		fkey = key
-	}
-	if q := f.fail[fkey]; len(q) > 0 {
-		fl := q[0]
-		f.fail[fkey] = q[1:]
-		for k, vs := range fl.Header {
-			w.Header()[k] = vs
-		}
-		gError(w, fl.Status, fl.Reason, fl.Message)
+	// A failure for this exact path first, then for the method.
+	if fl, ok := f.faults.Take(call, key); ok {
+		fl.WriteHeaders(w.Header())
+		gError(w, fl.Status, fl.Code, fl.Message)
 		return
 	}
 	if actor := f.find(subject); actor == nil || (!actor.Admin && !actor.Delegated) {
@@ -445,7 +393,7 @@ func (f *Server) update(w http.ResponseWriter, u *User, body []byte) {
 			return
 		}
 	}
-	f.bodies = append(f.bodies, m)
+	f.bodies.Add(m)
 	if pw, ok := m["password"].(string); ok {
 		if len(pw) < 8 || len(pw) > 100 {
 			gError(w, http.StatusBadRequest, "invalid", "Invalid Password")
@@ -487,13 +435,9 @@ func (f *Server) token(w http.ResponseWriter, r *http.Request) {
 		tokenErr(http.StatusBadRequest, "invalid_request", "POST a form")
 		return
 	}
-	if len(f.tokenFails) > 0 {
-		fl := f.tokenFails[0]
-		f.tokenFails = f.tokenFails[1:]
-		for k, vs := range fl.Header {
-			w.Header()[k] = vs
-		}
-		tokenErr(fl.Status, fl.Reason, fl.Message)
+	if fl, ok := f.tokenFaults.Take("token"); ok {
+		fl.WriteHeaders(w.Header())
+		tokenErr(fl.Status, fl.Code, fl.Message)
 		return
 	}
 	if r.PostForm.Get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" {
@@ -506,7 +450,7 @@ func (f *Server) token(w http.ResponseWriter, r *http.Request) {
 		f.t.Errorf("token request: %v", err)
 		return
 	}
-	f.assertions = append(f.assertions, c)
+	f.assertions.Add(c)
 	if c.Aud != f.srv.URL+"/token" || c.Exp <= time.Now().Unix() {
 		tokenErr(http.StatusBadRequest, "invalid_grant", "Invalid JWT: Token must be a short-lived token and in a reasonable timeframe")
 		return
@@ -516,7 +460,7 @@ func (f *Server) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, s := range strings.Fields(c.Scope) {
-		if !contains(f.granted, s) {
+		if !contains(f.granted.Get(), s) {
 			tokenErr(http.StatusUnauthorized, "unauthorized_client",
 				"Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.")
 			return
