@@ -3,8 +3,6 @@ package entra
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -46,14 +44,7 @@ func TestCredentialErrorsAreOneLine(t *testing.T) {
 // With no app credential, a managed identity that does not answer gives one
 // line naming the variables to set.
 func TestNoCredentialsNamesTheVariables(t *testing.T) {
-	// azidentity finds App Service's managed identity endpoint in the process
-	// environment; this one refuses.
-	mi := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, `{"error":"invalid_request","error_description":"no identity"}`, http.StatusBadRequest)
-	}))
-	t.Cleanup(mi.Close)
-	t.Setenv("IDENTITY_ENDPOINT", mi.URL)
-	t.Setenv("IDENTITY_HEADER", "h")
+	fakegraph.RefuseManagedIdentity(t)
 	env := envOf(map[string]string{})
 	if !ManagedIdentityOnly(env) || ManagedIdentityOnly(envOf(map[string]string{EnvClientSecret: "x"})) {
 		t.Fatal("ManagedIdentityOnly is wrong")

@@ -17,6 +17,7 @@ import (
 
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/actions/directories/entra/fakegraph"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/dirtest"
 	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
 	"github.com/mfadesk/mfadesk/actions/directories/internal/sleeprec"
 )
@@ -136,36 +137,24 @@ func TestResolveUser(t *testing.T) {
 		want     actions.DirectoryUser
 		wantCall string
 		wantErr  string
-		unknown  bool
+		is       error // the sentinel the error must be
 	}{
 		{"by UPN", "ada@contoso.com", actions.DirectoryUser{ID: ada.ID, Email: "ada.lovelace@contoso.com", DisplayName: "Ada"},
-			"GET /users/ada@contoso.com?$select=id%2CuserPrincipalName%2Cmail%2CdisplayName", "", false},
-		{"UPN case-insensitive", " ADA@contoso.com ", actions.DirectoryUser{ID: ada.ID, Email: "ada.lovelace@contoso.com", DisplayName: "Ada"}, "", "", false},
+			"GET /users/ada@contoso.com?$select=id%2CuserPrincipalName%2Cmail%2CdisplayName", "", nil},
+		{"UPN case-insensitive", " ADA@contoso.com ", actions.DirectoryUser{ID: ada.ID, Email: "ada.lovelace@contoso.com", DisplayName: "Ada"}, "", "", nil},
 		{"UPN starting with $", "$adele@contoso.com", actions.DirectoryUser{ID: dollar.ID, Email: "$adele@contoso.com", DisplayName: "Adele"},
-			"GET /users('$adele@contoso.com')?", "", false},
+			"GET /users('$adele@contoso.com')?", "", nil},
 		{"guest UPN with #", "bob_fabrikam.com#EXT#@contoso.onmicrosoft.com", actions.DirectoryUser{ID: guest.ID, Email: "bob@fabrikam.com", DisplayName: "Bob"},
-			"GET /users/bob_fabrikam.com%23EXT%23@contoso.onmicrosoft.com?", "", false},
+			"GET /users/bob_fabrikam.com%23EXT%23@contoso.onmicrosoft.com?", "", nil},
 		{"mail with a quote", "o'brien@x.com", actions.DirectoryUser{ID: obrien.ID, Email: "o'brien@x.com", DisplayName: "Seán"},
-			"GET /users?$filter=mail%20eq%20%27o%27%27brien%40x.com%27", "", false},
-		{"unknown", "nobody@contoso.com", actions.DirectoryUser{}, "", "no user", true},
-		{"several with the mail (paged)", "team@contoso.com", actions.DirectoryUser{}, "skiptoken=2", "3 users", false},
-		{"empty", "  ", actions.DirectoryUser{}, "", "empty", true},
+			"GET /users?$filter=mail%20eq%20%27o%27%27brien%40x.com%27", "", nil},
+		{"unknown", "nobody@contoso.com", actions.DirectoryUser{}, "", "no user", actions.ErrUnknownUser},
+		{"several with the mail (paged)", "team@contoso.com", actions.DirectoryUser{}, "skiptoken=2", "3 users", nil},
+		{"empty", "  ", actions.DirectoryUser{}, "", "empty", actions.ErrUnknownUser},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := d.ResolveUser(context.Background(), tc.email)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error = %v, want %q", err, tc.wantErr)
-				}
-				if errors.Is(err, actions.ErrUnknownUser) != tc.unknown {
-					t.Errorf("errors.Is(ErrUnknownUser) = %v, want %v", !tc.unknown, tc.unknown)
-				}
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("user (-want +got):\n%s", diff)
-			}
+			dirtest.User(t, got, err, tc.want, tc.wantErr, tc.is)
 			if tc.wantCall != "" && !hasCall(g.Calls(), tc.wantCall) {
 				t.Errorf("no call starting %q in\n%s", tc.wantCall, strings.Join(g.Calls(), "\n"))
 			}

@@ -2,15 +2,12 @@ package entra
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/actions/directories/entra/fakegraph"
-	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/dirtest"
 )
 
 func TestManager(t *testing.T) {
@@ -20,32 +17,20 @@ func TestManager(t *testing.T) {
 	alone := g.AddUser(fakegraph.User{UPN: "alone@contoso.com", DisplayName: "Alone"})
 
 	for _, tc := range []struct {
-		name      string
-		id        string
-		want      actions.DirectoryUser
-		wantErr   string
-		noManager bool
+		name    string
+		id      string
+		want    actions.DirectoryUser
+		wantErr string
+		is      error // the sentinel the error must be
 	}{
-		{"has a manager", ada.ID, actions.DirectoryUser{ID: boss.ID, Email: "boss.mail@contoso.com", DisplayName: "Boss"}, "", false},
-		{"none set: Graph answers 404", alone.ID, actions.DirectoryUser{}, "none set", true},
-		{"unknown user", "00000000-0000-0000-0000-00000000dead", actions.DirectoryUser{}, "none set", true},
-		{"empty id", "", actions.DirectoryUser{}, "empty user id", false},
+		{"has a manager", ada.ID, actions.DirectoryUser{ID: boss.ID, Email: "boss.mail@contoso.com", DisplayName: "Boss"}, "", nil},
+		{"none set: Graph answers 404", alone.ID, actions.DirectoryUser{}, "none set", actions.ErrNoManager},
+		{"unknown user", "00000000-0000-0000-0000-00000000dead", actions.DirectoryUser{}, "none set", actions.ErrNoManager},
+		{"empty id", "", actions.DirectoryUser{}, "empty user id", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := d.Manager(context.Background(), tc.id)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
-					t.Fatalf("error = %v, want %q", err, tc.wantErr)
-				}
-				if errors.Is(err, actions.ErrNoManager) != tc.noManager {
-					t.Errorf("errors.Is(ErrNoManager) = %v, want %v", !tc.noManager, tc.noManager)
-				}
-			} else if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("manager (-want +got):\n%s", diff)
-			}
+			dirtest.User(t, got, err, tc.want, tc.wantErr, tc.is)
 		})
 	}
 	if !hasCall(g.Calls(), "GET /users/"+ada.ID+"/manager?$select=id%2CuserPrincipalName%2Cmail%2CdisplayName") {
@@ -58,9 +43,7 @@ func TestManagerGraphFailure(t *testing.T) {
 	ada := g.AddUser(fakegraph.User{UPN: "ada@contoso.com"})
 	g.Inject("/manager", 403, "", 1)
 	_, err := d.Manager(context.Background(), ada.ID)
-	if err == nil || errors.Is(err, actions.ErrNoManager) || !httpapi.HasStatus(err, 403) {
-		t.Fatalf("error = %v, want a 403 DirectoryError that is not ErrNoManager", err)
-	}
+	dirtest.Status(t, err, 403)
 }
 
 // Entra has no admin-initiated push: the directory does not offer the push

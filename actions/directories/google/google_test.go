@@ -1,12 +1,10 @@
 package google
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -21,8 +19,10 @@ import (
 
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/actions/directories/google/fakegoogle"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/dirtest"
 	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
 	"github.com/mfadesk/mfadesk/actions/directories/internal/sleeprec"
+	"github.com/mfadesk/mfadesk/actions/fakeapi"
 )
 
 const (
@@ -260,18 +260,7 @@ func TestResolveUser(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := setup(t)
 			got, err := e.d.ResolveUser(context.Background(), tt.email)
-			if tt.wantErr != nil {
-				if !errors.Is(err, tt.wantErr) {
-					t.Fatalf("err = %v, want %v", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("user (-want +got):\n%s", diff)
-			}
+			dirtest.User(t, got, err, tt.want, "", tt.wantErr)
 			if tt.call != "" {
 				if calls := e.f.Calls(); len(calls) != 1 || calls[0] != tt.call {
 					t.Errorf("calls = %q, want [%q]", calls, tt.call)
@@ -584,89 +573,50 @@ func TestThrottling(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
-	t.Run("all well", func(t *testing.T) {
-		e := setup(t)
-		if got := e.d.Check(context.Background(), []actions.Action{actions.DeleteAppPasswords}); len(got) != 0 {
-			t.Errorf("problems = %q", got)
-		}
-	})
-	t.Run("unsupported action left to mfadesk check", func(t *testing.T) {
-		e := setup(t)
-		if got := e.d.Check(context.Background(), []actions.Action{actions.IssueTemporaryAccessPass}); len(got) != 0 {
-			t.Errorf("problems = %q; unsupported actions are reported once, by mfadesk check", got)
-		}
-	})
-	t.Run("admin is not an admin", func(t *testing.T) {
-		e := setup(t)
-		cfg := e.cfg
-		cfg.Admin = "alice@example.com"
-		d, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := d.Check(context.Background(), nil)
-		if len(got) != 1 || !strings.Contains(got[0], "cannot read MFADESK_GOOGLE_ADMIN") || !strings.Contains(got[0], "403") {
-			t.Errorf("problems = %q", got)
-		}
-	})
-	t.Run("unknown admin", func(t *testing.T) {
-		e := setup(t)
-		cfg := e.cfg
-		cfg.Admin = "ghost@example.com"
-		d, err := New(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := d.Check(context.Background(), nil)
-		if len(got) != 1 || !strings.Contains(got[0], "cannot get an access token") || !strings.Contains(got[0], "invalid_grant") {
-			t.Errorf("problems = %q", got)
-		}
-		if strings.Contains(got[0], "PRIVATE KEY") {
-			t.Errorf("problem shows key material")
-		}
-	})
+	dirtest.NoProblems(t, setup(t).d, actions.DeleteAppPasswords)
+	dirtest.NoProblems(t, setup(t).d, actions.IssueTemporaryAccessPass) // unsupported
+	for _, tc := range []struct {
+		name, admin string
+		want        []string // in the one problem
+	}{
+		{"admin is not an admin", "alice@example.com", []string{"cannot read MFADESK_GOOGLE_ADMIN", "403"}},
+		{"unknown admin", "ghost@example.com", []string{"cannot get an access token", "invalid_grant"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := setup(t).cfg
+			cfg.Admin = tc.admin
+			d, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := d.Check(context.Background(), nil)
+			if len(got) != 1 {
+				t.Fatalf("problems = %q, want one", got)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(got[0], w) {
+					t.Errorf("problem %q lacks %q", got[0], w)
+				}
+			}
+			fakeapi.NoSecrets(t, "problem", got[0], "PRIVATE KEY")
+		})
+	}
 }
 
 // TestSecretsNeverLogged resets a password through a retry with debug
 // logging and looks for the password, the access token and the key.
 func TestSecretsNeverLogged(t *testing.T) {
 	e := setup(t)
-	var buf bytes.Buffer
-	var mu sync.Mutex
 	cfg := e.cfg
-	cfg.Logger = slog.New(slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logger, log := fakeapi.DebugLogger()
+	cfg.Logger = logger
 	cfg.Retry = httpapi.RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: time.Millisecond}
 	d, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.f.FailNext("PUT /admin/directory/v1/users/{userKey}", fakegoogle.Failure{Status: 503, Reason: "backendError", Message: "Backend Error"})
-	p, err := d.Perform(context.Background(), actions.ResetPassword, actions.Target{DirectoryID: "101"})
-	if err != nil || p.Secret == nil {
-		t.Fatalf("Perform = %+v, %v", p, err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	log := buf.String()
-	if !strings.Contains(log, "may retry") {
-		t.Errorf("the retry was not logged: %s", log)
-	}
-	for _, s := range append(e.f.AccessTokens(), p.Secret.Reveal(), "PRIVATE KEY") {
-		if strings.Contains(log, s) {
-			t.Errorf("log contains secret %q:\n%s", s, log)
-		}
-	}
-}
-
-type lockedWriter struct {
-	w  *bytes.Buffer
-	mu *sync.Mutex
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
+	dirtest.SecretsNeverLogged(t, d, "101", log, "may retry", func() []string { return append(e.f.AccessTokens(), "PRIVATE KEY") })
 }
 
 func TestNewPassword(t *testing.T) {

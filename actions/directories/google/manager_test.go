@@ -2,50 +2,34 @@ package google
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/actions/directories/google/fakegoogle"
-	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/dirtest"
 )
 
 func TestManager(t *testing.T) {
+	alice := actions.DirectoryUser{ID: "101", Email: "alice@example.com", DisplayName: "Alice A"}
 	tests := []struct {
-		name      string
-		user      fakegoogle.User
-		want      actions.DirectoryUser
-		noManager bool
-		wantErr   bool
+		name    string
+		manager string // the user's relation of type manager
+		want    actions.DirectoryUser
+		wantErr error
 	}{
-		{name: "relation of type manager", user: fakegoogle.User{ID: "200", Email: "eve@example.com", Manager: "alice@example.com"},
-			want: actions.DirectoryUser{ID: "101", Email: "alice@example.com", DisplayName: "Alice A"}},
-		{name: "manager named by alias", user: fakegoogle.User{ID: "200", Email: "eve@example.com", Manager: "ali@example.com"},
-			want: actions.DirectoryUser{ID: "101", Email: "alice@example.com", DisplayName: "Alice A"}},
-		{name: "no relation", user: fakegoogle.User{ID: "200", Email: "eve@example.com"}, noManager: true},
-		{name: "manager unknown to Google", user: fakegoogle.User{ID: "200", Email: "eve@example.com", Manager: "gone@example.com"}, noManager: true},
-		{name: "manager suspended", user: fakegoogle.User{ID: "200", Email: "eve@example.com", Manager: "carol@example.com"}, noManager: true},
+		{"relation of type manager", "alice@example.com", alice, nil},
+		{"manager named by alias", "ali@example.com", alice, nil},
+		{"no relation", "", actions.DirectoryUser{}, actions.ErrNoManager},
+		{"manager unknown to Google", "gone@example.com", actions.DirectoryUser{}, actions.ErrNoManager},
+		{"manager suspended", "carol@example.com", actions.DirectoryUser{}, actions.ErrNoManager},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := setup(t)
-			e.f.AddUser(tt.user)
-			got, err := e.d.Manager(context.Background(), tt.user.ID)
-			if tt.noManager {
-				if !errors.Is(err, actions.ErrNoManager) {
-					t.Fatalf("err = %v, want ErrNoManager", err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("manager (-want +got):\n%s", diff)
-			}
+			e.f.AddUser(fakegoogle.User{ID: "200", Email: "eve@example.com", Manager: tt.manager})
+			got, err := e.d.Manager(context.Background(), "200")
+			dirtest.User(t, got, err, tt.want, "", tt.wantErr)
 		})
 	}
 }
@@ -54,9 +38,7 @@ func TestManagerFailure(t *testing.T) {
 	e := setup(t)
 	e.f.FailNext("GET /admin/directory/v1/users/{userKey}", fakegoogle.Failure{Status: http.StatusForbidden, Reason: "forbidden", Message: "Not Authorized to access this resource/api"})
 	_, err := e.d.Manager(context.Background(), "101")
-	if err == nil || errors.Is(err, actions.ErrNoManager) || !httpapi.HasStatus(err, http.StatusForbidden) {
-		t.Fatalf("err = %v, want a 403 that is not ErrNoManager", err)
-	}
+	dirtest.Status(t, err, http.StatusForbidden)
 }
 
 // Google has no admin-initiated push either.

@@ -1,22 +1,21 @@
 package okta
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/dirtest"
 	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
 	"github.com/mfadesk/mfadesk/actions/directories/internal/sleeprec"
 	"github.com/mfadesk/mfadesk/actions/directories/okta/fakeokta"
+	"github.com/mfadesk/mfadesk/actions/fakeapi"
 )
 
 // sleeps records the waits the client asked for instead of sleeping.
@@ -149,23 +148,7 @@ func TestResolveUser(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			d, f, _ := setup(t)
 			got, err := d.ResolveUser(context.Background(), tt.email)
-			switch {
-			case tt.wantErr != nil:
-				if !errors.Is(err, tt.wantErr) {
-					t.Fatalf("err = %v, want %v", err, tt.wantErr)
-				}
-			case tt.errSubstr != "":
-				if err == nil || !strings.Contains(err.Error(), tt.errSubstr) || errors.Is(err, actions.ErrUnknownUser) {
-					t.Fatalf("err = %v, want one containing %q", err, tt.errSubstr)
-				}
-			default:
-				if err != nil {
-					t.Fatal(err)
-				}
-				if diff := cmp.Diff(tt.want, got); diff != "" {
-					t.Errorf("user (-want +got):\n%s", diff)
-				}
-			}
+			dirtest.User(t, got, err, tt.want, tt.errSubstr, tt.wantErr)
 			if tt.calls != nil {
 				if diff := cmp.Diff(tt.calls, f.Calls()); diff != "" {
 					t.Errorf("calls (-want +got):\n%s", diff)
@@ -418,18 +401,9 @@ func TestPacingWhenRemainingIsZero(t *testing.T) {
 }
 
 func TestCheck(t *testing.T) {
-	t.Run("all well", func(t *testing.T) {
-		d, _, _ := setup(t)
-		if got := d.Check(context.Background(), []actions.Action{actions.ResetPassword, actions.BlockSignIn}); len(got) != 0 {
-			t.Errorf("problems = %q", got)
-		}
-	})
-	t.Run("unsupported action left to mfadesk check", func(t *testing.T) {
-		d, _, _ := setup(t)
-		if got := d.Check(context.Background(), []actions.Action{actions.DeleteAppPasswords}); len(got) != 0 {
-			t.Errorf("problems = %q; unsupported actions are reported once, by mfadesk check", got)
-		}
-	})
+	d, _, _ := setup(t)
+	dirtest.NoProblems(t, d, actions.ResetPassword, actions.BlockSignIn)
+	dirtest.NoProblems(t, d, actions.DeleteAppPasswords) // unsupported
 	t.Run("bad token", func(t *testing.T) {
 		_, f, _ := setup(t)
 		d, err := New(Config{OrgURL: f.URL(), Token: "wrong-token-123", HTTPClient: f.Client()})
@@ -459,9 +433,7 @@ func TestCheck(t *testing.T) {
 func TestSecretsNeverLogged(t *testing.T) {
 	f := fakeokta.New(t)
 	f.AddUser(fakeokta.User{ID: "00ualice", Login: "alice@example.com", Email: "alice@example.com"})
-	var buf bytes.Buffer
-	var mu sync.Mutex
-	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &buf, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logger, log := fakeapi.DebugLogger()
 	d, err := New(Config{OrgURL: f.URL(), Token: fakeokta.Token, HTTPClient: f.Client(), Logger: logger,
 		Retry: httpapi.RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: time.Millisecond}})
 	if err != nil {
@@ -469,30 +441,5 @@ func TestSecretsNeverLogged(t *testing.T) {
 	}
 	f.FailNext("POST /api/v1/users/{id}/lifecycle/expire_password_with_temp_password",
 		fakeokta.Failure{Status: 500, Code: "E0000009", Detail: "Internal Server Error"})
-	p, err := d.Perform(context.Background(), actions.ResetPassword, actions.Target{DirectoryID: "00ualice"})
-	if err != nil || p.Secret == nil {
-		t.Fatalf("Perform = %+v, %v", p, err)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	log := buf.String()
-	if !strings.Contains(log, "may retry") {
-		t.Errorf("the retry was not logged: %s", log)
-	}
-	for _, s := range []string{fakeokta.Token, p.Secret.Reveal()} {
-		if strings.Contains(log, s) {
-			t.Errorf("log contains a secret %q:\n%s", s, log)
-		}
-	}
-}
-
-type lockedWriter struct {
-	w  *bytes.Buffer
-	mu *sync.Mutex
-}
-
-func (l *lockedWriter) Write(b []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(b)
+	dirtest.SecretsNeverLogged(t, d, "00ualice", log, "may retry", func() []string { return []string{fakeokta.Token} })
 }
