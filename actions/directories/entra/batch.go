@@ -15,9 +15,6 @@ import (
 // maxGraphBatch is the most requests Graph takes in one $batch.
 const maxGraphBatch = 20
 
-// retryWorkers bounds the throttled batch items retried at once.
-const retryWorkers = 4
-
 // MaxBatch is 20 (Graph's JSON batching limit) for revoke-mfa-sessions,
 // block-sign-in and unblock-sign-in, and 1 for the other actions: those make
 // several dependent calls or produce a secret.
@@ -45,9 +42,13 @@ type batchAnswer struct {
 
 // PerformBatch does a on every target, in JSON batches of up to 20 requests
 // where a allows it, and returns the results in the order of ts, each as
-// Perform would. Items that Graph throttles inside a batch (429, 503, 504)
-// are retried one by one after their Retry-After; a batch that fails as a
-// whole is done again target by target.
+// Perform would. A $batch is sent, and retried, through the shared client;
+// it carries as many requests as the pacer lets go now. A request that Graph
+// throttles or fails transiently inside a batch (or leaves out of its answer)
+// is then sent on its own, after its Retry-After, with the tries that are
+// left: each target's request is sent at most as often as the retry policy
+// allows in all, inside batches and alone. A batch that Graph refuses as a
+// whole is done target by target with the tries that are left.
 func (d *Directory) PerformBatch(ctx context.Context, a actions.Action, ts []actions.Target) []actions.BatchResult {
 	out := make([]actions.BatchResult, len(ts))
 	if d.MaxBatch(a) == 1 || len(ts) == 1 {
@@ -69,7 +70,8 @@ func (d *Directory) performOne(ctx context.Context, a actions.Action, t actions.
 }
 
 // batch does at most 20 targets of a simple action in $batch requests as
-// large as the pacer allows.
+// large as the pacer allows, then sends on its own each request the batches
+// left to retry.
 func (d *Directory) batch(ctx context.Context, a actions.Action, ts []actions.Target, out []actions.BatchResult) {
 	ops := make([]simpleOp, len(ts))
 	var todo []int
@@ -82,40 +84,46 @@ func (d *Directory) batch(ctx context.Context, a actions.Action, ts []actions.Ta
 		ops[i], _ = simpleFor(a, id)
 		todo = append(todo, i)
 	}
-	var again []throttled
+	var again []retry
 	for len(todo) > 0 {
-		t, err := d.pace.acquire(ctx, len(todo))
+		t, err := d.api.Acquire(ctx, len(todo))
 		if err != nil {
 			for _, i := range todo {
 				out[i] = actions.BatchResult{Err: &actions.DirectoryError{Op: ops[i].op, Err: err}}
 			}
-			return
+			break
 		}
-		part := todo[:t.n]
-		todo = todo[t.n:]
-		res := d.sendBatch(ctx, a, part, ops, out)
-		d.pace.release(t, res.throttled, res.ok)
+		part := todo[:t.Units()]
+		todo = todo[t.Units():]
+		res := d.sendBatch(ctx, a, part, ops, out, &t)
+		d.api.Release(t, res.throttled, res.ok)
 		again = append(again, res.again...)
-		if res.failed != nil {
-			d.log.Warn("graph batch failed; doing its targets one by one", "action", string(a),
-				"targets", len(part), "error", res.failed.Error())
-			for _, i := range part {
-				out[i] = d.performOne(ctx, a, ts[i])
-			}
-		}
 	}
-	d.retryEach(ctx, a, ts, out, again)
+	var wg sync.WaitGroup
+	for _, r := range again {
+		wg.Go(func() { out[r.i] = d.doSimple(ctx, ops[r.i], r.tried, r.after) })
+	}
+	wg.Wait()
+}
+
+// retry is a target's request to send again on its own: tried times it went
+// in a $batch already, and after is the retryable error it last met there
+// (nil: send it at once).
+type retry struct {
+	i     int
+	tried int
+	after error
 }
 
 type batchResult struct {
-	ok, throttled int
-	again         []throttled
-	failed        error // the $batch itself failed: do part one by one
+	ok, throttled int     // for the pacer
+	again         []retry // to send on their own
 }
 
-// sendBatch sends the targets at positions part in one $batch and records
-// their results in out, except those to try again on their own.
-func (d *Directory) sendBatch(ctx context.Context, a actions.Action, part []int, ops []simpleOp, out []actions.BatchResult) batchResult {
+// sendBatch sends the targets at positions part in one $batch, holding the
+// pacer units of t, and records their results in out, except those to send
+// again on their own.
+func (d *Directory) sendBatch(ctx context.Context, a actions.Action, part []int, ops []simpleOp, out []actions.BatchResult, t *httpapi.Ticket) batchResult {
 	items := make([]batchItem, len(part))
 	pos := make(map[string]int, len(part))
 	for k, i := range part {
@@ -130,14 +138,11 @@ func (d *Directory) sendBatch(ctx context.Context, a actions.Action, part []int,
 	var ans struct {
 		Responses []batchAnswer `json:"responses"`
 	}
-	r, err := d.do(ctx, call{op: "batch " + string(a), method: http.MethodPost, url: d.base + "/$batch",
-		body: map[string]any{"requests": items}, out: &ans, paced: true})
+	req := call{op: "batch " + string(a), method: http.MethodPost, path: "/$batch", body: map[string]any{"requests": items}}.request()
+	req.Ticket = t
+	r, err := d.api.Do(ctx, req, &ans)
 	if err != nil {
-		res := batchResult{failed: err}
-		if throttledErr(err) {
-			res.throttled = len(part)
-		}
-		return res
+		return d.batchFailed(ctx, a, part, out, r.Attempts, err)
 	}
 	var res batchResult
 	answered := make(map[int]bool, len(part))
@@ -151,7 +156,7 @@ func (d *Directory) sendBatch(ctx context.Context, a actions.Action, part []int,
 			res.ok++
 			out[i] = actions.BatchResult{Performed: actions.Performed{
 				Outcome: actions.OutcomeOK,
-				Detail:  withRequestID(ops[i].done, firstNonEmpty(header(an.Headers, "request-id"), r.requestID)),
+				Detail:  withRequestID(ops[i].done, firstNonEmpty(header(an.Headers, "request-id"), r.RequestID)),
 			}}
 			continue
 		}
@@ -159,52 +164,47 @@ func (d *Directory) sendBatch(ctx context.Context, a actions.Action, part []int,
 		if id := header(an.Headers, "request-id"); id != "" {
 			de.RequestID = id
 		}
-		de.RetryAfter = httpapi.ParseRetryAfter(header(an.Headers, "Retry-After"), d.cfg.Now())
-		if isThrottle(an.Status) {
+		de.RetryAfter = httpapi.ParseRetryAfter(header(an.Headers, "Retry-After"), d.api.Now())
+		if httpapi.Throttled(an.Status) {
 			res.throttled++
-			res.again = append(res.again, throttled{i, de})
+		}
+		if de.Retryable() {
+			res.again = append(res.again, retry{i: i, tried: r.Attempts, after: de})
 			continue
 		}
 		out[i] = actions.BatchResult{Err: de}
 	}
 	for _, i := range part {
 		if !answered[i] {
-			// Graph left it out of the answer: do it on its own.
-			res.again = append(res.again, throttled{i: i})
+			// Graph left it out of the answer: send it on its own.
+			res.again = append(res.again, retry{i: i, tried: r.Attempts})
 		}
 	}
 	return res
 }
 
-type throttled struct {
-	i   int
-	err *actions.DirectoryError // nil when Graph gave no answer for it
-}
-
-// retryEach performs throttled batch items on their own, each after its own
-// Retry-After (capped by the retry policy), a few at a time.
-func (d *Directory) retryEach(ctx context.Context, a actions.Action, ts []actions.Target, out []actions.BatchResult, items []throttled) {
-	if len(items) == 0 {
-		return
+// batchFailed records what a $batch that failed as a whole, after tries
+// tries, means for its targets. When the failure is one the policy retries
+// (so the tries are spent), no try is left or ctx ended, each target fails
+// with it; when Graph refused the batch itself, each target is sent on its
+// own with the tries left.
+func (d *Directory) batchFailed(ctx context.Context, a actions.Action, part []int, out []actions.BatchResult, tries int, err error) batchResult {
+	var res batchResult
+	if httpapi.ThrottledErr(err) {
+		res.throttled = len(part)
 	}
-	sem := make(chan struct{}, retryWorkers)
-	var wg sync.WaitGroup
-	for _, it := range items {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if it.err != nil {
-				if err := d.cfg.Sleep(ctx, d.cfg.Retry.Wait(1, it.err.RetryAfter)); err != nil {
-					out[it.i] = actions.BatchResult{Err: it.err}
-					return
-				}
-			}
-			out[it.i] = d.performOne(ctx, a, ts[it.i])
-		}()
+	if ok, _ := httpapi.Retryable(err); ok || tries >= d.api.Retry.Attempts || ctx.Err() != nil {
+		for _, i := range part {
+			out[i] = actions.BatchResult{Err: err}
+		}
+		return res
 	}
-	wg.Wait()
+	d.log.Warn("graph batch refused; doing its targets one by one", "action", string(a),
+		"targets", len(part), "error", err.Error())
+	for _, i := range part {
+		res.again = append(res.again, retry{i: i, tried: tries})
+	}
+	return res
 }
 
 // header looks a batch item's header up without regard to case.

@@ -114,18 +114,80 @@ func TestPerformBatchPartialFailures(t *testing.T) {
 	}
 }
 
-func TestPerformBatchFallsBackWhenTheBatchFails(t *testing.T) {
-	d, g, _ := setup(t)
-	ts := targets(g, 3)
-	g.Inject("$batch", 503, "1", 4) // every attempt of the batch
-	res := d.PerformBatch(context.Background(), actions.RevokeMFASessions, ts)
-	for i, r := range res {
-		if r.Err != nil || g.User(ts[i].DirectoryID).Revoked != 1 {
-			t.Errorf("target %d: %+v", i, r)
-		}
+// A $batch that fails as a whole is retried as any call; when its tries run
+// out, its targets fail with its error (each has had as many tries as the
+// policy allows); when Graph refuses the batch itself, they are done one by
+// one.
+func TestPerformBatchWhenTheBatchFails(t *testing.T) {
+	tests := []struct {
+		name        string
+		status      int
+		times       int
+		wantBatches int
+		wantSingles int
+		wantErr     int // status of every target's error; 0: all done
+	}{
+		{"throttled twice, then answered", 503, 2, 3, 0, 0},
+		{"throttled on every try", 429, 4, 4, 0, 429},
+		{"refused as a whole", 403, 1, 1, 3, 0},
 	}
-	if n := countCalls(g, "POST /users/"); n != 3 {
-		t.Errorf("%d single requests after the failed batch, want 3", n)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, g, _ := setup(t) // 4 tries
+			ts := targets(g, 3)
+			g.Inject("$batch", tt.status, "1", tt.times)
+			res := d.PerformBatch(context.Background(), actions.RevokeMFASessions, ts)
+			for i, r := range res {
+				revoked := g.User(ts[i].DirectoryID).Revoked
+				if tt.wantErr == 0 {
+					if r.Err != nil || revoked != 1 {
+						t.Errorf("target %d: %+v, revoked %d times", i, r, revoked)
+					}
+					continue
+				}
+				if de := asDirErr(t, r.Err); de.Status != tt.wantErr || !de.Retryable() || revoked != 0 {
+					t.Errorf("target %d: %+v, revoked %d times; want a %d", i, r, revoked, tt.wantErr)
+				}
+			}
+			if n := countCalls(g, "POST /$batch"); n != tt.wantBatches {
+				t.Errorf("%d batches, want %d", n, tt.wantBatches)
+			}
+			if n := countCalls(g, "POST /users/"); n != tt.wantSingles {
+				t.Errorf("%d single requests, want %d", n, tt.wantSingles)
+			}
+		})
+	}
+}
+
+// TestPerformBatchTriesWithinThePolicy: a target whose request Graph
+// throttles on every try is sent at most as often as the retry policy allows
+// (4 here), counting the $batch requests that carried it and the requests
+// that carried it alone, however the tries fall.
+func TestPerformBatchTriesWithinThePolicy(t *testing.T) {
+	for _, batchThrottled := range []int{0, 1, 3} {
+		t.Run(fmt.Sprintf("batch throttled %d times first", batchThrottled), func(t *testing.T) {
+			d, g, s := setup(t)
+			ts := targets(g, 5)
+			stuck := "/users/" + ts[2].DirectoryID + "/revokeSignInSessions"
+			g.Inject(stuck, 429, "2", 100)
+			g.Inject("$batch", 429, "1", batchThrottled)
+			res := d.PerformBatch(context.Background(), actions.RevokeMFASessions, ts)
+			if de := asDirErr(t, res[2].Err); de.Status != 429 || de.RetryAfter != 2*time.Second {
+				t.Errorf("throttled target: %+v", res[2])
+			}
+			for i, r := range res {
+				if i != 2 && (r.Err != nil || g.User(ts[i].DirectoryID).Revoked != 1) {
+					t.Errorf("target %d: %+v", i, r)
+				}
+			}
+			batches, alone := countCalls(g, "POST /$batch"), countCalls(g, "POST "+stuck)
+			if batches+alone != 4 || batches != batchThrottled+1 {
+				t.Errorf("the throttled target went in %d batches and %d times alone, want 4 in all (%d batches)", batches, alone, batchThrottled+1)
+			}
+			if w := s.All(); len(w) != 3 {
+				t.Errorf("waits %v, want one before each of the 3 tries after the first", w)
+			}
+		})
 	}
 }
 
@@ -148,7 +210,7 @@ func TestPerformBatchCancelled(t *testing.T) {
 	ts := targets(g, 2)
 	g.Inject("batch: POST /users/"+ts[0].DirectoryID, 429, "30", 1)
 	ctx, cancel := context.WithCancel(context.Background())
-	d.cfg.Sleep = func(context.Context, time.Duration) error { cancel(); return context.Canceled }
+	d.api.Sleep = func(context.Context, time.Duration) error { cancel(); return context.Canceled }
 	res := d.PerformBatch(ctx, actions.RevokeMFASessions, ts)
 	var de *actions.DirectoryError
 	if !errors.As(res[0].Err, &de) || de.Status != 429 || de.RetryAfter != 30*time.Second {

@@ -1,20 +1,21 @@
 // Package entra is the Microsoft Entra ID directory: it performs mfadesk's
 // actions through Microsoft Graph v1.0 with app-only credentials. It is a small
-// typed client over net/http for the dozen endpoints it calls; tokens come
-// from an azcore.TokenCredential (see CredentialFromEnv).
+// typed client for the dozen endpoints it calls, over the directories' shared
+// HTTP client (httpapi); tokens come from an azcore.TokenCredential (see
+// CredentialFromEnv).
 //
-// Every HTTP call is retried on its own with the configured
-// httpapi.RetryPolicy when Graph throttles (429) or fails transiently (5xx,
-// no answer), honouring Retry-After up to the policy's cap; other errors come
-// back at once as *actions.DirectoryError carrying Graph's error code,
-// message and request-id.
+// Every HTTP call, and every request inside a $batch, is tried at most as
+// often as the configured retry policy allows when Graph throttles (429) or
+// fails transiently (5xx, no answer), honouring Retry-After up to the
+// policy's cap, and the requests in flight adapt to Graph's throttling; other
+// errors come back at once as *actions.DirectoryError carrying Graph's error
+// code, message and request-id.
 package entra
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -47,8 +48,8 @@ type Config struct {
 	// Credential gets app-only tokens for GraphURL's /.default scope.
 	// Required.
 	Credential azcore.TokenCredential
-	// HTTPClient sends the Graph requests. Default: a client with no overall
-	// timeout (CallTimeout bounds each call) that keeps up to 32 idle
+	// HTTPClient sends the Graph requests. Default: the shared client's, with
+	// no overall timeout (CallTimeout bounds each call) and up to 32 idle
 	// connections to Graph.
 	HTTPClient *http.Client
 	// TAPLifetime is how long an issued Temporary Access Pass is valid, in
@@ -58,14 +59,15 @@ type Config struct {
 	// TAPUsableOnce limits an issued pass to one sign-in. Default false: the
 	// pass can be used until it expires (the tenant policy must allow that).
 	TAPUsableOnce bool
-	// Retry bounds the retries of each HTTP call. Default httpapi.DefaultRetry.
+	// Retry bounds the tries of each HTTP call and of each request inside a
+	// $batch. Default httpapi.DefaultRetry.
 	Retry httpapi.RetryPolicy
 	// CallTimeout bounds one HTTP attempt, token acquisition included.
 	// Default 30 seconds.
 	CallTimeout time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
-	// Sleep waits between retries; tests inject a fast one. Default
+	// Sleep waits between tries; tests inject a fast one. Default
 	// actions.SleepContext.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Logger receives one line per failed Graph call. Default: discard.
@@ -75,13 +77,13 @@ type Config struct {
 // Directory is the Entra ID directory. It is safe for concurrent use.
 type Directory struct {
 	root  string // GraphURL, no trailing slash
-	base  string // root + "/v1.0"
 	scope string
 	cred  azcore.TokenCredential
-	hc    *http.Client
+	api   *httpapi.Client
 	cfg   Config
 	log   *slog.Logger
-	pace  *pacer
+	// performers does each action Entra ID automates.
+	performers httpapi.Performers
 }
 
 var (
@@ -111,45 +113,34 @@ func New(cfg Config) (*Directory, error) {
 	case cfg.TAPLifetime < MinTAPLifetime || cfg.TAPLifetime > MaxTAPLifetime:
 		return nil, fmt.Errorf("entra: Temporary Access Pass lifetime %s is outside 10m..43200m", cfg.TAPLifetime)
 	}
-	if cfg.Retry == (httpapi.RetryPolicy{}) {
-		cfg.Retry = httpapi.DefaultRetry
-	}
-	if cfg.Retry.Attempts < 1 || cfg.Retry.Base <= 0 || cfg.Retry.Max <= 0 {
-		return nil, fmt.Errorf("entra: retry policy needs attempts >= 1 and positive base and max, got %+v", cfg.Retry)
-	}
-	if cfg.CallTimeout == 0 {
-		cfg.CallTimeout = 30 * time.Second
-	}
-	if cfg.CallTimeout < 0 {
-		return nil, fmt.Errorf("entra: negative call timeout %s", cfg.CallTimeout)
-	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Sleep == nil {
-		cfg.Sleep = actions.SleepContext
-	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		// Keep connections to Graph for concurrent workers (the default
-		// transport keeps 2 per host, so bulk runs would keep redialling).
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConnsPerHost = 32
-		hc = &http.Client{Transport: tr}
+	d := &Directory{root: root, scope: scope, cred: cfg.Credential, log: cfg.Logger.With("directory", "entra")}
+	api, err := httpapi.New(httpapi.Options{
+		BaseURL:         root,
+		HTTP:            cfg.HTTPClient,
+		Retry:           cfg.Retry,
+		Timeout:         cfg.CallTimeout,
+		MaxBody:         maxBody,
+		Now:             cfg.Now,
+		Sleep:           cfg.Sleep,
+		Logger:          d.log,
+		UserAgent:       "mfadesk",
+		RequestIDHeader: "request-id",
+		Authorize:       d.authorize,
+		Decode:          d.decode,
+		Pacing:          true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("entra: %w", err)
 	}
-	return &Directory{
-		root:  root,
-		base:  root + "/v1.0",
-		scope: scope,
-		cred:  cfg.Credential,
-		hc:    hc,
-		cfg:   cfg,
-		log:   cfg.Logger.With("directory", "entra"),
-		pace:  newPacer(),
-	}, nil
+	d.api, d.cfg = api, cfg
+	d.performers = d.newPerformers()
+	return d, nil
 }
 
 // graphRoot checks a Graph URL and returns it without a trailing slash, with
@@ -186,14 +177,10 @@ func (d *Directory) Name() string { return "entra" }
 // Supports says how Entra ID performs a: every action through Graph except
 // delete-app-passwords, for which Graph has no API (a tracked manual step).
 func (d *Directory) Supports(a actions.Action) actions.Support {
-	switch a {
-	case actions.ResetPassword, actions.RequireReregisterMFA, actions.RevokeMFASessions,
-		actions.IssueTemporaryAccessPass, actions.BlockSignIn, actions.UnblockSignIn:
-		return actions.Automated
-	case actions.DeleteAppPasswords:
+	if a == actions.DeleteAppPasswords {
 		return actions.Manual
 	}
-	return actions.Unsupported
+	return d.performers.Supports(a)
 }
 
 // ManualSteps returns the Entra admin center steps for a Manual action, one

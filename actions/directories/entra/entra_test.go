@@ -104,16 +104,16 @@ func TestNew(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.base != "https://graph.microsoft.com/v1.0" || d.scope != "https://graph.microsoft.com/.default" ||
-		d.cfg.TAPLifetime != time.Hour || d.cfg.Retry != httpapi.DefaultRetry {
-		t.Errorf("defaults: base %q scope %q TAP %s retry %+v", d.base, d.scope, d.cfg.TAPLifetime, d.cfg.Retry)
+	if d.api.BaseURL != "https://graph.microsoft.com" || d.scope != "https://graph.microsoft.com/.default" ||
+		d.cfg.TAPLifetime != time.Hour || d.api.Retry != httpapi.DefaultRetry || d.api.Timeout != 30*time.Second {
+		t.Errorf("defaults: base %q scope %q TAP %s retry %+v timeout %s", d.api.BaseURL, d.scope, d.cfg.TAPLifetime, d.api.Retry, d.api.Timeout)
 	}
 	us, err := New(Config{Credential: cred, GraphURL: "https://graph.microsoft.us/"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if us.scope != "https://graph.microsoft.us/.default" || us.base != "https://graph.microsoft.us/v1.0" {
-		t.Errorf("national cloud: scope %q base %q", us.scope, us.base)
+	if us.scope != "https://graph.microsoft.us/.default" || us.api.BaseURL != "https://graph.microsoft.us" {
+		t.Errorf("national cloud: scope %q base %q", us.scope, us.api.BaseURL)
 	}
 	if d.Name() != "entra" {
 		t.Errorf("Name() = %q", d.Name())

@@ -1,19 +1,17 @@
 package entra
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
@@ -27,16 +25,8 @@ const maxBody = 8 << 20
 // maxPages bounds how many @odata.nextLink pages one listing follows.
 const maxPages = 1000
 
-// errNoAnswer is a call that timed out before Graph answered. It does not wrap
-// context.DeadlineExceeded, so that the retry policy treats it as transient.
-var errNoAnswer = errors.New("no answer from Graph within the call timeout")
-
-// reply is what a successful call returned.
-type reply struct {
-	status    int
-	requestID string
-	body      []byte
-}
+// version prefixes every Graph path: mfadesk calls v1.0 only.
+const version = "/v1.0"
 
 // graphError is Graph's error body.
 type graphError struct {
@@ -51,154 +41,51 @@ type graphError struct {
 type call struct {
 	op     string // what is being done, for errors and logs
 	method string
-	url    string // absolute
-	hdr    http.Header
+	path   string // below /v1.0, escaped
+	query  query
 	body   any // encoded as JSON when not nil
 	out    any // the JSON answer is decoded into it when not nil
-	// paced says the caller already holds pacer units for the request (a
-	// $batch); otherwise each attempt takes one.
-	paced bool
 }
 
-// do sends c, retrying it under the retry policy, and decodes a JSON answer
-// into c.out. Any answer other than 2xx is a *actions.DirectoryError.
-func (d *Directory) do(ctx context.Context, c call) (reply, error) {
-	var payload []byte
-	if c.body != nil {
-		var err error
-		if payload, err = json.Marshal(c.body); err != nil {
-			return reply{}, fmt.Errorf("%s: encode request: %w", c.op, err)
-		}
-	}
-	var r reply
-	attempt := 0
-	_, err := d.cfg.Retry.Do(ctx, d.cfg.Sleep, func(ctx context.Context) error {
-		attempt++
-		var err error
-		r, err = d.paced(ctx, c, payload)
-		if err != nil {
-			d.logFailure(c.op, attempt, err)
-		}
-		return err
-	})
-	if err != nil {
-		return r, err
-	}
-	if c.out != nil && len(bytes.TrimSpace(r.body)) > 0 {
-		if err := json.Unmarshal(r.body, c.out); err != nil {
-			return r, &actions.DirectoryError{Op: c.op, Status: r.status, RequestID: r.requestID,
-				Err: fmt.Errorf("decode answer: %w", err)}
-		}
-	}
-	return r, nil
+// request is c as the shared client's request.
+func (c call) request() httpapi.Request {
+	return httpapi.Request{Op: c.op, Method: c.method, Path: version + c.path, RawQuery: c.query.encode(), Body: c.body}
 }
 
-// paced is one attempt under the pacer.
-func (d *Directory) paced(ctx context.Context, c call, payload []byte) (reply, error) {
-	if c.paced {
-		return d.once(ctx, c, payload)
-	}
-	t, err := d.pace.acquire(ctx, 1)
-	if err != nil {
-		return reply{}, &actions.DirectoryError{Op: c.op, Err: err}
-	}
-	r, err := d.once(ctx, c, payload)
-	if throttledErr(err) {
-		d.pace.release(t, 1, 0)
-	} else {
-		d.pace.release(t, 0, 1)
-	}
-	return r, err
+// do sends c through the shared client, which retries it under the retry
+// policy, and decodes a JSON answer into c.out. Any answer other than 2xx
+// is a *actions.DirectoryError.
+func (d *Directory) do(ctx context.Context, c call) (httpapi.Response, error) {
+	return d.api.Do(ctx, c.request(), c.out)
 }
 
-// throttledErr reports whether Graph answered err to say it is overloaded.
-func throttledErr(err error) bool {
-	var de *actions.DirectoryError
-	return errors.As(err, &de) && isThrottle(de.Status)
-}
-
-func isThrottle(status int) bool {
-	return status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
-}
-
-// logFailure logs a failed attempt: at warning level when it is throttling or
-// a transient failure (the retry policy may try again), at debug level
-// otherwise, since the caller gets and reports that error. Never a body.
-func (d *Directory) logFailure(op string, attempt int, err error) {
-	var de *actions.DirectoryError
-	if !errors.As(err, &de) {
-		d.log.Warn("graph call failed", "op", op, "attempt", attempt, "error", err.Error())
-		return
-	}
-	level := slog.LevelDebug
-	if de.Retryable() {
-		level = slog.LevelWarn
-	}
-	d.log.Log(context.Background(), level, "graph call failed", "op", op, "attempt", attempt, "status", de.Status,
-		"code", de.Code, "graph_request_id", de.RequestID, "retry_after", de.RetryAfter.String(),
-		"retryable", de.Retryable())
-}
-
-// once is one HTTP attempt.
-func (d *Directory) once(parent context.Context, c call, payload []byte) (reply, error) {
-	op := c.op
-	ctx, cancel := context.WithTimeout(parent, d.cfg.CallTimeout)
-	defer cancel()
-	noAnswer := func(err error) error {
-		if parent.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-			err = errNoAnswer
-		}
-		return &actions.DirectoryError{Op: op, Err: err}
-	}
+// authorize puts a Graph token and a fresh client-request-id on one attempt.
+// A token that cannot be had is a final error (a credential that is refused
+// stays refused), except when the attempt ran out of time: the shared client
+// makes that a transient "no answer".
+func (d *Directory) authorize(ctx context.Context, req *http.Request) error {
 	tok, err := d.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{d.scope}})
 	if err != nil {
-		if parent.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
-			return reply{}, noAnswer(err)
-		}
-		// Not a DirectoryError: a credential that is refused stays refused.
-		return reply{}, fmt.Errorf("%s: get Graph token: %s", op, credentialProblem(err))
-	}
-	var rd io.Reader
-	if payload != nil {
-		rd = bytes.NewReader(payload)
-	}
-	req, err := http.NewRequestWithContext(ctx, c.method, c.url, rd)
-	if err != nil {
-		return reply{}, fmt.Errorf("%s: %w", op, err)
-	}
-	for k, vs := range c.hdr {
-		req.Header[k] = vs
+		return fmt.Errorf("get Graph token: %s", credentialProblem(err))
 	}
 	req.Header.Set("Authorization", "Bearer "+tok.Token)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", "mfadesk")
 	req.Header.Set("client-request-id", newRequestID())
-	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := d.hc.Do(req)
-	if err != nil {
-		return reply{}, noAnswer(err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
-		return reply{}, noAnswer(fmt.Errorf("read answer: %w", err))
-	}
-	r := reply{status: resp.StatusCode, requestID: resp.Header.Get("request-id"), body: data}
-	if resp.StatusCode/100 != 2 {
-		return r, d.answerError(op, resp.StatusCode, resp.Header, data)
-	}
-	return r, nil
+	return nil
 }
 
-// answerError turns a non-2xx Graph answer into a DirectoryError.
+// decode is the shared client's Decoder for Graph.
+func (d *Directory) decode(op string, resp *http.Response, body []byte, _ time.Time) *actions.DirectoryError {
+	return d.answerError(op, resp.StatusCode, resp.Header, body)
+}
+
+// answerError turns a non-2xx Graph answer, or an item of a $batch answer,
+// into a DirectoryError.
 func (d *Directory) answerError(op string, status int, h http.Header, body []byte) *actions.DirectoryError {
 	de := &actions.DirectoryError{
 		Op:         op,
 		Status:     status,
 		RequestID:  h.Get("request-id"),
-		RetryAfter: httpapi.ParseRetryAfter(h.Get("Retry-After"), d.cfg.Now()),
+		RetryAfter: httpapi.ParseRetryAfter(h.Get("Retry-After"), d.api.Now()),
 	}
 	var ge graphError
 	if json.Unmarshal(body, &ge) == nil {
@@ -212,11 +99,11 @@ func (d *Directory) answerError(op string, status int, h http.Header, body []byt
 	return de
 }
 
-// list reads a collection, following @odata.nextLink, and hands each item
-// to each. each may return errStop to end the listing early.
-func (d *Directory) list(ctx context.Context, op, firstURL string, hdr http.Header, each func(json.RawMessage) error) error {
-	next := firstURL
-	for page := 0; next != ""; page++ {
+// list reads the collection at path, following @odata.nextLink, and hands
+// each item to each. each may return errStop to end the listing early.
+func (d *Directory) list(ctx context.Context, op, path string, q query, each func(json.RawMessage) error) error {
+	req := call{op: op, method: http.MethodGet, path: path, query: q}.request()
+	for page := 0; ; page++ {
 		if page == maxPages {
 			return fmt.Errorf("%s: more than %d pages", op, maxPages)
 		}
@@ -224,7 +111,7 @@ func (d *Directory) list(ctx context.Context, op, firstURL string, hdr http.Head
 			Value    []json.RawMessage `json:"value"`
 			NextLink string            `json:"@odata.nextLink"`
 		}
-		if _, err := d.do(ctx, call{op: op, method: http.MethodGet, url: next, hdr: hdr, out: &p}); err != nil {
+		if _, err := d.api.Do(ctx, req, &p); err != nil {
 			return err
 		}
 		for _, v := range p.Value {
@@ -235,26 +122,25 @@ func (d *Directory) list(ctx context.Context, op, firstURL string, hdr http.Head
 				return err
 			}
 		}
-		if p.NextLink != "" && !strings.HasPrefix(p.NextLink, d.root+"/") {
+		if p.NextLink == "" {
+			return nil
+		}
+		rest, ok := strings.CutPrefix(p.NextLink, d.root+"/")
+		if !ok {
 			// The bearer token only ever goes to GraphURL.
 			return fmt.Errorf("%s: next page link points outside %s", op, d.root)
 		}
-		next = p.NextLink
+		req.Path, req.RawQuery, _ = strings.Cut("/"+rest, "?")
 	}
-	return nil
 }
 
 var errStop = errors.New("stop listing")
-
-// url joins the version base, an already escaped path and a query.
-func (d *Directory) url(path string, q query) string {
-	return d.base + path + q.encode()
-}
 
 // query is a set of OData query options. Keys keep their "$"; values are
 // percent-encoded with %20 for spaces, as Graph documents.
 type query map[string]string
 
+// encode is the query without its "?", "" when q is empty.
 func (q query) encode() string {
 	if len(q) == 0 {
 		return ""
@@ -266,9 +152,7 @@ func (q query) encode() string {
 	sort.Strings(keys)
 	var b strings.Builder
 	for i, k := range keys {
-		if i == 0 {
-			b.WriteByte('?')
-		} else {
+		if i > 0 {
 			b.WriteByte('&')
 		}
 		b.WriteString(escapeQuery(k))

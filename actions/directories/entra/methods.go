@@ -106,7 +106,7 @@ func (e *reregisterError) Unwrap() []error { return e.errs }
 // no progress.
 func (d *Directory) requireReregister(ctx context.Context, userID string) (actions.Performed, error) {
 	var all []authMethod
-	err := d.list(ctx, "list authentication methods", d.url(userPath(userID)+"/authentication/methods", nil), nil,
+	err := d.list(ctx, "list authentication methods", userPath(userID)+"/authentication/methods", nil,
 		func(raw json.RawMessage) error {
 			var m authMethod
 			if err := json.Unmarshal(raw, &m); err != nil {
@@ -209,6 +209,6 @@ func (d *Directory) deleteMethods(ctx context.Context, userID string, todo []aut
 func (d *Directory) deleteMethod(ctx context.Context, userID string, m authMethod) error {
 	k, _ := m.kind()
 	path := userPath(userID) + "/authentication/" + k.nav + "/" + url.PathEscape(m.ID)
-	_, err := d.do(ctx, call{op: "delete " + k.label + " method", method: http.MethodDelete, url: d.url(path, nil)})
+	_, err := d.do(ctx, call{op: "delete " + k.label + " method", method: http.MethodDelete, path: path})
 	return err
 }

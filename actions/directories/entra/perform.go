@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
 )
 
 // Perform does a on the user t.DirectoryID (an Entra object ID). Graph's
@@ -17,28 +17,29 @@ import (
 // wrapping actions.ErrUnsupported. Secrets are only ever in the returned
 // Performed.Secret.
 func (d *Directory) Perform(ctx context.Context, a actions.Action, t actions.Target) (actions.Performed, error) {
-	id := strings.TrimSpace(t.DirectoryID)
-	if id == "" {
-		return actions.Performed{}, fmt.Errorf("%s: target %q has no directory id", a, t.Email)
+	if a == actions.DeleteAppPasswords {
+		return actions.Performed{}, fmt.Errorf("entra: %s: Graph has no API for it; it is a manual step: %w", a, actions.ErrUnsupported)
 	}
-	if s, ok := simpleFor(a, id); ok {
-		r, err := d.do(ctx, call{op: s.op, method: s.method, url: d.url(s.path, nil), body: s.body})
-		if err != nil {
-			return actions.Performed{}, err
+	return d.performers.Perform(ctx, "entra", a, t)
+}
+
+// newPerformers maps each action Entra ID automates to its method.
+func (d *Directory) newPerformers() httpapi.Performers {
+	simple := func(a actions.Action) func(context.Context, string) (actions.Performed, error) {
+		return func(ctx context.Context, id string) (actions.Performed, error) {
+			s, _ := simpleFor(a, id)
+			res := d.doSimple(ctx, s, 0, nil)
+			return res.Performed, res.Err
 		}
-		return actions.Performed{Outcome: actions.OutcomeOK, Detail: withRequestID(s.done, r.requestID)}, nil
 	}
-	switch a {
-	case actions.ResetPassword:
-		return d.resetPassword(ctx, id)
-	case actions.RequireReregisterMFA:
-		return d.requireReregister(ctx, id)
-	case actions.IssueTemporaryAccessPass:
-		return d.issueTAP(ctx, id)
-	case actions.DeleteAppPasswords:
-		return actions.Performed{}, fmt.Errorf("%s: Graph has no API for it; it is a manual step: %w", a, actions.ErrUnsupported)
+	return httpapi.Performers{
+		actions.RevokeMFASessions:        simple(actions.RevokeMFASessions),
+		actions.BlockSignIn:              simple(actions.BlockSignIn),
+		actions.UnblockSignIn:            simple(actions.UnblockSignIn),
+		actions.ResetPassword:            d.resetPassword,
+		actions.RequireReregisterMFA:     d.requireReregister,
+		actions.IssueTemporaryAccessPass: d.issueTAP,
 	}
-	return actions.Performed{}, fmt.Errorf("%s: %w", a, actions.ErrUnsupported)
 }
 
 // simpleOp is an action that is one Graph request with no answer to read,
@@ -49,6 +50,19 @@ type simpleOp struct {
 	path   string // below /v1.0, escaped
 	body   any
 	done   string // detail on success
+}
+
+// doSimple sends s on its own. tried and after are what its tries inside
+// $batch requests came to (see httpapi.Request): together they stay within
+// one retry policy.
+func (d *Directory) doSimple(ctx context.Context, s simpleOp, tried int, after error) actions.BatchResult {
+	r := call{op: s.op, method: s.method, path: s.path, body: s.body}.request()
+	r.Tried, r.After = tried, after
+	res, err := d.api.Do(ctx, r, nil)
+	if err != nil {
+		return actions.BatchResult{Err: err}
+	}
+	return actions.BatchResult{Performed: actions.Performed{Outcome: actions.OutcomeOK, Detail: withRequestID(s.done, res.RequestID)}}
 }
 
 func simpleFor(a actions.Action, userID string) (simpleOp, bool) {
@@ -93,13 +107,13 @@ func (d *Directory) resetPassword(ctx context.Context, userID string) (actions.P
 		"password":                      pw,
 		"forceChangePasswordNextSignIn": true,
 	}}
-	r, err := d.do(ctx, call{op: "reset password", method: http.MethodPatch, url: d.url(userPath(userID), nil), body: body})
+	r, err := d.do(ctx, call{op: "reset password", method: http.MethodPatch, path: userPath(userID), body: body})
 	if err != nil {
 		return actions.Performed{}, err
 	}
 	return actions.Performed{
 		Outcome: actions.OutcomeOK,
-		Detail:  withRequestID("temporary password set; must be changed at next sign-in", r.requestID),
+		Detail:  withRequestID("temporary password set; must be changed at next sign-in", r.RequestID),
 		Secret: actions.NewSecret("Temporary password", pw,
 			"The user must change it at next sign-in. App passwords are not reset by this."),
 	}, nil
@@ -121,13 +135,13 @@ func (d *Directory) issueTAP(ctx context.Context, userID string) (actions.Perfor
 	body := map[string]any{"lifetimeInMinutes": minutes, "isUsableOnce": d.cfg.TAPUsableOnce}
 	var ans tapAnswer
 	r, err := d.do(ctx, call{op: "issue Temporary Access Pass", method: http.MethodPost,
-		url: d.url(userPath(userID)+"/authentication/temporaryAccessPassMethods", nil), body: body, out: &ans})
+		path: userPath(userID) + "/authentication/temporaryAccessPassMethods", body: body, out: &ans})
 	if err != nil {
 		return actions.Performed{}, err
 	}
 	if ans.TemporaryAccessPass == "" {
-		return actions.Performed{}, &actions.DirectoryError{Op: "issue Temporary Access Pass", Status: r.status,
-			RequestID: r.requestID, Err: errors.New("Graph answered without a pass")}
+		return actions.Performed{}, &actions.DirectoryError{Op: "issue Temporary Access Pass", Status: r.Status,
+			RequestID: r.RequestID, Err: errors.New("Graph answered without a pass")}
 	}
 	if ans.LifetimeInMinutes > 0 {
 		minutes = ans.LifetimeInMinutes
@@ -145,7 +159,7 @@ func (d *Directory) issueTAP(ctx context.Context, userID string) (actions.Perfor
 		minutes, start.Format(time.RFC3339), end.Format(time.RFC3339), use)
 	return actions.Performed{
 		Outcome: actions.OutcomeOK,
-		Detail:  withRequestID(fmt.Sprintf("Temporary Access Pass issued, valid until %s", end.Format(time.RFC3339)), r.requestID),
+		Detail:  withRequestID(fmt.Sprintf("Temporary Access Pass issued, valid until %s", end.Format(time.RFC3339)), r.RequestID),
 		Secret:  actions.NewSecret("Temporary Access Pass", ans.TemporaryAccessPass, note),
 	}, nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 )
 
 // roleCollections are the role management collections that say a principal
@@ -61,7 +60,7 @@ func (d *Directory) holdsRole(ctx context.Context, principalID string) (bool, er
 	for _, c := range roleCollections {
 		q := query{"$filter": "principalId eq " + odataString(principalID), "$select": "id,roleDefinitionId,directoryScopeId"}
 		held := false
-		err := d.list(ctx, c.op, d.url(c.path, q), nil, func(json.RawMessage) error {
+		err := d.list(ctx, c.op, c.path, q, func(json.RawMessage) error {
 			held = true
 			return errStop
 		})
@@ -77,7 +76,7 @@ func (d *Directory) holdsRole(ctx context.Context, principalID string) (bool, er
 func (d *Directory) groupsOf(ctx context.Context, userID string) ([]string, error) {
 	var ids []string
 	q := query{"$select": "id"}
-	err := d.list(ctx, "list memberships", d.url(userPath(userID)+"/transitiveMemberOf", q), http.Header{}, func(raw json.RawMessage) error {
+	err := d.list(ctx, "list memberships", userPath(userID)+"/transitiveMemberOf", q, func(raw json.RawMessage) error {
 		var o struct {
 			Type string `json:"@odata.type"`
 			ID   string `json:"id"`

@@ -40,7 +40,7 @@ func (d *Directory) ResolveUser(ctx context.Context, email string) (actions.Dire
 		return actions.DirectoryUser{}, fmt.Errorf("resolve user: empty email: %w", actions.ErrUnknownUser)
 	}
 	var u graphUser
-	_, err := d.do(ctx, call{op: "get user", method: http.MethodGet, url: d.url(userPath(email), query{"$select": userSelect}), out: &u})
+	_, err := d.do(ctx, call{op: "get user", method: http.MethodGet, path: userPath(email), query: query{"$select": userSelect}, out: &u})
 	if err == nil {
 		if u.ID == "" {
 			return actions.DirectoryUser{}, fmt.Errorf("resolve user %s: Graph returned a user without an id", email)
@@ -55,7 +55,7 @@ func (d *Directory) ResolveUser(ctx context.Context, email string) (actions.Dire
 	// key (400): look the address up as a mail.
 	var found []graphUser
 	q := query{"$filter": "mail eq " + odataString(email), "$select": userSelect}
-	err = d.list(ctx, "find user by mail", d.url("/users", q), nil, func(raw json.RawMessage) error {
+	err = d.list(ctx, "find user by mail", "/users", q, func(raw json.RawMessage) error {
 		var u graphUser
 		if err := json.Unmarshal(raw, &u); err != nil {
 			return fmt.Errorf("decode user: %w", err)
@@ -91,7 +91,7 @@ func (d *Directory) Manager(ctx context.Context, userID string) (actions.Directo
 	}
 	var m managerObject
 	_, err := d.do(ctx, call{op: "get manager", method: http.MethodGet,
-		url: d.url(userPath(userID)+"/manager", query{"$select": userSelect}), out: &m})
+		path: userPath(userID) + "/manager", query: query{"$select": userSelect}, out: &m})
 	switch {
 	case httpapi.HasStatus(err, http.StatusNotFound):
 		return actions.DirectoryUser{}, fmt.Errorf("manager of %s: none set: %w", userID, actions.ErrNoManager)

@@ -58,9 +58,10 @@ func decodeError(op string, resp *http.Response, body []byte, _ time.Time) *acti
 	return de
 }
 
-// token gets an access token, turning the token endpoint's refusal into a
-// *actions.DirectoryError: an OAuth error such as unauthorized_client (the
-// delegation lacks a scope) is final, a 429 or 5xx is retried.
+// token gets an access token. Every failure is a *actions.DirectoryError:
+// the token endpoint's OAuth refusal such as unauthorized_client (the
+// delegation lacks a scope) is final, its 429 or 5xx and a failure to reach
+// it are retried.
 func (d *Directory) token() (*oauth2.Token, error) {
 	tok, err := d.ts.Token()
 	if err == nil {
@@ -68,7 +69,7 @@ func (d *Directory) token() (*oauth2.Token, error) {
 	}
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) || re.Response == nil {
-		return nil, err
+		return nil, &actions.DirectoryError{Op: "get access token", Err: err}
 	}
 	var body struct {
 		Error       string `json:"error"`

@@ -57,15 +57,15 @@ type Config struct {
 	// TokenSource, when set, supplies access tokens and the key is not
 	// read (tests).
 	TokenSource oauth2.TokenSource
-	// HTTPClient is used for the API and the token endpoint.
+	// HTTPClient, Retry, Timeout, Now and Sleep are the shared HTTP
+	// client's (see httpapi.Options): zero values take its defaults.
+	// HTTPClient serves the token endpoint too.
 	HTTPClient *http.Client
-	// Retry bounds retries per HTTP call; the zero value means
-	// httpapi.DefaultRetry.
-	Retry httpapi.RetryPolicy
-	// Timeout bounds one HTTP attempt; 0 means 30s.
-	Timeout time.Duration
-	Now     func() time.Time
-	Logger  *slog.Logger
+	Retry      httpapi.RetryPolicy
+	Timeout    time.Duration
+	Now        func() time.Time
+	Sleep      func(context.Context, time.Duration) error
+	Logger     *slog.Logger
 }
 
 // Directory acts on a Google Workspace account. It is safe for concurrent
@@ -76,6 +76,8 @@ type Directory struct {
 	admin string
 	now   func() time.Time
 	log   *slog.Logger
+	// performers does each action Google Workspace automates.
+	performers httpapi.Performers
 
 	mu    sync.Mutex
 	cache map[string]cached // user ID -> recently read user
@@ -101,32 +103,18 @@ func New(cfg Config) (*Directory, error) {
 	case !strings.Contains(admin, "@") || strings.ContainsAny(admin, " /"):
 		return nil, errors.New("google: MFADESK_GOOGLE_ADMIN: want an admin user's email address")
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{}
-	}
-	if cfg.Retry == (httpapi.RetryPolicy{}) {
-		cfg.Retry = httpapi.DefaultRetry
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	ts := cfg.TokenSource
-	if ts == nil {
-		if ts, err = jwtTokenSource(cfg, admin); err != nil {
-			return nil, err
-		}
-	}
 	log := cfg.Logger.With(slog.String("directory", "google"))
-	d := &Directory{ts: ts, admin: admin, now: cfg.Now, log: log, cache: map[string]cached{}}
-	d.api = &httpapi.Client{
+	d := &Directory{admin: admin, log: log, cache: map[string]cached{}}
+	d.api, err = httpapi.New(httpapi.Options{
 		BaseURL:   base + basePath,
 		HTTP:      cfg.HTTPClient,
 		Retry:     cfg.Retry,
 		Timeout:   cfg.Timeout,
 		Now:       cfg.Now,
+		Sleep:     cfg.Sleep,
 		Logger:    log,
 		UserAgent: "mfadesk",
 		Authorize: func(_ context.Context, req *http.Request) error {
@@ -138,6 +126,17 @@ func New(cfg Config) (*Directory, error) {
 			return nil
 		},
 		Decode: decodeError,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("google: %w", err)
+	}
+	d.now = d.api.Now
+	d.performers = d.newPerformers()
+	d.ts = cfg.TokenSource
+	if d.ts == nil {
+		if d.ts, err = jwtTokenSource(cfg, admin, d.api.HTTP, d.api.Timeout); err != nil {
+			return nil, err
+		}
 	}
 	return d, nil
 }
@@ -145,7 +144,7 @@ func New(cfg Config) (*Directory, error) {
 // jwtTokenSource builds the delegated token source from the service-account
 // key: a JWT signed with the key, whose subject is the admin and whose
 // scope is Scopes, exchanged at the key's token endpoint.
-func jwtTokenSource(cfg Config, admin string) (oauth2.TokenSource, error) {
+func jwtTokenSource(cfg Config, admin string, client *http.Client, timeout time.Duration) (oauth2.TokenSource, error) {
 	key := cfg.CredentialsJSON
 	if len(key) == 0 {
 		if strings.TrimSpace(cfg.CredentialsFile) == "" {
@@ -176,12 +175,9 @@ func jwtTokenSource(cfg Config, admin string) (oauth2.TokenSource, error) {
 	}
 	// The token fetch cannot take the caller's context, so its client gets
 	// a timeout of its own.
-	hc := *cfg.HTTPClient
+	hc := *client
 	if hc.Timeout == 0 {
-		hc.Timeout = httpapi.DefaultTimeout
-		if cfg.Timeout > 0 {
-			hc.Timeout = cfg.Timeout
-		}
+		hc.Timeout = timeout
 	}
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, &hc)
 	return conf.TokenSource(ctx), nil
@@ -192,14 +188,7 @@ func (d *Directory) Name() string { return "google" }
 
 // Supports says which actions Google Workspace automates: all but
 // issue-temporary-access-pass.
-func (d *Directory) Supports(a actions.Action) actions.Support {
-	switch a {
-	case actions.ResetPassword, actions.RequireReregisterMFA, actions.RevokeMFASessions,
-		actions.DeleteAppPasswords, actions.BlockSignIn, actions.UnblockSignIn:
-		return actions.Automated
-	}
-	return actions.Unsupported
-}
+func (d *Directory) Supports(a actions.Action) actions.Support { return d.performers.Supports(a) }
 
 // ManualSteps is empty: Google has no manual actions.
 func (d *Directory) ManualSteps(a actions.Action) string { return "" }

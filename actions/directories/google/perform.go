@@ -20,26 +20,22 @@ import (
 // state (already suspended, no app password, 2SV off) the outcome is
 // Skipped. Every action is safe to perform again after a failure.
 func (d *Directory) Perform(ctx context.Context, a actions.Action, t actions.Target) (actions.Performed, error) {
-	if d.Supports(a) != actions.Automated {
-		return actions.Performed{}, fmt.Errorf("google: %s: %w", a, actions.ErrUnsupported)
-	}
-	id := t.DirectoryID
-	if id == "" {
-		return actions.Performed{}, fmt.Errorf("google: %s: target %s has no Google user ID", a, t.Email)
-	}
-	switch a {
-	case actions.ResetPassword:
-		return d.resetPassword(ctx, id)
-	case actions.RequireReregisterMFA:
-		return d.turnOff2SV(ctx, id)
-	case actions.RevokeMFASessions:
-		return d.signOut(ctx, id)
-	case actions.DeleteAppPasswords:
-		return d.deleteASPs(ctx, id)
-	case actions.BlockSignIn:
-		return d.setSuspended(ctx, id, true)
-	default: // actions.UnblockSignIn
-		return d.setSuspended(ctx, id, false)
+	return d.performers.Perform(ctx, "google", a, t)
+}
+
+// newPerformers maps each action Google Workspace automates to its method.
+func (d *Directory) newPerformers() httpapi.Performers {
+	return httpapi.Performers{
+		actions.ResetPassword:        d.resetPassword,
+		actions.RequireReregisterMFA: d.turnOff2SV,
+		actions.RevokeMFASessions:    d.signOut,
+		actions.DeleteAppPasswords:   d.deleteASPs,
+		actions.BlockSignIn: func(ctx context.Context, id string) (actions.Performed, error) {
+			return d.setSuspended(ctx, id, true)
+		},
+		actions.UnblockSignIn: func(ctx context.Context, id string) (actions.Performed, error) {
+			return d.setSuspended(ctx, id, false)
+		},
 	}
 }
 

@@ -25,23 +25,21 @@ type Config struct {
 	// Token is an Okta API token (OKTA_API_TOKEN), sent as "SSWS <token>".
 	// It is never logged or printed.
 	Token string
-	// HTTPClient defaults to a client without its own timeout (each call
-	// has Timeout).
+	// HTTPClient, Retry, Timeout, Now and Sleep are the shared HTTP
+	// client's (see httpapi.Options): zero values take its defaults.
 	HTTPClient *http.Client
-	// Retry bounds retries of throttled and transient answers per HTTP
-	// call; the zero value means httpapi.DefaultRetry.
-	Retry httpapi.RetryPolicy
-	// Timeout bounds one HTTP attempt; 0 means 30s.
-	Timeout time.Duration
-	// Now is the clock; nil means time.Now.
-	Now    func() time.Time
-	Logger *slog.Logger
+	Retry      httpapi.RetryPolicy
+	Timeout    time.Duration
+	Now        func() time.Time
+	Sleep      func(context.Context, time.Duration) error
+	Logger     *slog.Logger
 }
 
 // Directory acts on an Okta org. It is safe for concurrent use.
 type Directory struct {
-	api *httpapi.Client
-	log *slog.Logger
+	api        *httpapi.Client
+	log        *slog.Logger
+	performers httpapi.Performers
 }
 
 var _ actions.Directory = (*Directory)(nil)
@@ -70,38 +68,33 @@ func New(cfg Config) (*Directory, error) {
 	case strings.ContainsAny(token, " \t\r\n"):
 		return nil, errors.New("okta: OKTA_API_TOKEN: want the bare token, without \"SSWS \" or spaces")
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{}
-	}
-	if cfg.Retry == (httpapi.RetryPolicy{}) {
-		cfg.Retry = httpapi.DefaultRetry
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	log := cfg.Logger.With(slog.String("directory", "okta"))
 	auth := "SSWS " + token
-	return &Directory{
-		log: log,
-		api: &httpapi.Client{
-			BaseURL:   base,
-			HTTP:      cfg.HTTPClient,
-			Retry:     cfg.Retry,
-			Timeout:   cfg.Timeout,
-			Now:       cfg.Now,
-			Logger:    log,
-			UserAgent: "mfadesk",
-			Authorize: func(_ context.Context, req *http.Request) error {
-				req.Header.Set("Authorization", auth)
-				return nil
-			},
-			Decode: decodeError,
-			Pace:   pace,
+	api, err := httpapi.New(httpapi.Options{
+		BaseURL:         base,
+		HTTP:            cfg.HTTPClient,
+		Retry:           cfg.Retry,
+		Timeout:         cfg.Timeout,
+		Now:             cfg.Now,
+		Sleep:           cfg.Sleep,
+		Logger:          log,
+		UserAgent:       "mfadesk",
+		RequestIDHeader: requestIDHeader,
+		Authorize: func(_ context.Context, req *http.Request) error {
+			req.Header.Set("Authorization", auth)
+			return nil
 		},
-	}, nil
+		Decode: decodeError,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("okta: %w", err)
+	}
+	d := &Directory{log: log, api: api}
+	d.performers = d.newPerformers()
+	return d, nil
 }
 
 // Name is "okta".
@@ -109,14 +102,7 @@ func (d *Directory) Name() string { return "okta" }
 
 // Supports says which actions Okta automates: all but delete-app-passwords
 // (no such concept in Okta) and issue-temporary-access-pass.
-func (d *Directory) Supports(a actions.Action) actions.Support {
-	switch a {
-	case actions.ResetPassword, actions.RequireReregisterMFA, actions.RevokeMFASessions,
-		actions.BlockSignIn, actions.UnblockSignIn:
-		return actions.Automated
-	}
-	return actions.Unsupported
-}
+func (d *Directory) Supports(a actions.Action) actions.Support { return d.performers.Supports(a) }
 
 // ManualSteps is empty: Okta has no manual actions.
 func (d *Directory) ManualSteps(a actions.Action) string { return "" }

@@ -17,24 +17,17 @@ import (
 // is already in the wanted state (already suspended, nothing to reset) the
 // outcome is Skipped.
 func (d *Directory) Perform(ctx context.Context, a actions.Action, t actions.Target) (actions.Performed, error) {
-	if d.Supports(a) != actions.Automated {
-		return actions.Performed{}, fmt.Errorf("okta: %s: %w", a, actions.ErrUnsupported)
-	}
-	id := t.DirectoryID
-	if id == "" {
-		return actions.Performed{}, fmt.Errorf("okta: %s: target %s has no Okta user ID", a, t.Email)
-	}
-	switch a {
-	case actions.ResetPassword:
-		return d.resetPassword(ctx, id)
-	case actions.RequireReregisterMFA:
-		return d.resetFactors(ctx, id)
-	case actions.RevokeMFASessions:
-		return d.revokeSessions(ctx, id)
-	case actions.BlockSignIn:
-		return d.suspend(ctx, id)
-	default: // actions.UnblockSignIn
-		return d.unsuspend(ctx, id)
+	return d.performers.Perform(ctx, "okta", a, t)
+}
+
+// newPerformers maps each action Okta automates to its method.
+func (d *Directory) newPerformers() httpapi.Performers {
+	return httpapi.Performers{
+		actions.ResetPassword:        d.resetPassword,
+		actions.RequireReregisterMFA: d.resetFactors,
+		actions.RevokeMFASessions:    d.revokeSessions,
+		actions.BlockSignIn:          d.suspend,
+		actions.UnblockSignIn:        d.unsuspend,
 	}
 }
 
@@ -42,7 +35,7 @@ func lifecycle(id, op string) string { return httpapi.Path("api", "v1", "users",
 
 // withID appends Okta's request ID to a detail.
 func withID(detail string, r httpapi.Response) string {
-	if id := r.Header.Get(requestIDHeader); id != "" {
+	if id := r.RequestID; id != "" {
 		return detail + " (request-id " + id + ")"
 	}
 	return detail
@@ -62,7 +55,7 @@ func (d *Directory) resetPassword(ctx context.Context, id string) (actions.Perfo
 	if out.TempPassword == "" {
 		return actions.Performed{}, &actions.DirectoryError{
 			Op: "expire password with temporary password", Status: r.Status,
-			Message: "the password was expired but no temporary password came back", RequestID: r.Header.Get(requestIDHeader),
+			Message: "the password was expired but no temporary password came back", RequestID: r.RequestID,
 		}
 	}
 	return actions.Performed{

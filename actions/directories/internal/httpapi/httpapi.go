@@ -1,8 +1,13 @@
-// Package httpapi is the small JSON-over-HTTP client that the directory
-// adapters (okta, google) share: request building, per-call timeouts,
-// retries through RetryPolicy, pacing before the next call, and the
-// skeleton of error decoding. What an error body means stays with each
-// provider, which passes a Decode function.
+// Package httpapi is the one HTTP client that the directory adapters (entra,
+// google, okta) share, and the only place where mfadesk retries a call to a
+// directory (README, "Retries"). It builds JSON requests, bounds each attempt
+// with a timeout, retries throttled and transient answers under one
+// RetryPolicy (honouring Retry-After, in seconds or as an HTTP date, and
+// X-Rate-Limit-Reset), holds calls back while a rate-limit window is used up
+// (X-Rate-Limit-Remaining: 0), optionally adapts the number of requests in
+// flight to the provider's throttling (Pacer), and gives every failure the
+// shape of an *actions.DirectoryError. What an error body means stays with
+// each provider, which passes a Decoder; credentials too (Authorize).
 package httpapi
 
 import (
@@ -26,46 +31,115 @@ import (
 const DefaultTimeout = 30 * time.Second
 
 const (
-	maxBody      = 4 << 20  // largest success body read
-	maxErrorBody = 64 << 10 // largest error body read
+	defaultMaxBody = 4 << 20  // largest success body read, unless Options say
+	maxErrorBody   = 64 << 10 // largest error body read
 )
 
 // Decoder turns an answer outside 2xx into the provider's error. body is the
 // (possibly truncated) response body and now the client's clock when the
-// answer came. It never returns nil.
+// answer came. It never returns nil. A RetryAfter it leaves at 0 is filled
+// from the answer's Retry-After header.
 type Decoder func(op string, resp *http.Response, body []byte, now time.Time) *actions.DirectoryError
 
-// Client sends JSON requests to one API. Its zero value is not usable: set
-// BaseURL, HTTP and Decode. It is safe for concurrent use.
-type Client struct {
+// Options configure a Client; New checks them and fills the defaults.
+type Options struct {
 	// BaseURL is the scheme and host (and optional path prefix), without a
-	// trailing slash; request paths are appended to it.
+	// trailing slash; request paths are appended to it. Required.
 	BaseURL string
-	HTTP    *http.Client
-	Retry   RetryPolicy
-	// Timeout bounds each attempt; 0 means DefaultTimeout.
+	// HTTP sends the requests. Default: a client without an overall timeout
+	// (Timeout bounds each attempt) that keeps up to 32 idle connections per
+	// host, for concurrent workers.
+	HTTP *http.Client
+	// Retry bounds the tries of each call; the zero value means
+	// DefaultRetry.
+	Retry RetryPolicy
+	// Timeout bounds each attempt, credentials included; 0 means
+	// DefaultTimeout.
 	Timeout time.Duration
+	// MaxBody bounds what is read of a successful answer; 0 means 4 MiB.
+	MaxBody int64
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Sleep waits between attempts and before paced calls; nil means
-	// actions.SleepContext. Tests inject it.
-	Sleep  func(context.Context, time.Duration) error
+	// Sleep waits between tries and while a rate-limit window is used up;
+	// nil means actions.SleepContext. Tests inject one that records.
+	Sleep func(context.Context, time.Duration) error
+	// Logger gets one line per failed attempt (never a body or a
+	// credential); nil discards.
 	Logger *slog.Logger
 	// UserAgent is sent with every request when set.
 	UserAgent string
+	// RequestIDHeader names the header that carries the provider's ID of
+	// each request ("request-id" on Graph, "X-Okta-Request-Id"); the client
+	// puts it in Response.RequestID and in the errors it makes itself.
+	RequestIDHeader string
 	// Authorize sets credentials on each attempt. An *actions.DirectoryError
-	// it returns is passed on as is (so a token endpoint's refusal is not
-	// retried); any other error counts as a transport error.
+	// it returns is the attempt's error, retried when it is retryable (a
+	// token endpoint that throttles). Any other error is final, returned as
+	// "op: error" and never retried (a credential that is refused stays
+	// refused), unless the attempt's own timeout ran out first: then it is
+	// a transient "no answer".
 	Authorize func(ctx context.Context, req *http.Request) error
-	// Decode turns a non-2xx answer into an error.
+	// Decode turns a non-2xx answer into an error. Required.
 	Decode Decoder
-	// Pace, when set, sees every answer and may name a time before which
-	// the next call should not start (a rate-limit window that is used up).
-	// The wait is capped at Retry.Max.
-	Pace func(resp *http.Response, now time.Time) time.Time
+	// Pacing bounds the requests in flight with a Pacer that shrinks when
+	// the provider throttles and grows back as it answers.
+	Pacing bool
+}
+
+// Client sends JSON requests to one API. Make it with New. It is safe for
+// concurrent use; its Options must not change once it is in use (tests set
+// them before).
+type Client struct {
+	Options
+	pacer *Pacer
 
 	mu        sync.Mutex
-	notBefore time.Time
+	notBefore time.Time // a used-up rate-limit window resets then
+}
+
+// New checks o, fills its defaults and returns the client. Its error names
+// what is wrong with o.
+func New(o Options) (*Client, error) {
+	if o.BaseURL == "" {
+		return nil, errors.New("no base URL")
+	}
+	if o.Decode == nil {
+		return nil, errors.New("no error decoder")
+	}
+	o.Retry = o.Retry.OrDefault()
+	if err := o.Retry.Check(); err != nil {
+		return nil, err
+	}
+	if o.Timeout < 0 {
+		return nil, fmt.Errorf("negative call timeout %s", o.Timeout)
+	}
+	if o.Timeout == 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.MaxBody <= 0 {
+		o.MaxBody = defaultMaxBody
+	}
+	if o.HTTP == nil {
+		// The default transport keeps 2 idle connections per host, so
+		// concurrent workers would keep redialling.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 32
+		o.HTTP = &http.Client{Transport: tr}
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Sleep == nil {
+		o.Sleep = actions.SleepContext
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	c := &Client{Options: o}
+	if o.Pacing {
+		c.pacer = NewPacer()
+	}
+	return c, nil
 }
 
 // Request is one API call.
@@ -75,23 +149,44 @@ type Request struct {
 	Method string
 	// Path is appended to BaseURL; its segments must already be escaped
 	// (url.PathEscape), and it starts with "/".
-	Path  string
-	Query url.Values
+	Path string
+	// Query is encoded with url.Values.Encode. RawQuery, used when Query
+	// is empty, is sent as it is (Graph's OData options keep their "$").
+	Query    url.Values
+	RawQuery string
 	// Body, when non-nil, is sent as JSON. It is never logged.
 	Body any
+	// Ticket, when set, holds the Pacer units of the whole call (a $batch
+	// holds one per request it carries): its attempts take none of their
+	// own, and the caller gives them back (Client.Release).
+	Ticket *Ticket
+	// Tried counts the tries of this call already made elsewhere (as an
+	// item of $batch requests): Do makes at most Retry.Attempts-Tried more.
+	Tried int
+	// After is the retryable error that the last of those tries ended with
+	// (the item was throttled inside the batch): Do waits as the policy
+	// says for it before its first try, and returns it when no try is left.
+	// Nil: Do tries at once.
+	After error
 }
 
 // Response is what came back from the last attempt.
 type Response struct {
-	Status   int
-	Header   http.Header
+	Status int
+	Header http.Header
+	// RequestID is the provider's ID of the request (see RequestIDHeader).
+	RequestID string
+	// Attempts counts the tries of the call, Request.Tried included.
 	Attempts int
 }
 
-// Do sends r, retrying throttled and transient failures under c.Retry. On a
-// 2xx answer it decodes a non-empty body into out (when out is non-nil). It
-// returns an *actions.DirectoryError for every failure but a request that
-// cannot be built; when ctx ends, that error wraps ctx's error.
+// Do sends r, retrying throttled and transient failures under c.Retry: at
+// most Retry.Attempts tries in all, each wait Retry.Wait (a server's
+// Retry-After up to Retry.Max). On a 2xx answer it decodes a non-empty body
+// into out (when out is non-nil). It returns an *actions.DirectoryError for
+// every failure but a request that cannot be built and a final Authorize
+// error; when ctx ends, the last error is returned (it wraps ctx's error when
+// ctx ended during a try).
 func (c *Client) Do(ctx context.Context, r Request, out any) (Response, error) {
 	var body []byte
 	if r.Body != nil {
@@ -101,36 +196,67 @@ func (c *Client) Do(ctx context.Context, r Request, out any) (Response, error) {
 		}
 		body = b
 	}
-	var last Response
-	attempts, err := c.Retry.Do(ctx, c.Sleep, func(ctx context.Context) error {
-		resp, err := c.attempt(ctx, r, body, out)
-		last = resp
-		if err != nil {
-			if ok, _ := Retryable(err); ok {
-				c.logger().LogAttrs(ctx, slog.LevelWarn, "directory call failed, may retry",
-					slog.String("op", r.Op), slog.Int("status", resp.Status), slog.String("error", err.Error()))
+	tries, err := r.Tried, r.After
+	var res Response
+	for {
+		if tries > 0 {
+			if err == nil && tries >= c.Retry.Attempts {
+				err = &actions.DirectoryError{Op: r.Op, Err: errors.New("no try left")}
+			}
+			ok, after := true, time.Duration(0)
+			if err != nil {
+				ok, after = Retryable(err)
+			}
+			if !ok || tries >= c.Retry.Attempts {
+				break
+			}
+			if err != nil && c.Sleep(ctx, c.Retry.Wait(tries, after)) != nil {
+				break
 			}
 		}
-		return err
-	})
-	last.Attempts = attempts
-	return last, err
+		tries++
+		res, err = c.attempt(ctx, r, body, out)
+		if err == nil {
+			break
+		}
+		c.logFailure(ctx, r.Op, tries, err)
+	}
+	res.Attempts = tries
+	return res, err
 }
 
+// attempt is one try: it waits for a used-up rate-limit window and for a
+// pacer unit, then sends the request.
 func (c *Client) attempt(ctx context.Context, r Request, body []byte, out any) (Response, error) {
-	if err := c.waitPace(ctx); err != nil {
+	if err := c.waitWindow(ctx); err != nil {
 		return Response{}, &actions.DirectoryError{Op: r.Op, Err: err}
 	}
-	timeout := c.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
+	if c.pacer == nil || r.Ticket != nil {
+		return c.send(ctx, r, body, out)
 	}
-	actx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+	t, err := c.pacer.Acquire(ctx, 1)
+	if err != nil {
+		return Response{}, &actions.DirectoryError{Op: r.Op, Err: err}
+	}
+	res, err := c.send(ctx, r, body, out)
+	if ThrottledErr(err) {
+		c.pacer.Release(t, 1, 0)
+	} else {
+		c.pacer.Release(t, 0, 1)
+	}
+	return res, err
+}
 
+// send makes one HTTP round trip.
+func (c *Client) send(ctx context.Context, r Request, body []byte, out any) (Response, error) {
+	actx, cancel := context.WithTimeout(ctx, c.Timeout)
+	defer cancel()
 	u := c.BaseURL + r.Path
-	if len(r.Query) > 0 {
+	switch {
+	case len(r.Query) > 0:
 		u += "?" + r.Query.Encode()
+	case r.RawQuery != "":
+		u += "?" + r.RawQuery
 	}
 	var rd io.Reader
 	if body != nil {
@@ -150,10 +276,13 @@ func (c *Client) attempt(ctx context.Context, r Request, body []byte, out any) (
 	if c.Authorize != nil {
 		if err := c.Authorize(actx, req); err != nil {
 			var de *actions.DirectoryError
-			if errors.As(err, &de) {
+			switch {
+			case errors.As(err, &de):
 				return Response{Status: de.Status}, de
+			case c.timedOut(ctx, actx):
+				return Response{}, &actions.DirectoryError{Op: r.Op, Err: c.noAnswer()}
 			}
-			return Response{}, &actions.DirectoryError{Op: r.Op, Err: c.transportErr(ctx, actx, err)}
+			return Response{}, fmt.Errorf("%s: %w", r.Op, err)
 		}
 	}
 	resp, err := c.HTTP.Do(req)
@@ -161,96 +290,93 @@ func (c *Client) attempt(ctx context.Context, r Request, body []byte, out any) (
 		return Response{}, &actions.DirectoryError{Op: r.Op, Err: c.transportErr(ctx, actx, err)}
 	}
 	defer resp.Body.Close()
-	now := c.now()
-	if c.Pace != nil {
-		c.setPace(c.Pace(resp, now))
-	}
+	now := c.Now()
+	c.noteWindow(resp, now)
 	res := Response{Status: resp.StatusCode, Header: resp.Header}
+	if c.RequestIDHeader != "" {
+		res.RequestID = resp.Header.Get(c.RequestIDHeader)
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 		de := c.Decode(r.Op, resp, b, now)
 		if de.RetryAfter == 0 {
 			de.RetryAfter = ParseRetryAfter(resp.Header.Get("Retry-After"), now)
 		}
+		if resp.StatusCode == http.StatusTooManyRequests {
+			if d, ok := UntilReset(resp.Header, now); ok {
+				de.RetryAfter = max(de.RetryAfter, d)
+			}
+		}
 		return res, de
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, c.MaxBody))
 	if err != nil {
-		return res, &actions.DirectoryError{Op: r.Op, Err: c.transportErr(ctx, actx, err)}
+		return res, &actions.DirectoryError{Op: r.Op, RequestID: res.RequestID, Err: c.transportErr(ctx, actx, err)}
 	}
 	if out != nil && len(bytes.TrimSpace(b)) > 0 {
 		if err := json.Unmarshal(b, out); err != nil {
-			return res, &actions.DirectoryError{Op: r.Op, Status: resp.StatusCode,
+			return res, &actions.DirectoryError{Op: r.Op, Status: resp.StatusCode, RequestID: res.RequestID,
 				Message: "unreadable response body", Err: err}
 		}
 	}
 	return res, nil
 }
 
-// transportErr keeps a per-attempt timeout retryable: when the attempt's own
-// deadline passed but the caller's context is alive, the error no longer
-// wraps context.DeadlineExceeded (which actions treats as final).
+// timedOut reports whether the attempt's own deadline passed while the
+// caller's context is alive.
+func (c *Client) timedOut(parent, attempt context.Context) bool {
+	return parent.Err() == nil && errors.Is(attempt.Err(), context.DeadlineExceeded)
+}
+
+// noAnswer is the error of an attempt that ran out of its time. It does not
+// wrap context.DeadlineExceeded, which actions treats as final.
+func (c *Client) noAnswer() error {
+	return fmt.Errorf("no answer within %s", c.Timeout)
+}
+
+// transportErr keeps a per-attempt timeout retryable (see noAnswer).
 func (c *Client) transportErr(parent, attempt context.Context, err error) error {
-	if parent.Err() == nil && errors.Is(attempt.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("no answer within %s", c.timeoutOrDefault())
+	if c.timedOut(parent, attempt) {
+		return c.noAnswer()
 	}
 	return err
 }
 
-func (c *Client) timeoutOrDefault() time.Duration {
-	if c.Timeout > 0 {
-		return c.Timeout
-	}
-	return DefaultTimeout
-}
-
-func (c *Client) setPace(t time.Time) {
-	if t.IsZero() {
+// logFailure logs a failed try: at warning level when the policy may try it
+// again, at debug level otherwise, since the caller gets and reports that
+// error. Never a body or a credential.
+func (c *Client) logFailure(ctx context.Context, op string, try int, err error) {
+	var de *actions.DirectoryError
+	if !errors.As(err, &de) {
+		c.Logger.LogAttrs(ctx, slog.LevelWarn, "directory call failed",
+			slog.String("op", op), slog.Int("attempt", try), slog.String("error", err.Error()))
 		return
 	}
-	c.mu.Lock()
-	if t.After(c.notBefore) {
-		c.notBefore = t
+	level, msg := slog.LevelDebug, "directory call failed"
+	if de.Retryable() {
+		level, msg = slog.LevelWarn, "directory call failed, may retry"
 	}
-	c.mu.Unlock()
+	c.Logger.LogAttrs(ctx, level, msg, slog.String("op", op), slog.Int("attempt", try),
+		slog.Int("status", de.Status), slog.String("code", de.Code),
+		slog.String("directory_request_id", de.RequestID), slog.Duration("retry_after", de.RetryAfter),
+		slog.Bool("retryable", de.Retryable()), slog.String("error", err.Error()))
 }
 
-// waitPace holds the call back until a used-up rate-limit window resets,
-// at most Retry.Max.
-func (c *Client) waitPace(ctx context.Context) error {
-	c.mu.Lock()
-	nb := c.notBefore
-	c.mu.Unlock()
-	if nb.IsZero() {
-		return nil
+// Acquire takes Pacer units for a call that carries want requests (a
+// $batch): at least one, at most want, as many as the pacer allows now. With
+// pacing off it grants want at once. Give them back with Release.
+func (c *Client) Acquire(ctx context.Context, want int) (Ticket, error) {
+	if c.pacer == nil {
+		return Ticket{n: want}, nil
 	}
-	d := nb.Sub(c.now())
-	if d <= 0 {
-		return nil
-	}
-	if c.Retry.Max > 0 && d > c.Retry.Max {
-		d = c.Retry.Max
-	}
-	c.logger().LogAttrs(ctx, slog.LevelInfo, "rate limit used up, pausing", slog.Duration("wait", d))
-	sleep := c.Sleep
-	if sleep == nil {
-		sleep = actions.SleepContext
-	}
-	return sleep(ctx, d)
+	return c.pacer.Acquire(ctx, want)
 }
 
-func (c *Client) now() time.Time {
-	if c.Now != nil {
-		return c.Now()
+// Release gives back the units of t (see Pacer.Release).
+func (c *Client) Release(t Ticket, throttled, ok int) {
+	if c.pacer != nil {
+		c.pacer.Release(t, throttled, ok)
 	}
-	return time.Now()
-}
-
-func (c *Client) logger() *slog.Logger {
-	if c.Logger != nil {
-		return c.Logger
-	}
-	return slog.New(slog.DiscardHandler)
 }
 
 // Path joins literal segments and escapes each one, e.g.

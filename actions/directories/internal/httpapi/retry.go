@@ -1,10 +1,10 @@
 package httpapi
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"time"
 
 	"github.com/mfadesk/mfadesk/actions"
@@ -69,26 +69,15 @@ func (p RetryPolicy) Wait(attempt int, retryAfter time.Duration) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// Do calls fn until it succeeds, returns an error that is not retryable, the
-// attempts run out or ctx ends. It returns fn's last error and how many tries
-// were made. sleep is injectable for tests; nil means a real timer.
-func (p RetryPolicy) Do(ctx context.Context, sleep func(context.Context, time.Duration) error, fn func(ctx context.Context) error) (int, error) {
-	if sleep == nil {
-		sleep = actions.SleepContext
-	}
-	attempts := max(p.Attempts, 1)
-	var err error
-	for i := 1; ; i++ {
-		err = fn(ctx)
-		if err == nil {
-			return i, nil
-		}
-		ok, after := Retryable(err)
-		if !ok || i >= attempts {
-			return i, err
-		}
-		if serr := sleep(ctx, p.Wait(i, after)); serr != nil {
-			return i, err
-		}
-	}
+// Throttled reports whether an HTTP status says the provider is overloaded
+// (429, 503, 504): the Pacer shrinks its limit on those.
+func Throttled(status int) bool {
+	return status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
+}
+
+// ThrottledErr reports whether err is a *actions.DirectoryError with a
+// Throttled status.
+func ThrottledErr(err error) bool {
+	var de *actions.DirectoryError
+	return errors.As(err, &de) && Throttled(de.Status)
 }

@@ -1,73 +1,73 @@
 package httpapi
 
 import (
-	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/mfadesk/mfadesk/actions"
 )
 
-func TestRetryPolicyDo(t *testing.T) {
-	throttled := &actions.DirectoryError{Op: "x", Status: 429, RetryAfter: 7 * time.Second}
-	unavailable := &actions.DirectoryError{Op: "x", Status: 503}
-	badRequest := &actions.DirectoryError{Op: "x", Status: 400}
+func TestRetryPolicyWait(t *testing.T) {
+	p := RetryPolicy{Attempts: 6, Base: time.Second, Max: 10 * time.Second}
 	tests := []struct {
-		name      string
-		errs      []error // what each try returns; past the end: nil
-		wantTries int
-		wantErr   error
-		wantWaits []time.Duration // exact where the server named a wait; 0 = any backoff
+		name       string
+		attempt    int
+		retryAfter time.Duration
+		lo, hi     time.Duration
 	}{
-		{"success", nil, 1, nil, nil},
-		{"throttled then ok", []error{throttled}, 2, nil, []time.Duration{7 * time.Second}},
-		{"503 twice then ok", []error{unavailable, unavailable}, 3, nil, []time.Duration{0, 0}},
-		{"400 not retried", []error{badRequest}, 1, badRequest, nil},
-		{"plain error not retried", []error{errors.New("boom")}, 1, nil, nil},
-		{"gives up", []error{unavailable, unavailable, unavailable, unavailable}, 4, unavailable, []time.Duration{0, 0, 0}},
-		{"long Retry-After capped", []error{&actions.DirectoryError{Status: 429, RetryAfter: time.Hour}}, 2, nil, []time.Duration{10 * time.Second}},
+		{"Retry-After as asked", 1, 7 * time.Second, 7 * time.Second, 7 * time.Second},
+		{"Retry-After capped", 3, time.Hour, 10 * time.Second, 10 * time.Second},
+		{"first backoff: half to all of Base", 1, 0, 500 * time.Millisecond, time.Second},
+		{"third backoff: 4 Base", 3, 0, 2 * time.Second, 4 * time.Second},
+		{"backoff capped", 9, 0, 5 * time.Second, 10 * time.Second},
+		{"no overflow", 80, 0, 5 * time.Second, 10 * time.Second},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p := RetryPolicy{Attempts: 4, Base: time.Second, Max: 10 * time.Second}
-			var waits []time.Duration
-			sleep := func(_ context.Context, d time.Duration) error { waits = append(waits, d); return nil }
-			try := 0
-			n, err := p.Do(context.Background(), sleep, func(context.Context) error {
-				try++
-				if try <= len(tt.errs) {
-					return tt.errs[try-1]
-				}
-				return nil
-			})
-			if n != tt.wantTries {
-				t.Errorf("tries = %d, want %d", n, tt.wantTries)
+		for range 20 { // the jitter is random
+			if got := p.Wait(tt.attempt, tt.retryAfter); got < tt.lo || got > tt.hi {
+				t.Fatalf("%s: Wait(%d, %s) = %s, want in [%s, %s]", tt.name, tt.attempt, tt.retryAfter, got, tt.lo, tt.hi)
 			}
-			if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
-				t.Errorf("err = %v, want %v", err, tt.wantErr)
-			}
-			if len(waits) != len(tt.wantWaits) {
-				t.Fatalf("waits = %v, want %d", waits, len(tt.wantWaits))
-			}
-			for i, w := range tt.wantWaits {
-				if w != 0 && waits[i] != w {
-					t.Errorf("wait %d = %s, want %s", i, waits[i], w)
-				}
-				if waits[i] <= 0 || waits[i] > p.Max {
-					t.Errorf("wait %d = %s out of (0, %s]", i, waits[i], p.Max)
-				}
-			}
-		})
+		}
 	}
 }
 
-func TestRetryStopsWithContext(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	p := RetryPolicy{Attempts: 5, Base: time.Hour, Max: time.Hour}
-	n, err := p.Do(ctx, nil, func(context.Context) error { return &actions.DirectoryError{Status: 503} })
-	if n != 1 || err == nil {
-		t.Errorf("n = %d, err = %v", n, err)
+func TestRetryPolicyDefaultAndCheck(t *testing.T) {
+	if got := (RetryPolicy{}).OrDefault(); got != DefaultRetry {
+		t.Errorf("zero policy = %+v, want DefaultRetry", got)
+	}
+	if err := DefaultRetry.Check(); err != nil {
+		t.Errorf("DefaultRetry: %v", err)
+	}
+	for _, p := range []RetryPolicy{
+		{Attempts: 0, Base: time.Second, Max: time.Second},
+		{Attempts: 1, Base: 0, Max: time.Second},
+		{Attempts: 1, Base: time.Second, Max: -1},
+	} {
+		if err := p.Check(); err == nil {
+			t.Errorf("Check(%+v) = nil, want an error", p)
+		}
+	}
+}
+
+func TestRetryable(t *testing.T) {
+	tests := []struct {
+		err       error
+		want      bool
+		wantAfter time.Duration
+	}{
+		{&actions.DirectoryError{Status: 429, RetryAfter: 7 * time.Second}, true, 7 * time.Second},
+		{fmt.Errorf("revoke: %w", &actions.DirectoryError{Status: 503}), true, 0},
+		{&actions.DirectoryError{Status: 400}, false, 0},
+		{&actions.DirectoryError{Err: errors.New("connection reset")}, true, 0},
+		{errors.New("get token: refused"), false, 0},
+		{nil, false, 0},
+	}
+	for _, tt := range tests {
+		ok, after := Retryable(tt.err)
+		if ok != tt.want || after != tt.wantAfter {
+			t.Errorf("Retryable(%v) = %v, %s; want %v, %s", tt.err, ok, after, tt.want, tt.wantAfter)
+		}
 	}
 }
