@@ -195,3 +195,61 @@ func TestStreamEventsStorageOrder(t *testing.T) {
 		})
 	}
 }
+
+// UnclosedRequests names each request in a final state whose created or
+// closing event is missing, and only those, in ID order, up to the limit.
+func TestUnclosedRequests(t *testing.T) {
+	t.Parallel()
+	storagetest.EachDB(t, func(t *testing.T, db storagetest.DB) {
+		ctx := t.Context()
+		at := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+		requests := []struct {
+			id, state string
+			events    []actions.EventKind
+		}{
+			{"R1", "succeeded", []actions.EventKind{actions.EventCreated, actions.EventApproved, actions.EventCompleted}},
+			{"R2", "denied", []actions.EventKind{actions.EventCreated}},
+			{"R3", "expired", []actions.EventKind{actions.EventExpired}},
+			{"R4", "failed", nil},
+			{"R5", "pending", []actions.EventKind{actions.EventCreated}},
+			{"R6", "cancelled", []actions.EventKind{actions.EventCreated, actions.EventCancelled}},
+			{"R7", "partially_failed", []actions.EventKind{actions.EventCreated, actions.EventDenied}},
+		}
+		raw := storagetest.Raw(t, db)
+		for _, r := range requests {
+			if _, err := raw.ExecContext(ctx, `INSERT INTO requests (id, requester_slack_id, requester_email, action, reason, state, created_at, expires_at, updated_at, approvals_needed)
+				VALUES ($1, 'U0HELP1', 'help@example.com', 'revoke-mfa-sessions', 'phished', $2, 0, 0, 0, 1)`, r.id, r.state); err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range r.events {
+				at = at.Add(time.Second)
+				if err := db.Store.AppendEvents(ctx, actions.Event{Time: at, RequestID: r.id, Kind: k, Actor: "U0HELP1"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		for _, tc := range []struct {
+			limit int
+			want  []storage.UnclosedRequest
+		}{
+			{20, []storage.UnclosedRequest{
+				{ID: "R2", State: "denied", Missing: []actions.EventKind{actions.EventDenied}},
+				{ID: "R3", State: "expired", Missing: []actions.EventKind{actions.EventCreated}},
+				{ID: "R4", State: "failed", Missing: []actions.EventKind{actions.EventCreated, actions.EventCompleted}},
+				{ID: "R7", State: "partially_failed", Missing: []actions.EventKind{actions.EventCompleted}},
+			}},
+			{2, []storage.UnclosedRequest{
+				{ID: "R2", State: "denied", Missing: []actions.EventKind{actions.EventDenied}},
+				{ID: "R3", State: "expired", Missing: []actions.EventKind{actions.EventCreated}},
+			}},
+		} {
+			got, err := db.Store.UnclosedRequests(ctx, tc.limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("UnclosedRequests(%d):\n got %+v\nwant %+v", tc.limit, got, tc.want)
+			}
+		}
+	})
+}
