@@ -110,10 +110,8 @@ actions: {revoke-mfa-sessions: {request: [helpdesk], approve: [approvers]}}
 				t.Errorf("%s: performed %d times, want 1", tg.Email, n)
 			}
 		}
-		k := countKinds(events(t, db.Store, req.ID))
-		if k[actions.EventApproved] != 1 || k[actions.EventStarted] != 1 || k[actions.EventTargetResult] != 10 || k[actions.EventCompleted] != 1 {
-			t.Errorf("events = %v", k)
-		}
+		wantKinds(t, db.Store, req.ID, map[actions.EventKind]int{
+			actions.EventApproved: 1, actions.EventStarted: 1, actions.EventTargetResult: 10, actions.EventCompleted: 1})
 	})
 }
 
@@ -157,10 +155,7 @@ func TestExecutorResumesAfterCrash(t *testing.T) {
 				t.Errorf("target %d performed %d times after resume, want %d", i, n, want)
 			}
 		}
-		k := countKinds(events(t, st, req.ID))
-		if k[actions.EventStarted] != 1 || k[actions.EventTargetResult] != 6 || k[actions.EventCompleted] != 1 {
-			t.Errorf("events = %v", k)
-		}
+		wantKinds(t, st, req.ID, map[actions.EventKind]int{actions.EventStarted: 1, actions.EventTargetResult: 6, actions.EventCompleted: 1})
 	})
 }
 
@@ -209,8 +204,6 @@ func TestExecutorDrainReleases(t *testing.T) {
 				t.Errorf("%s performed %d times", tg.Email, n)
 			}
 		}
-		if k := countKinds(events(t, st, req.ID)); k[actions.EventTargetResult] != 8 {
-			t.Errorf("target results = %d, want 8", k[actions.EventTargetResult])
-		}
+		wantKinds(t, st, req.ID, map[actions.EventKind]int{actions.EventTargetResult: 8})
 	})
 }

@@ -189,14 +189,8 @@ func TestDatabaseOutageMidRequest(t *testing.T) {
 // and duplicates duplicate_call notes.
 func checkAudit(t *testing.T, st *storage.Store, id string, targets, duplicates int) {
 	t.Helper()
-	k := countKinds(events(t, st, id)) // checks the chain
-	want := map[actions.EventKind]int{actions.EventStarted: 1, actions.EventTargetResult: targets,
-		actions.EventCompleted: 1, actions.EventDuplicateCall: duplicates}
-	for kind, n := range want {
-		if k[kind] != n {
-			t.Errorf("%d %s events, want %d (all: %v)", k[kind], kind, n, k)
-		}
-	}
+	wantKinds(t, st, id, map[actions.EventKind]int{actions.EventStarted: 1, actions.EventTargetResult: targets,
+		actions.EventCompleted: 1, actions.EventDuplicateCall: duplicates})
 	var v actions.ChainVerifier
 	if err := st.Events(t.Context(), 0, time.Time{}, v.Next); err != nil {
 		t.Fatal(err)

@@ -272,3 +272,16 @@ func countKinds(evs []actions.Event) map[actions.EventKind]int {
 	}
 	return m
 }
+
+// wantKinds checks that request id has want's number of events of each
+// kind it lists (other kinds are not counted), reading the whole audit
+// chain.
+func wantKinds(t *testing.T, st *storage.Store, id string, want map[actions.EventKind]int) {
+	t.Helper()
+	k := countKinds(events(t, st, id))
+	for kind, n := range want {
+		if k[kind] != n {
+			t.Errorf("%d %s events, want %d (all: %v)", k[kind], kind, n, k)
+		}
+	}
+}

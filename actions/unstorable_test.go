@@ -102,9 +102,7 @@ func TestExecutorUnstorableResultFailsTargetOnce(t *testing.T) {
 				t.Errorf("%s: directory called %d times, want 1", p.Email, c)
 			}
 		}
-		if k := countKinds(events(t, st, req.ID)); k[actions.EventTargetResult] != 2 {
-			t.Errorf("target_result events = %d, want 2", k[actions.EventTargetResult])
-		}
+		wantKinds(t, st, req.ID, map[actions.EventKind]int{actions.EventTargetResult: 2})
 	})
 }
 

@@ -97,9 +97,7 @@ func TestWorkflowTakesTheDirectorysAnswerOnce(t *testing.T) {
 						t.Errorf("target %d: result %+v, want %+v", i, tg.Result, want)
 					}
 				}
-				if k := countKinds(events(t, st, req.ID)); k[actions.EventTargetResult] != 4 {
-					t.Errorf("target_result events = %d, want 4", k[actions.EventTargetResult])
-				}
+				wantKinds(t, st, req.ID, map[actions.EventKind]int{actions.EventTargetResult: 4})
 			})
 		})
 	}
@@ -165,9 +163,7 @@ func TestWorkflowDenyCancelExpire(t *testing.T) {
 		if got, _ := r.svc.Get(t.Context(), swept.ID); got.State != actions.StateExpired {
 			t.Errorf("swept state = %s", got.State)
 		}
-		if k := countKinds(events(t, st, swept.ID)); k[actions.EventExpired] != 1 {
-			t.Errorf("expired events = %v", k)
-		}
+		wantKinds(t, st, swept.ID, map[actions.EventKind]int{actions.EventExpired: 1})
 		if ran, _ := r.exec.ExecuteOnce(t.Context()); ran {
 			t.Error("executor ran a request that was never approved")
 		}
@@ -201,10 +197,7 @@ func TestWorkflowManualStep(t *testing.T) {
 		if _, err := r.svc.MarkManual(t.Context(), req.ID, globalAdm, false, ""); !errors.Is(err, actions.ErrConflict) {
 			t.Errorf("second mark: %v", err)
 		}
-		k := countKinds(events(t, st, req.ID))
-		if k[actions.EventManualDone] != 1 || k[actions.EventTargetResult] != 2 || k[actions.EventCompleted] != 1 {
-			t.Errorf("events = %v", k)
-		}
+		wantKinds(t, st, req.ID, map[actions.EventKind]int{actions.EventManualDone: 1, actions.EventTargetResult: 2, actions.EventCompleted: 1})
 	})
 }
 

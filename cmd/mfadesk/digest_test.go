@@ -226,10 +226,7 @@ func TestDigestSchedulersPostEachPeriodOnce(t *testing.T) {
 func TestDigestCatchUpAtStart(t *testing.T) {
 	storagetest.EachDB(t, func(t *testing.T, db storagetest.DB) {
 		fs := newFakeSlackChannel(t)
-		sched, err := digest.ParseSchedule(digest.DefaultSchedule)
-		if err != nil {
-			t.Fatal(err)
-		}
+		sched := defaultSchedule(t)
 		now := time.Now()
 		last := sched.Prev(now)            // missed
 		before := sched.Prev(last.Add(-1)) // posted, the week before
@@ -305,7 +302,7 @@ func TestDigestFailedPostIsRetriedNotDuplicated(t *testing.T) {
 func TestDigestRepostsAfterACrashWhilePosting(t *testing.T) {
 	storagetest.EachDB(t, func(t *testing.T, db storagetest.DB) {
 		fs := newFakeSlackChannel(t)
-		sched, _ := digest.ParseSchedule(digest.DefaultSchedule)
+		sched := defaultSchedule(t)
 		now := time.Now()
 		last := sched.Prev(now)
 		ctx := t.Context()
@@ -335,17 +332,14 @@ func TestDigestRepostsAfterACrashWhilePosting(t *testing.T) {
 func TestDigestNothingToPost(t *testing.T) {
 	storagetest.EachDB(t, func(t *testing.T, db storagetest.DB) {
 		fs := newFakeSlackChannel(t)
-		sched, err := digest.ParseSchedule(digest.DefaultSchedule)
-		if err != nil {
-			t.Fatal(err)
-		}
+		sched := defaultSchedule(t)
 		client := slack.New(fakeslack.DefaultToken, slack.OptionAPIURL(fs.APIURL()))
 		r := digest.NewRunner(db.Store, digestview.NewPoster(client, auditChannel), digest.RunnerOptions{Owner: "test"})
 		// The first start of a fresh install catches up the last tick.
 		if err := r.Reconcile(t.Context(), sched.Prev(time.Now())); err != nil {
 			t.Fatalf("reconcile: %v", err)
 		}
-		_, err = r.Post(t.Context(), sched.Prev(time.Now()), time.Time{})
+		_, err := r.Post(t.Context(), sched.Prev(time.Now()), time.Time{})
 		if !errors.Is(err, digest.ErrNothingToPost) || !digest.Expected(err) {
 			t.Errorf("post on a fresh install: %v, want ErrNothingToPost", err)
 		}
@@ -376,16 +370,22 @@ func TestDigestNothingToPost(t *testing.T) {
 	})
 }
 
-// eventInLastPeriod records an event in the week before the default
-// schedule's last tick, so that the first digest has something to say (an
-// empty first period is not posted).
-func eventInLastPeriod(t *testing.T, st *storage.Store) {
+// defaultSchedule is digest.DefaultSchedule, parsed.
+func defaultSchedule(t *testing.T) digest.Schedule {
 	t.Helper()
 	sched, err := digest.ParseSchedule(digest.DefaultSchedule)
 	if err != nil {
 		t.Fatal(err)
 	}
-	at := sched.Prev(time.Now()).Add(-time.Hour)
+	return sched
+}
+
+// eventInLastPeriod records an event in the week before the default
+// schedule's last tick, so that the first digest has something to say (an
+// empty first period is not posted).
+func eventInLastPeriod(t *testing.T, st *storage.Store) {
+	t.Helper()
+	at := defaultSchedule(t).Prev(time.Now()).Add(-time.Hour)
 	if err := st.AppendEvents(t.Context(), actions.Event{Time: at, Kind: actions.EventRefused, Actor: "U0HELP1", Detail: "no"}); err != nil {
 		t.Fatal(err)
 	}
