@@ -7,7 +7,8 @@
 //     test ends.
 //   - Faults is the failure-injection table (match, status, Retry-After,
 //     times), Log the call log, Var a setting a test changes while the fake
-//     serves, Copy and Store the copies of records a fake hands tests.
+//     serves, Copy and Store the copies of records a fake hands tests,
+//     NullIfEmpty the null a service answers for an unset string.
 //   - Spec reads the published API description a fake checks requests
 //     against (from shared/reference, see Reference) once per process;
 //     Undocumented collects what a client sent that the description does
@@ -98,6 +99,15 @@ func (x *Var[T]) Set(v T) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.v = v
+}
+
+// NullIfEmpty is s, or nil (JSON's null) when s is empty: how the services
+// answer a string property that is not set.
+func NullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }
 
 // Copy returns a copy, made by clone, of the record m holds under key, or

@@ -138,6 +138,15 @@ func TestLogAndVar(t *testing.T) {
 	}
 }
 
+func TestNullIfEmpty(t *testing.T) {
+	if v := NullIfEmpty(""); v != nil {
+		t.Errorf(`NullIfEmpty("") = %#v, want nil`, v)
+	}
+	if v := NullIfEmpty("x"); v != "x" {
+		t.Errorf(`NullIfEmpty("x") = %#v`, v)
+	}
+}
+
 func TestCopyAndStore(t *testing.T) {
 	type rec struct{ list []string }
 	clone := func(r *rec) rec { return rec{list: append([]string(nil), r.list...)} }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -157,18 +158,12 @@ func TestSupports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	want := map[actions.Action]actions.Support{}
 	for _, a := range actions.AllActions() {
-		want := actions.Automated
-		if a == actions.IssueTemporaryAccessPass {
-			want = actions.Unsupported
-		}
-		if got := d.Supports(a); got != want {
-			t.Errorf("Supports(%s) = %v, want %v", a, got, want)
-		}
-		if d.ManualSteps(a) != "" {
-			t.Errorf("ManualSteps(%s) not empty", a)
-		}
+		want[a] = actions.Automated
 	}
+	want[actions.IssueTemporaryAccessPass] = actions.Unsupported
+	dirtest.Supports(t, d, want)
 }
 
 // TestJWTDelegation checks the token request: a JWT signed with the
@@ -195,7 +190,7 @@ func TestJWTDelegation(t *testing.T) {
 	}
 	scopes := strings.Fields(c.Scope)
 	for _, s := range []string{ScopeUser, ScopeUserSecurity} {
-		if !contains(scopes, s) {
+		if !slices.Contains(scopes, s) {
 			t.Errorf("scope %q lacks %s", c.Scope, s)
 		}
 	}
@@ -646,13 +641,4 @@ func sortedKeys(m map[string]any) []string {
 	}
 	sort.Strings(ks)
 	return ks
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

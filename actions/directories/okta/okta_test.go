@@ -99,14 +99,7 @@ func TestSupports(t *testing.T) {
 		actions.UnblockSignIn: actions.Automated, actions.DeleteAppPasswords: actions.Unsupported,
 		actions.IssueTemporaryAccessPass: actions.Unsupported, actions.Action("bogus"): actions.Unsupported,
 	}
-	for a, s := range want {
-		if got := d.Supports(a); got != s {
-			t.Errorf("Supports(%s) = %v, want %v", a, got, s)
-		}
-		if d.ManualSteps(a) != "" {
-			t.Errorf("ManualSteps(%s) is not empty", a)
-		}
-	}
+	dirtest.Supports(t, d, want)
 }
 
 func TestResolveUser(t *testing.T) {

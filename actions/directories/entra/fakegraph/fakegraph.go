@@ -369,15 +369,8 @@ func (g *Server) route(r fakeReq) fakeResp {
 func (g *Server) userJSON(u *User, sel string) map[string]any {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return selectFields(map[string]any{"id": u.ID, "userPrincipalName": u.UPN, "mail": nilIfEmpty(u.Mail),
+	return selectFields(map[string]any{"id": u.ID, "userPrincipalName": u.UPN, "mail": fakeapi.NullIfEmpty(u.Mail),
 		"displayName": u.DisplayName, "accountEnabled": u.AccountEnabled}, sel)
-}
-
-func nilIfEmpty(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
 
 func (g *Server) patchUser(u *User, r fakeReq) fakeResp {

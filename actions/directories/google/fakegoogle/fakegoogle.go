@@ -388,7 +388,7 @@ func (f *Server) update(w http.ResponseWriter, u *User, body []byte) {
 		return
 	}
 	for k := range m {
-		if !contains(userFields, k) {
+		if !slices.Contains(userFields, k) {
 			gError(w, http.StatusBadRequest, "invalid", fmt.Sprintf("Invalid JSON payload received. Unknown name %q", k))
 			return
 		}
@@ -413,15 +413,6 @@ func (f *Server) update(w http.ResponseWriter, u *User, body []byte) {
 		}
 	}
 	gJSON(w, f.userJSON(u))
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // token is the OAuth token endpoint of the JWT bearer flow (RFC 7523).
@@ -460,7 +451,7 @@ func (f *Server) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, s := range strings.Fields(c.Scope) {
-		if !contains(f.granted.Get(), s) {
+		if !slices.Contains(f.granted.Get(), s) {
 			tokenErr(http.StatusUnauthorized, "unauthorized_client",
 				"Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.")
 			return

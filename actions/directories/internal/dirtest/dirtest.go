@@ -51,6 +51,26 @@ func Status(t testing.TB, err error, status int) {
 	}
 }
 
+// Supporter is the part of actions.Directory that Supports uses.
+type Supporter interface {
+	Supports(a actions.Action) actions.Support
+	ManualSteps(a actions.Action) string
+}
+
+// Supports checks d.Supports against want, and that d gives manual steps
+// for exactly the actions it supports by hand.
+func Supports(t testing.TB, d Supporter, want map[actions.Action]actions.Support) {
+	t.Helper()
+	for a, s := range want {
+		if got := d.Supports(a); got != s {
+			t.Errorf("Supports(%s) = %v, want %v", a, got, s)
+		}
+		if steps := d.ManualSteps(a); (steps != "") != (s == actions.Manual) {
+			t.Errorf("ManualSteps(%s) = %q for an action supported %v", a, steps, s)
+		}
+	}
+}
+
 // Checker is the part of actions.Directory that NoProblems uses.
 type Checker interface {
 	Check(ctx context.Context, enabled []actions.Action) []string

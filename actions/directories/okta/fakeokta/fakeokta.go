@@ -318,7 +318,7 @@ func (u *User) json() map[string]any {
 	return map[string]any{
 		"id": u.ID, "status": u.Status,
 		"profile": map[string]any{"login": u.Login, "email": u.Email, "firstName": u.First, "lastName": u.Last,
-			"managerId": nilIfEmpty(u.ManagerID), "manager": nilIfEmpty(u.Manager)},
+			"managerId": fakeapi.NullIfEmpty(u.ManagerID), "manager": fakeapi.NullIfEmpty(u.Manager)},
 	}
 }
 
@@ -427,11 +427,4 @@ func (f *Server) search(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, list)
-}
-
-func nilIfEmpty(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
