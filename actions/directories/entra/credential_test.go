@@ -21,6 +21,7 @@ import (
 
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/actions/directories/entra/fakegraph"
+	"github.com/mfadesk/mfadesk/actions/fakeapi"
 )
 
 const (
@@ -189,9 +190,7 @@ func TestCredentialFromEnvErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.wantVar) {
 				t.Fatalf("error %v, want one naming %s", err, tc.wantVar)
 			}
-			if strings.Contains(err.Error(), testSecret) {
-				t.Errorf("error %q shows a secret", err)
-			}
+			fakeapi.NoSecrets(t, "error", err.Error(), testSecret)
 		})
 	}
 }
