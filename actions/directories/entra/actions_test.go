@@ -13,6 +13,7 @@ import (
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/actions/directories/entra/fakegraph"
 	"github.com/mfadesk/mfadesk/actions/directories/internal/dirtest"
+	"github.com/mfadesk/mfadesk/actions/fakeapi"
 )
 
 func TestSupports(t *testing.T) {
@@ -121,6 +122,16 @@ func TestResetPassword(t *testing.T) {
 	if strings.Contains(p.Detail, fu.Password) || strings.Contains(fmt.Sprintf("%v %+v %#v", p, p, p), fu.Password) {
 		t.Error("the password leaks into the detail or formatting")
 	}
+}
+
+// TestSecretsNeverLogged resets a password through a retry with debug
+// logging and looks for the password and the Graph token.
+func TestSecretsNeverLogged(t *testing.T) {
+	logger, log := fakeapi.DebugLogger()
+	d, g, _ := setup(t, func(c *Config) { c.Logger = logger })
+	u := g.AddUser(fakegraph.User{UPN: "u@contoso.com"})
+	g.Inject("PATCH /users/"+u.ID, 503, "", 1)
+	dirtest.SecretsNeverLogged(t, d, u.ID, log, "may retry", func() []string { return []string{g.Token()} })
 }
 
 func TestNewPassword(t *testing.T) {
