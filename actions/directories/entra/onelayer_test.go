@@ -94,27 +94,30 @@ func TestOneRetryLayer(t *testing.T) {
 						g.Inject(match, 429, "1", 1000)
 					}
 				}
+				// throttledAt reports whether step is the one Graph throttles;
+				// then it checks the tries and that step's error.
+				throttledAt := func(step string, err error) bool {
+					if tt.when == step {
+						tried(t, g, from, match, maxTries, waits, err, tt.wantErr)
+						return true
+					}
+					if err != nil {
+						t.Fatalf("%s: %v", step, err)
+					}
+					return false
+				}
 				ctx := t.Context()
 
 				throttle("submit")
 				targets := []actions.Person{{SlackID: "U0THEO", Email: theo.UPN}, {SlackID: "U0ANN", Email: ann.UPN}}[:tt.targets]
 				req, err := svc.Submit(ctx, actions.Draft{Requester: oneLayerRequester, Action: actions.RevokeMFASessions,
 					Targets: targets, Reason: "ticket 7"})
-				if tt.when == "submit" {
-					tried(t, g, from, match, maxTries, waits, err, tt.wantErr)
+				if throttledAt("submit", err) {
 					return
-				}
-				if err != nil {
-					t.Fatal(err)
 				}
 				throttle("approve")
-				_, err = svc.Approve(ctx, req.ID, oneLayerApprover)
-				if tt.when == "approve" {
-					tried(t, g, from, match, maxTries, waits, err, tt.wantErr)
+				if _, err := svc.Approve(ctx, req.ID, oneLayerApprover); throttledAt("approve", err) {
 					return
-				}
-				if err != nil {
-					t.Fatal(err)
 				}
 				throttle("run")
 				if ran, err := exec.ExecuteOnce(ctx); !ran || err != nil {
