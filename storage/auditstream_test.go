@@ -142,9 +142,10 @@ func TestEventsCopyInPieces(t *testing.T) {
 	}
 }
 
-// On SQLite the walk reads the rows in storage order first. Rows stored out
-// of seq order, a row missing, or text the joined read cannot split back
-// must still come out exactly as the plain query in seq order gives them.
+// On SQLite the walk reads the rows by rowid first. Rows stored out of seq
+// order, rowids that are not the seqs, a row missing, or text the joined read
+// cannot split back must still come out exactly as the plain query in seq
+// order gives them.
 func TestStreamEventsStorageOrder(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -157,6 +158,8 @@ func TestStreamEventsStorageOrder(t *testing.T) {
 			`DELETE FROM audit_events WHERE seq = 2`,
 			`INSERT INTO audit_events SELECT * FROM moved`}},
 		{"a row missing", []string{`DELETE FROM audit_events WHERE seq = 2`}},
+		{"rowids are not the seqs", []string{`UPDATE audit_events SET rowid = rowid + 100`}},
+		{"rowids shifted by one", []string{`UPDATE audit_events SET rowid = rowid + 1000`, `UPDATE audit_events SET rowid = rowid - 999`}},
 		{"a NUL in the text", []string{`UPDATE audit_events SET detail = 'a' || char(0) || 'b' WHERE seq = 2`}},
 		{"the tail cut", []string{`DELETE FROM audit_events WHERE seq = 3`}},
 	} {

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -49,6 +50,13 @@ type Store struct {
 	log     *slog.Logger
 	// sqlitePath is the database file on SQLite (see LockServe).
 	sqlitePath string
+	// readers is the pool of query-only connections through which
+	// StreamEvents reads a SQLite file, opened on first use.
+	readers struct {
+		once sync.Once
+		db   *gorm.DB
+		err  error
+	}
 }
 
 var _ actions.Store = (*Store)(nil)
@@ -160,6 +168,11 @@ func sqliteDSN(path string) (string, error) {
 // Close closes the database connections. Calls after the first return nil
 // or the error of closing an already closed pool.
 func (s *Store) Close() error {
+	if s.readers.db != nil {
+		if rdb, err := s.readers.db.DB(); err == nil {
+			_ = rdb.Close()
+		}
+	}
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		return fmt.Errorf("close database: %w", err)

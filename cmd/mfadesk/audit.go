@@ -154,7 +154,7 @@ func auditVerify(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	defer st.Close()
-	res, err := verifyAudit(ctx, st, *head)
+	res, err := verifyAudit(ctx, st, *head, defaultSplit())
 	if err != nil {
 		return err
 	}

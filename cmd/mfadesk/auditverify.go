@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync/atomic"
 
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/storage"
@@ -28,15 +29,15 @@ const maxUnclosed = 20
 // not "", that the chain holds that hash. Events appended while it runs,
 // after the head it read, are left for the next run. Errors are failures
 // to read; what is broken comes back in problems.
-func verifyAudit(ctx context.Context, st *storage.Store, stated string) (verifyResult, error) {
+// The log is read in segments side by side, as split says.
+func verifyAudit(ctx context.Context, st *storage.Store, stated string, split verifySplit) (verifyResult, error) {
 	var res verifyResult
 	headSeq, headHash, err := st.AuditHead(ctx)
 	if err != nil {
 		return res, err
 	}
-	// The requests' check reads other rows on its own connection (on
-	// PostgreSQL; SQLite's one connection runs it after the walk): running
-	// it beside the walk uses the core the walk leaves idle.
+	// The requests' check reads other rows on a connection of its own:
+	// running it beside the walk uses what the walk leaves idle.
 	type unclosedResult struct {
 		list []storage.UnclosedRequest
 		err  error
@@ -46,15 +47,23 @@ func verifyAudit(ctx context.Context, st *storage.Store, stated string) (verifyR
 		list, err := st.UnclosedRequests(ctx, maxUnclosed)
 		unclosedDone <- unclosedResult{list, err}
 	}()
-	src := func(ctx context.Context, yield func(actions.Event) error) error {
-		return st.StreamEvents(ctx, 0, headSeq, func(e actions.Event) error {
-			if stated != "" && e.Hash == stated {
-				res.statedSeq = e.Seq
-			}
-			return yield(e)
-		})
+	// The stated head is looked for in every segment; at most one holds
+	// it, since hashes are unique.
+	var statedSeq atomic.Int64
+	segments := split.segments(headSeq)
+	sources := make([]actions.EventSource, len(segments))
+	for i, sg := range segments {
+		sources[i] = func(ctx context.Context, yield func(actions.Event) error) error {
+			return st.StreamEvents(ctx, sg.after, sg.upTo, func(e actions.Event) error {
+				if stated != "" && e.Hash == stated {
+					statedSeq.Store(e.Seq)
+				}
+				return yield(e)
+			})
+		}
 	}
-	count, last, err := actions.VerifyChain(ctx, runtime.GOMAXPROCS(0), src)
+	count, last, err := actions.VerifySegments(ctx, runtime.GOMAXPROCS(0), sources)
+	res.statedSeq = statedSeq.Load()
 	unclosed := <-unclosedDone
 	var ce *actions.ChainError
 	if errors.As(err, &ce) {
@@ -95,6 +104,31 @@ func verifyAudit(ctx context.Context, st *storage.Store, stated string) (verifyR
 		}
 	}
 	return res, nil
+}
+
+// segment is the events with after < seq <= upTo.
+type segment struct{ after, upTo int64 }
+
+// verifySplit says how `audit verify` splits the log into segments to read
+// side by side, each on its own connection: reading rows is most of the
+// work, and one connection reads on one core.
+type verifySplit struct {
+	parts int   // at most this many segments
+	least int64 // of at least this many events each
+}
+
+// defaultSplit reads a segment per core, when the log is long enough for
+// the split to pay.
+func defaultSplit() verifySplit { return verifySplit{parts: runtime.GOMAXPROCS(0), least: 50_000} }
+
+// segments splits the events up to headSeq.
+func (v verifySplit) segments(headSeq int64) []segment {
+	parts := int(max(1, min(int64(v.parts), headSeq/max(v.least, 1))))
+	out := make([]segment, parts)
+	for i := range out {
+		out[i] = segment{after: headSeq * int64(i) / int64(parts), upTo: headSeq * int64(i+1) / int64(parts)}
+	}
+	return out
 }
 
 // short is the first 12 hex digits of a hash, enough to tell it in a message.

@@ -36,7 +36,7 @@ func BenchmarkAuditVerify(b *testing.B) {
 			fillAuditLog(b, db, n)
 			b.ResetTimer()
 			for b.Loop() {
-				res, err := verifyAudit(b.Context(), db.Store, "")
+				res, err := verifyAudit(b.Context(), db.Store, "", defaultSplit())
 				if err != nil || len(res.problems) > 0 || res.count != int64(n/7*7) {
 					b.Fatalf("verify: %v %v, %d events", err, res.problems, res.count)
 				}
