@@ -1,7 +1,6 @@
 package bot
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/actions/directories/dryrun"
+	"github.com/mfadesk/mfadesk/actions/fakeapi"
 	"github.com/mfadesk/mfadesk/bot/blocks"
 	"github.com/mfadesk/mfadesk/bot/fakeslack"
 	"github.com/mfadesk/mfadesk/storage"
@@ -83,24 +83,6 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// syncBuffer collects log output from many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // onSQLite runs fn on a fresh embedded SQLite store. The flows through the
 // real service need a store, but the bot does no SQL of its own: they run
 // on SQLite only, and the tests of what a database guarantees (one decision
@@ -122,7 +104,7 @@ type harness struct {
 	svc   *actions.Service
 	bot   *Bot
 	clock *clock
-	logs  *syncBuffer
+	logs  *fakeapi.LockedBuffer
 	url   string
 }
 
@@ -157,7 +139,7 @@ func newHarness(t *testing.T, store *storage.Store, opts ...func(*harnessOptions
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, fake: fakeslack.New(), store: store, clock: &clock{}, logs: &syncBuffer{}}
+	h := &harness{t: t, fake: fakeslack.New(), store: store, clock: &clock{}, logs: &fakeapi.LockedBuffer{}}
 	t.Cleanup(h.fake.Close)
 	for _, u := range testUsers {
 		h.fake.AddUser(u)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/mfadesk/mfadesk/actions/fakeapi"
 	"github.com/mfadesk/mfadesk/bot/chromiumtest"
 )
 
@@ -25,13 +26,13 @@ func startDemo(t *testing.T, e env) (base string, stop func() error) {
 }
 
 // startDemoOut is startDemo that also returns what the demo prints.
-func startDemoOut(t *testing.T, e env) (base string, stop func() error, out *syncBuffer) {
+func startDemoOut(t *testing.T, e env) (base string, stop func() error, out *fakeapi.LockedBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
-	logs := &syncBuffer{}
-	out = &syncBuffer{}
+	logs := &fakeapi.LockedBuffer{}
+	out = &fakeapi.LockedBuffer{}
 	go func() {
 		err := run(ctx, []string{"demo", "--addr", "127.0.0.1:0"}, e.get, pw, logs)
 		pw.Close()

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mfadesk/mfadesk/actions/fakeapi"
 )
 
 func TestDemoRefusesRealServices(t *testing.T) {
@@ -122,7 +124,7 @@ func TestDemoTemporaryDatabase(t *testing.T) {
 func BenchmarkDemoStart(b *testing.B) {
 	for b.Loop() {
 		ctx, cancel := context.WithCancel(context.Background())
-		out := &syncBuffer{}
+		out := &fakeapi.LockedBuffer{}
 		done := make(chan error, 1)
 		go func() { done <- run(ctx, []string{"demo", "--addr", "127.0.0.1:0"}, env{}.get, out, io.Discard) }()
 		var base string

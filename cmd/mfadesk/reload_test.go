@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
@@ -12,20 +11,8 @@ import (
 	"time"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/fakeapi"
 )
-
-// syncBuffer is a log sink safe for the reload goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // SIGHUP re-reads the policy file; a file that does not validate keeps the
 // policy in force and the log says why.
@@ -39,7 +26,7 @@ func TestPolicyReloadOnHangup(t *testing.T) {
 	current := pol
 	set := func(p *actions.Policy) { mu.Lock(); current = p; mu.Unlock() }
 	get := func() *actions.Policy { mu.Lock(); defer mu.Unlock(); return current }
-	logs := &syncBuffer{}
+	logs := &fakeapi.LockedBuffer{}
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	reloadPolicyOnHangup(ctx, path, nil, set, slog.New(slog.NewJSONHandler(logs, nil)))
