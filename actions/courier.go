@@ -1,13 +1,11 @@
 package actions
 
 import (
+	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 )
 
@@ -62,40 +60,27 @@ type Courier struct {
 	store Store
 	dir   Directory
 	msg   Messenger
-	o     CourierOptions
+	opts  CourierOptions
 	kick  chan struct{}
 }
 
 // NewCourier returns a courier delivering over msg; dir finds managers.
-func NewCourier(store Store, dir Directory, msg Messenger, o CourierOptions) *Courier {
-	if o.Owner == "" {
-		host, _ := os.Hostname()
-		var b [4]byte
-		_, _ = rand.Read(b[:])
-		o.Owner = fmt.Sprintf("%s-%d-%s-notice", host, os.Getpid(), hex.EncodeToString(b[:]))
+func NewCourier(store Store, dir Directory, msg Messenger, opts CourierOptions) *Courier {
+	opts.Owner = cmp.Or(opts.Owner, processOwner("notice"))
+	opts.Lease = positiveOr(opts.Lease, 2*time.Minute)
+	opts.Poll = positiveOr(opts.Poll, time.Second)
+	opts.Backoff = positiveOr(opts.Backoff, 5*time.Second)
+	if opts.Notifier == nil {
+		opts.Notifier = nopNotifier{}
 	}
-	if o.Lease <= 0 {
-		o.Lease = 2 * time.Minute
+	opts.Logger = cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
-	if o.Poll <= 0 {
-		o.Poll = time.Second
+	if opts.Sleep == nil {
+		opts.Sleep = SleepContext
 	}
-	if o.Backoff <= 0 {
-		o.Backoff = 5 * time.Second
-	}
-	if o.Notifier == nil {
-		o.Notifier = nopNotifier{}
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.Sleep == nil {
-		o.Sleep = SleepContext
-	}
-	return &Courier{store: store, dir: dir, msg: msg, o: o, kick: make(chan struct{}, 1)}
+	return &Courier{store: store, dir: dir, msg: msg, opts: opts, kick: make(chan struct{}, 1)}
 }
 
 // Kick wakes the courier to look for notices now.
@@ -112,7 +97,7 @@ func (c *Courier) Run(ctx context.Context) error {
 	for ctx.Err() == nil {
 		found, err := c.DeliverOnce(context.WithoutCancel(ctx))
 		if err != nil {
-			c.o.Logger.ErrorContext(ctx, "deliver notice", "error", err)
+			c.opts.Logger.ErrorContext(ctx, "deliver notice", "error", err)
 		}
 		if found && err == nil {
 			continue
@@ -120,7 +105,7 @@ func (c *Courier) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 		case <-c.kick:
-		case <-time.After(c.o.Poll):
+		case <-time.After(c.opts.Poll):
 		}
 	}
 	return nil
@@ -130,9 +115,9 @@ func (c *Courier) Run(ctx context.Context) error {
 // there was one. Its error is the store's; delivery problems are recorded
 // on the notice.
 func (c *Courier) DeliverOnce(ctx context.Context) (bool, error) {
-	now := c.o.Now()
+	now := c.opts.Now()
 	r, k, err := c.store.ClaimNotice(ctx, now, func(r Request, k int) (Request, []Event, error) {
-		return r.TakeNotice(k, c.o.Owner, now, now.Add(c.o.Lease))
+		return r.TakeNotice(k, c.opts.Owner, now, now.Add(c.opts.Lease))
 	})
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -143,10 +128,10 @@ func (c *Courier) DeliverOnce(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	n := r.Notices[k]
-	log := c.o.Logger.With("request_id", r.ID, "notice", n.To, "target", n.Target)
+	log := c.opts.Logger.With("request_id", r.ID, "notice", n.To, "target", n.Target)
 	if n.State.Final() { // found uncertain: recorded, nothing to post
 		log.WarnContext(ctx, "notice uncertain: not posted again")
-		c.o.Notifier.Changed(ctx, r)
+		c.opts.Notifier.Changed(ctx, r)
 		return true, nil
 	}
 	hold, release := context.WithCancel(ctx)
@@ -161,7 +146,7 @@ func (c *Courier) DeliverOnce(ctx context.Context) (bool, error) {
 // renew extends the claim on notice k every Lease/3 until ctx ends, so that
 // a slow look-up or post is not taken for a dead courier's.
 func (c *Courier) renew(ctx context.Context, id string, k int, log *slog.Logger) {
-	t := time.NewTicker(c.o.Lease / 3)
+	t := time.NewTicker(c.opts.Lease / 3)
 	defer t.Stop()
 	for {
 		select {
@@ -170,7 +155,7 @@ func (c *Courier) renew(ctx context.Context, id string, k int, log *slog.Logger)
 		case <-t.C:
 		}
 		_, err := c.store.Update(ctx, id, func(cur Request) (Request, []Event, error) {
-			next, err := cur.RenewNotice(k, c.o.Owner, c.o.Now().Add(c.o.Lease))
+			next, err := cur.RenewNotice(k, c.opts.Owner, c.opts.Now().Add(c.opts.Lease))
 			return next, nil, err
 		})
 		if errors.Is(err, ErrLeaseLost) {
@@ -189,8 +174,8 @@ func (c *Courier) deliver(ctx context.Context, r Request, k int, log *slog.Logge
 		return c.failed(ctx, r.ID, k, err, log)
 	}
 	r, err = c.store.Update(ctx, r.ID, func(cur Request) (Request, []Event, error) {
-		now := c.o.Now()
-		next, err := cur.PostNotice(k, c.o.Owner, recipient, now, now.Add(c.o.Lease))
+		now := c.opts.Now()
+		next, err := cur.PostNotice(k, c.opts.Owner, recipient, now, now.Add(c.opts.Lease))
 		return next, nil, err
 	})
 	if err != nil {
@@ -255,14 +240,14 @@ func (c *Courier) failed(ctx context.Context, id string, k int, cause error, log
 	}
 	log.WarnContext(ctx, "notice not sent: will retry", "error", cause)
 	r, err := c.store.Update(ctx, id, func(cur Request) (Request, []Event, error) {
-		wait := c.o.Backoff << min(cur.Notices[k].Attempts, 10)
-		return cur.RetryNotice(k, c.o.Owner, cause.Error(), wait, c.o.Now())
+		wait := c.opts.Backoff << min(cur.Notices[k].Attempts, 10)
+		return cur.RetryNotice(k, c.opts.Owner, cause.Error(), wait, c.opts.Now())
 	})
 	if err != nil {
 		return fmt.Errorf("give notice %d of %s back: %w", k, id, err)
 	}
 	if r.Notices[k].State.Final() {
-		c.o.Notifier.Changed(ctx, r)
+		c.opts.Notifier.Changed(ctx, r)
 	}
 	return nil
 }
@@ -295,16 +280,16 @@ func (c *Courier) end(ctx context.Context, id string, k int, st NoticeState, det
 	)
 	for try := 1; ; try++ {
 		r, err = c.store.Update(ctx, id, func(cur Request) (Request, []Event, error) {
-			return cur.EndNotice(k, c.o.Owner, st, detail, ref, c.o.Now())
+			return cur.EndNotice(k, c.opts.Owner, st, detail, ref, c.opts.Now())
 		})
 		if err == nil || errors.Is(err, ErrLeaseLost) || errors.Is(err, ErrDuplicate) || errors.Is(err, ErrNotFound) ||
-			try >= endTries || c.o.Sleep(ctx, backoffDelay(try, endBackoffBase, endBackoffMax)) != nil {
+			try >= endTries || c.opts.Sleep(ctx, backoffDelay(try, endBackoffBase, endBackoffMax)) != nil {
 			break
 		}
 	}
 	if err != nil {
 		return fmt.Errorf("record notice %d of %s as %s: %w", k, id, st, err)
 	}
-	c.o.Notifier.Changed(ctx, r)
+	c.opts.Notifier.Changed(ctx, r)
 	return nil
 }

@@ -1,13 +1,11 @@
 package actions
 
 import (
+	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"time"
 )
@@ -77,36 +75,19 @@ type Executor struct {
 
 // NewExecutor returns an executor over store and dir.
 func NewExecutor(store Store, dir Directory, opts ExecutorOptions) *Executor {
-	if opts.Owner == "" {
-		host, _ := os.Hostname()
-		var b [4]byte
-		_, _ = rand.Read(b[:])
-		opts.Owner = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
-	}
-	if opts.Workers <= 0 {
-		opts.Workers = 2
-	}
-	if opts.Parallel <= 0 {
-		opts.Parallel = 8
-	}
-	if opts.Lease <= 0 {
-		opts.Lease = DefaultLease
-	}
-	if opts.Poll <= 0 {
-		opts.Poll = time.Second
-	}
-	if opts.Drain <= 0 {
-		opts.Drain = 20 * time.Second
-	}
+	opts.Owner = cmp.Or(opts.Owner, processOwner(""))
+	opts.Workers = positiveOr(opts.Workers, 2)
+	opts.Parallel = positiveOr(opts.Parallel, 8)
+	opts.Lease = positiveOr(opts.Lease, DefaultLease)
+	opts.Poll = positiveOr(opts.Poll, time.Second)
+	opts.Drain = positiveOr(opts.Drain, 20*time.Second)
 	if opts.Notifier == nil {
 		opts.Notifier = nopNotifier{}
 	}
 	if opts.Observer == nil {
 		opts.Observer = nopObserver{}
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
+	opts.Logger = cmp.Or(opts.Logger, slog.New(slog.DiscardHandler))
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
