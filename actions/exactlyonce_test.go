@@ -119,6 +119,7 @@ actions: {revoke-mfa-sessions: {request: [helpdesk], approve: [approvers]}}
 // some results and died without releasing its lease. Once the lease lapses
 // another executor finishes the rest, never redoing a recorded target.
 func TestExecutorResumesAfterCrash(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
 		r := newRig(t, st)
 		req := r.submit(t, actions.RevokeMFASessions, people(6))
@@ -163,6 +164,7 @@ func TestExecutorResumesAfterCrash(t *testing.T) {
 // drain deadline passes, the executor records nothing half-done and releases
 // its lease, so another executor resumes at once.
 func TestExecutorDrainReleases(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
 		r := newRig(t, st)
 		r.dir.delay = 300 * time.Millisecond

@@ -180,6 +180,7 @@ func notifiedDetails(t *testing.T, st *storage.Store, id string) []string {
 }
 
 func TestNoticeReachesTargetAndManagerOnce(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
 		r := newNoticeRig(t, st)
 		r.dir.secret = true
@@ -228,6 +229,7 @@ func checkNoSecretInAudit(t *testing.T, st *storage.Store) {
 }
 
 func TestNoticeUndeliverableIsAuditedWithTheReason(t *testing.T) {
+	t.Parallel()
 	orphan := actions.Person{SlackID: "U0ORPH", Email: "orphan@example.com"}
 	gone := actions.Person{SlackID: "U0GONE", Email: "gone@example.com"}
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
@@ -254,6 +256,7 @@ func TestNoticeUndeliverableIsAuditedWithTheReason(t *testing.T) {
 }
 
 func TestNoticeRetriesThenGivesUp(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
 		r := newNoticeRig(t, st)
 		r.pol.NotifyManager = false
@@ -285,6 +288,7 @@ func TestNoticeRetriesThenGivesUp(t *testing.T) {
 // still sends it exactly once after restart; one killed while posting does
 // not post again.
 func TestNoticeAfterCrash(t *testing.T) {
+	t.Parallel()
 	storagetest.EachDB(t, func(t *testing.T, db storagetest.DB) {
 		r := newNoticeRig(t, db.Store)
 		req := r.ran(t, requester, actions.RevokeMFASessions, bob)
@@ -339,6 +343,7 @@ func TestNoticeAfterCrash(t *testing.T) {
 // TestNoticeConcurrentCouriers: many couriers on several stores deliver
 // each notice once.
 func TestNoticeConcurrentCouriers(t *testing.T) {
+	t.Parallel()
 	storagetest.EachDB(t, func(t *testing.T, db storagetest.DB) {
 		r := newNoticeRig(t, db.Store)
 		targets := make([]actions.Person, 6)
@@ -388,6 +393,7 @@ func TestNoticeConcurrentCouriers(t *testing.T) {
 }
 
 func TestReportNotMeContainsOnce(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
 		r := newNoticeRig(t, st)
 		req := r.ran(t, requester, actions.ResetPassword, bob)
@@ -468,6 +474,7 @@ func TestReportNotMeContainsOnce(t *testing.T) {
 }
 
 func TestReportNotMeRefusals(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
 		r := newNoticeRig(t, st)
 		failing := actions.Person{SlackID: "U0FAIL", Email: "fail@example.com"}
@@ -502,6 +509,7 @@ func TestReportNotMeRefusals(t *testing.T) {
 }
 
 func TestPerTargetLimit(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
 		r := newNoticeRig(t, st)
 		first := r.ran(t, requester, actions.ResetPassword, bob)
@@ -569,6 +577,7 @@ func TestPerTargetLimit(t *testing.T) {
 // before each target still runs containment (the reporter holds no role),
 // in order, and the report's notices go out once it has ended.
 func TestContainmentRunsInOrderUnderRechecks(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
 		r := newNoticeRig(t, st)
 		r.pol.NotifyManager = false
@@ -644,6 +653,7 @@ func (m *blockingMessenger) SendNotice(ctx context.Context, r actions.Request, k
 // dead courier's; and a sent notice is recorded as sent although the first
 // tries to record it fail.
 func TestNoticeSurvivesSlowPostsAndDatabaseBlips(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
 		r := newNoticeRig(t, st)
 		r.pol.NotifyManager = false
@@ -677,6 +687,7 @@ func TestNoticeSurvivesSlowPostsAndDatabaseBlips(t *testing.T) {
 // TestReportWithoutContainment: with no containment in the policy, a report
 // still alerts the security channel and tells the user, at once.
 func TestReportWithoutContainment(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
 		r := newNoticeRig(t, st)
 		r.pol.Containment = nil
@@ -705,6 +716,7 @@ func TestReportWithoutContainment(t *testing.T) {
 // TestPerTargetLimitUnderConcurrency: submissions of the same limited
 // action on one user, at once, from several processes: one is stored.
 func TestPerTargetLimitUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	storagetest.EachDB(t, func(t *testing.T, db storagetest.DB) {
 		r := newNoticeRig(t, db.Store)
 		const n = 6

@@ -97,6 +97,7 @@ func waitUntil(t *testing.T, what string, limit time.Duration, cond func() bool)
 // and the audit chain is intact. The outage is longer than the lease: the
 // other replica still does not take the request over.
 func TestDatabaseOutageMidRequest(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts a PostgreSQL server")
 	}
@@ -238,6 +239,7 @@ func (s *cutStore) RenewLease(ctx context.Context, id, owner string, until time.
 // owner is back it records what it holds: each target still has one
 // result, and the audit notes each extra call as duplicate_call.
 func TestCutOffOwnerIsTakenOver(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
 		const lease = time.Second
 		r := newRig(t, st)

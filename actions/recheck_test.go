@@ -45,6 +45,7 @@ func lastEvent(t *testing.T, st *storage.Store, id string, k actions.EventKind) 
 // is that target; a requester who names their own directory account through
 // a second Slack account is refused.
 func TestIdentityThroughAliases(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
 		r := newRig(t, st)
 		// auth3.alias@ is another address of the directory user auth3@.
@@ -89,6 +90,7 @@ func TestIdentityThroughAliases(t *testing.T) {
 // A requester or approver the directory does not know may act; the audit
 // log notes it. Two Slack accounts of one approver count once.
 func TestIdentityUnknownAndDistinctApprovers(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
 		r := newRig(t, st)
 		pol, err := actions.ParsePolicy("p.yaml", []byte(strings.Replace(policyYAML, "approvals: 1", "approvals: 2", 1)))
@@ -130,6 +132,7 @@ func TestIdentityUnknownAndDistinctApprovers(t *testing.T) {
 
 // Whether a target holds an admin role is checked again at each approval.
 func TestApprovalRechecksAdminStatus(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
 		r := newRig(t, st)
 		ts := people(2)
@@ -191,6 +194,7 @@ func TestApprovalRechecksRequesterRole(t *testing.T) {
 // policy; a check that cannot be made fails that target. No secret reaches a
 // requester who lost their role.
 func TestExecutorRechecksBeforeEachTarget(t *testing.T) {
+	t.Parallel()
 	removeRequester := func(t *testing.T, r *rig) {
 		t.Helper()
 		pol, err := actions.ParsePolicy("p.yaml", []byte(strings.Replace(policyYAML, "helpdesk: [U0HELP1]", "helpdesk: [U0HELP9]", 1)))

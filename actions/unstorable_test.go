@@ -72,6 +72,7 @@ func (s refusingStore) Update(ctx context.Context, id string, fn func(actions.Re
 // A result the database refuses as bad data marks the target failed, and it
 // is never run again.
 func TestExecutorUnstorableResultFailsTargetOnce(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
 		r := newRig(t, st)
 		r.dir.secret = true

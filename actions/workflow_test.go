@@ -14,6 +14,7 @@ import (
 )
 
 func TestWorkflowRunsApprovedRequest(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
 		r := newRig(t, st)
 		req := r.submit(t, actions.RevokeMFASessions, people(5))
@@ -59,6 +60,7 @@ func (d batchingDir) PerformBatch(ctx context.Context, a actions.Action, ts []ac
 // retryable error it returns is the target's failure, recorded once with the
 // directory's message, in a batch as alone.
 func TestWorkflowTakesTheDirectorysAnswerOnce(t *testing.T) {
+	t.Parallel()
 	for _, batched := range []bool{false, true} {
 		t.Run(map[bool]string{false: "one by one", true: "batched"}[batched], func(t *testing.T) {
 			storagetest.Each(t, func(t *testing.T, st *storage.Store) {
@@ -104,6 +106,7 @@ func TestWorkflowTakesTheDirectorysAnswerOnce(t *testing.T) {
 }
 
 func TestWorkflowDuplicateSubmission(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
 		r := newRig(t, st)
 		d := actions.Draft{Requester: requester, Action: actions.RevokeMFASessions, Targets: people(1), Reason: "r", SubmissionKey: "V123"}
@@ -130,6 +133,7 @@ func TestWorkflowDuplicateSubmission(t *testing.T) {
 }
 
 func TestWorkflowDenyCancelExpire(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
 		r := newRig(t, st)
 		denied := r.submit(t, actions.ResetPassword, people(1))
@@ -171,6 +175,7 @@ func TestWorkflowDenyCancelExpire(t *testing.T) {
 }
 
 func TestWorkflowManualStep(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
 		r := newRig(t, st)
 		req := r.submit(t, actions.DeleteAppPasswords, people(2))
@@ -202,6 +207,7 @@ func TestWorkflowManualStep(t *testing.T) {
 }
 
 func TestWorkflowSecretsDeliveredNeverStored(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
 		r := newRig(t, st)
 		r.dir.secret = true

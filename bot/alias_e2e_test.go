@@ -13,6 +13,7 @@ import (
 // account cannot approve a reset of that account: the click is refused,
 // privately and in the audit log (README, "Who is who").
 func TestApproverThroughAliasOfTarget(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
 		h := newHarness(t, store, func(o *harnessOptions) {
 			o.dir = dryrun.New(dryrun.Options{Aliases: map[string]string{"auth1@example.com": "bob@example.com"}})

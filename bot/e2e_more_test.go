@@ -191,6 +191,7 @@ func TestSlowDirectoryAnswersLate(t *testing.T) {
 }
 
 func TestCommands(t *testing.T) {
+	t.Parallel()
 	onSQLite(t, func(t *testing.T, store *storage.Store) {
 		h := newHarness(t, store)
 		reply, err := h.app.Command("U0NOBODY", "/mfa", "help")

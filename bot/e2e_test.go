@@ -156,6 +156,7 @@ func TestSelfApprovalRefused(t *testing.T) {
 }
 
 func TestUnauthorizedApprover(t *testing.T) {
+	t.Parallel()
 	onSQLite(t, func(t *testing.T, store *storage.Store) {
 		h := newHarness(t, store)
 		r := h.request("U0HELP1", actions.RevokeMFASessions, "U0BOB")
@@ -274,6 +275,7 @@ func TestExpired(t *testing.T) {
 }
 
 func TestDoubleClick(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
 		h := newHarness(t, store)
 		r := h.request("U0HELP1", actions.RevokeMFASessions, "U0BOB", "U0CAROL")
@@ -296,6 +298,7 @@ func TestDoubleClick(t *testing.T) {
 }
 
 func TestRedeliveredSubmission(t *testing.T) {
+	t.Parallel()
 	storagetest.EachDB(t, func(t *testing.T, db storagetest.DB) {
 		h := newHarness(t, db.Store)
 		v := h.openForm("U0HELP1", "")

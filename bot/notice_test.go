@@ -81,6 +81,7 @@ func TestMessengerFindsPeople(t *testing.T) {
 // a failure says whether it certainly delivered nothing (ErrNotSent,
 // ErrUndeliverable) or may have (neither).
 func TestMessengerSendsNotices(t *testing.T) {
+	t.Parallel()
 	at := time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)
 	r := actions.Request{
 		ID: "RNOTICE0001", Requester: actions.Person{SlackID: "U0HELP1"}, Action: actions.RequireReregisterMFA,

@@ -38,6 +38,7 @@ func (s *outageAfterCreate) Update(ctx context.Context, id string, fn func(actio
 // TestApprovalMessageSurvivesOutage: the approval message posted while the
 // database is away is remembered once it is back, and posted once.
 func TestApprovalMessageSurvivesOutage(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
 		h := newHarness(t, st, func(o *harnessOptions) {
 			o.wrap = func(s actions.Store) actions.Store { return &outageAfterCreate{Store: s} }

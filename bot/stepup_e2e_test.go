@@ -95,6 +95,7 @@ func (h *harness) stepUpLink(user string, r actions.Request) string {
 }
 
 func TestStepUpFromSlack(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
 		h, idp := stepUpHarness(t, store)
 		r := h.request("U0HELP1", actions.ResetPassword, "U0BOB")
@@ -155,6 +156,7 @@ func TestStepUpFromSlack(t *testing.T) {
 // message in real Chromium, through the provider's sign-in page, to the
 // final page, and finds the approval in the audit.
 func TestStepUpChromium(t *testing.T) {
+	t.Parallel()
 	ctx := chromiumtest.New(t)
 	store := storagetest.New(t, storage.DialectSQLite).Store
 	h, _ := stepUpHarness(t, store)

@@ -181,6 +181,7 @@ func TestShutdownStopsIntake(t *testing.T) {
 }
 
 func TestBodyLimit(t *testing.T) {
+	t.Parallel()
 	h := newHandlerRig(t)
 	big := []byte("payload=" + strings.Repeat("x", maxBody))
 	reply, err := h.app.Send("/slack/interactivity", big, 0)

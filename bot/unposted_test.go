@@ -15,6 +15,7 @@ import (
 // pending unseen: the requester is told at once what to do, and the request
 // ends, cancelled by mfadesk, with the reason in the audit log.
 func TestApprovalChannelWithoutTheBot(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
 		h := newHarness(t, store)
 		h.fake.AddChannelWithoutBot(approvalChannel)

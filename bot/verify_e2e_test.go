@@ -84,6 +84,7 @@ func eventsOf(evs []actions.Event, k actions.EventKind) []actions.Event {
 }
 
 func TestVerifyTargetYesThenApproved(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
 		h := verifyHarness(t, store, nil)
 		r := h.request("U0HELP1", actions.ResetPassword, "U0BOB")
@@ -124,6 +125,7 @@ func TestVerifyTargetYesThenApproved(t *testing.T) {
 }
 
 func TestVerifyTargetNoDeniesAndAlerts(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
 		h := verifyHarness(t, store, nil)
 		r := h.request("U0HELP1", actions.ResetPassword, "U0BOB")
@@ -159,6 +161,7 @@ func TestVerifyTargetNoDeniesAndAlerts(t *testing.T) {
 }
 
 func TestVerifyYesByOthersRefused(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
 		h := verifyHarness(t, store, nil)
 		r := h.request("U0HELP1", actions.ResetPassword, "U0BOB")
@@ -185,6 +188,7 @@ func TestVerifyYesByOthersRefused(t *testing.T) {
 }
 
 func TestVerifyManagerUnavailable(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
 		h := verifyHarness(t, store, nil)
 		// carol's manager is the requester; auth2's has no Slack account
@@ -210,6 +214,7 @@ func TestVerifyManagerUnavailable(t *testing.T) {
 // their manager, one not at all: approved, it does not run until the third
 // is verified.
 func TestVerifyThreeTargetsEndToEnd(t *testing.T) {
+	t.Parallel()
 	storagetest.Each(t, func(t *testing.T, store *storage.Store) {
 		h := verifyHarness(t, store, nil)
 		r := h.request("U0HELP1", actions.ResetPassword, "U0BOB", "U0NOBODY", "U0CAROL")
@@ -253,6 +258,7 @@ func TestVerifyThreeTargetsEndToEnd(t *testing.T) {
 // SUCCESS lets the approved request run; REJECTED and TIMEOUT fail the
 // method. The number is shown only to the requester.
 func TestVerifyOktaPushEndToEnd(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		answer string
 		state  actions.State

@@ -31,6 +31,7 @@ func auditDB(t *testing.T, db storagetest.DB) env {
 }
 
 func TestAuditVerifyFindsTampering(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		sql    []string
@@ -369,6 +370,7 @@ func FuzzExportRehashes(f *testing.F) {
 // end, or a finished request with an event taken out and the head moved
 // back, is found.
 func TestAuditVerifyFindsMissingEvents(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		sql  []string

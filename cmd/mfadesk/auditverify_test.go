@@ -12,6 +12,7 @@ import (
 // walk gives, wherever the damage is: in a segment, where two meet, or at
 // the end.
 func TestAuditVerifySegmentsAgree(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		sql    []string

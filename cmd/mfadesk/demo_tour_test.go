@@ -208,6 +208,7 @@ func seenBy(t *testing.T, base, id string) string {
 // acts and sees what Slack would show them, then the audit log is verified
 // and exported.
 func TestDemoTour(t *testing.T) {
+	t.Parallel()
 	ctx := browser(t)
 	db := filepath.Join(t.TempDir(), "demo.db")
 	e := env{"MFADESK_DATABASE_URL": "sqlite:" + db}

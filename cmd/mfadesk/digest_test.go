@@ -203,6 +203,7 @@ func checkOnce(t *testing.T, st *storage.Store, fs *fakeslack.Server) []digest.R
 // (two Stores, as two processes) on a schedule ticking every second post
 // each period exactly once.
 func TestDigestSchedulersPostEachPeriodOnce(t *testing.T) {
+	t.Parallel()
 	db := storagetest.New(t, storage.DialectPostgres)
 	fs := newFakeSlackChannel(t)
 	approvedRequest(t, db.Store, writePolicy(t), 2)
@@ -274,6 +275,7 @@ func TestDigestCatchUpAtStart(t *testing.T) {
 // TestDigestFailedPostIsRetriedNotDuplicated: Slack refuses the first two
 // posts; two replicas retry with backoff until it is posted, once.
 func TestDigestFailedPostIsRetriedNotDuplicated(t *testing.T) {
+	t.Parallel()
 	storagetest.EachDB(t, func(t *testing.T, db storagetest.DB) {
 		fs := newFakeSlackChannel(t)
 		fs.Fail("chat.postMessage", "internal_error")

@@ -56,6 +56,7 @@ func fakeEntra(t *testing.T) (*fakegraph.Server, *fakegraph.Authority, env) {
 // app-only tokens from a local TLS authority that the child trusts through
 // SSL_CERT_FILE.
 func TestEntraEndToEnd(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
@@ -188,6 +189,7 @@ func TestEntraEndToEnd(t *testing.T) {
 // with delegated tokens from the fake's JWT endpoint (the key's token_uri),
 // delete-app-passwords included.
 func TestGoogleEndToEnd(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
@@ -307,6 +309,7 @@ func TestGoogleEndToEnd(t *testing.T) {
 // TestOktaEndToEnd: MFADESK_DIRECTORY=okta against the OpenAPI-checked fake
 // org.
 func TestOktaEndToEnd(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts processes")
 	}

@@ -149,6 +149,7 @@ func (h *noticeRig) notice(user, id, want string) fakeslack.Message {
 // he clicks; the per-target limit refuses a second reset but lets a
 // privileged requester through; and the audit export and verify show it all.
 func TestNoticeAndNotMeEndToEnd(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
@@ -319,6 +320,7 @@ func (h *noticeRig) checkNotMeAudit(id, secret string) {
 // TestNoticeAfterKill: `mfadesk serve` killed between the action and the
 // notice sends it exactly once after a restart.
 func TestNoticeAfterKill(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts processes")
 	}

@@ -182,6 +182,7 @@ func checkExactlyOnce(t *testing.T, st *storage.Store, id string, n int) {
 // runs a 12-target request; a restarted process finishes it once the dead
 // one's lease lapses, and every target ends with exactly one result.
 func TestKillDuringExecutionResumes(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
@@ -210,6 +211,7 @@ func TestKillDuringExecutionResumes(t *testing.T) {
 // stops intake, lets running calls finish up to its shutdown timeout, exits
 // 0, and a restarted process finishes the rest at once.
 func TestTermDrainsAndLeavesTheRest(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
@@ -238,6 +240,7 @@ func TestTermDrainsAndLeavesTheRest(t *testing.T) {
 // TestServeEndpointsAndMetrics: health, readiness and metrics, whose
 // counters move once a request has run.
 func TestServeEndpointsAndMetrics(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts processes")
 	}

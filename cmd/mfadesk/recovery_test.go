@@ -31,6 +31,7 @@ func ownedBy(owner string, pid int) bool { return strings.Contains(owner, fmt.Sp
 // killed, a restarted serve takes its lease over at once and finishes the
 // request, each target with one result.
 func TestSQLiteCrashRecovery(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
@@ -75,6 +76,7 @@ func TestSQLiteCrashRecovery(t *testing.T) {
 // within about 5 s (a 4 s lease renewed every second, a 1 s poll) and
 // finishes it, each target with one result.
 func TestPostgresReplicaTakesOver(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("starts processes")
 	}
