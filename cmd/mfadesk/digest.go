@@ -145,11 +145,11 @@ type digestTuning struct {
 // cancelled at shutdown). The returned stop stops the schedule and waits
 // for a running digest up to its context's deadline. It fails when
 // MFADESK_DIGEST_SCHEDULE or MFADESK_BUSINESS_HOURS is malformed.
-func startDigestScheduler(ctx context.Context, c config, st *storage.Store, client digestview.SlackAPI, obs digest.Observer, log *slog.Logger) (stop func(context.Context) error, err error) {
-	return newDigestScheduler(ctx, c, st, client, obs, log, digestTuning{})
+func startDigestScheduler(ctx context.Context, c config, st *storage.Store, client digestview.SlackAPI, observer digest.Observer, log *slog.Logger) (stop func(context.Context) error, err error) {
+	return newDigestScheduler(ctx, c, st, client, observer, log, digestTuning{})
 }
 
-func newDigestScheduler(ctx context.Context, c config, st *storage.Store, client digestview.SlackAPI, obs digest.Observer, log *slog.Logger, tune digestTuning) (func(context.Context) error, error) {
+func newDigestScheduler(ctx context.Context, c config, st *storage.Store, client digestview.SlackAPI, observer digest.Observer, log *slog.Logger, tune digestTuning) (func(context.Context) error, error) {
 	sched, err := digest.ParseSchedule(c.DigestSchedule)
 	if err != nil {
 		return nil, fmt.Errorf("MFADESK_DIGEST_SCHEDULE: %w", err)
@@ -160,7 +160,7 @@ func newDigestScheduler(ctx context.Context, c config, st *storage.Store, client
 	}
 	log = log.With("component", "digest")
 	runner := digest.NewRunner(st, digestview.NewPoster(client, c.AuditChannel), digest.RunnerOptions{
-		Owner: digestOwner("serve"), Hours: hours, RetryBase: tune.retryBase, Logger: log, Observer: obs,
+		Owner: digestOwner("serve"), Hours: hours, RetryBase: tune.retryBase, Logger: log, Observer: observer,
 	})
 	s := digest.NewScheduler(sched, func(ctx context.Context, tick time.Time) {
 		if err := runner.Reconcile(ctx, tick); err != nil {

@@ -258,11 +258,11 @@ func (c *Client) send(ctx context.Context, r Request, body []byte, out any) (Res
 	case r.RawQuery != "":
 		u += "?" + r.RawQuery
 	}
-	var rd io.Reader
+	var bodyReader io.Reader
 	if body != nil {
-		rd = bytes.NewReader(body)
+		bodyReader = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(actx, r.Method, u, rd)
+	req, err := http.NewRequestWithContext(actx, r.Method, u, bodyReader)
 	if err != nil {
 		return Response{}, fmt.Errorf("%s: build request: %w", r.Op, err)
 	}
