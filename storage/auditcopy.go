@@ -181,17 +181,17 @@ func (r *copyReader) tuple(data []byte) (n int, ok bool, err error) {
 		}
 		return row[starts[i]:ends[i]], true
 	}
-	int8 := func(i int) (int64, error) {
+	bigint := func(i int) (int64, error) {
 		if ends[i]-starts[i] != 8 {
 			return 0, fmt.Errorf("column %d is not a bigint", i+1)
 		}
 		return int64(binary.BigEndian.Uint64(data[starts[i]:])), nil
 	}
 	var e actions.Event
-	if e.Seq, err = int8(0); err != nil {
+	if e.Seq, err = bigint(0); err != nil {
 		return 0, false, err
 	}
-	us, err := int8(1)
+	us, err := bigint(1)
 	if err != nil {
 		return 0, false, err
 	}

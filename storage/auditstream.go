@@ -64,6 +64,11 @@ func (s *Store) eventReaders() (*gorm.DB, error) {
 		}
 		s.readers.db = db
 	})
+	if s.readers.db == nil && s.readers.err == nil {
+		// Closed before any walk opened the pool: the Store's own
+		// (closed) connection says so.
+		return s.db, nil
+	}
 	return s.readers.db, s.readers.err
 }
 

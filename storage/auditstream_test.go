@@ -256,3 +256,19 @@ func TestUnclosedRequests(t *testing.T) {
 		}
 	})
 }
+
+// A walk after Close says the database is closed; it neither panics nor
+// opens a reader pool that nothing would close.
+func TestStreamEventsAfterClose(t *testing.T) {
+	t.Parallel()
+	storagetest.EachDB(t, func(t *testing.T, db storagetest.DB) {
+		st := storagetest.Open(t, db.URL)
+		if err := st.Close(); err != nil {
+			t.Fatal(err)
+		}
+		err := st.StreamEvents(t.Context(), 0, 10, func(actions.Event) error { return nil })
+		if err == nil {
+			t.Fatal("StreamEvents after Close succeeded")
+		}
+	})
+}

@@ -168,6 +168,9 @@ func sqliteDSN(path string) (string, error) {
 // Close closes the database connections. Calls after the first return nil
 // or the error of closing an already closed pool.
 func (s *Store) Close() error {
+	// Once a reader pool is being opened, wait for it, so it is closed too;
+	// after this none can be opened.
+	s.readers.once.Do(func() {})
 	if s.readers.db != nil {
 		if rdb, err := s.readers.db.DB(); err == nil {
 			_ = rdb.Close()
