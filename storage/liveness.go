@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"database/sql/driver"
+	"fmt"
 	"time"
 )
 
@@ -12,8 +13,8 @@ const livenessKey = 1835428196 // "mfad"
 
 // livenessCheck is the SQL condition, on a requests row, that no live
 // session holds the liveness lock of the row's lease owner.
-const livenessCheck = `NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted
-	AND l.classid = 1835428196 AND l.objid = hashtext(requests.lease_owner)::oid AND l.objsubid = 2)`
+var livenessCheck = fmt.Sprintf(`NOT EXISTS (SELECT 1 FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted
+	AND l.classid = %d AND l.objid = hashtext(requests.lease_owner)::oid AND l.objsubid = 2)`, livenessKey)
 
 // HoldLiveness holds, until ctx ends, a PostgreSQL session advisory lock
 // that says executor owner's process is alive, on a connection of its own

@@ -17,7 +17,7 @@ import (
 	"github.com/mfadesk/mfadesk/storage/storagetest"
 )
 
-var allMigrations = []string{"0001_init", "0002_digest", "0003_audit_append_only", "0004_stepup", "0005_notice", "0006_verification", "0007_identity", "0008_audit_request_event"}
+var allMigrations = []string{"0001_init", "0002_digest", "0003_audit_append_only", "0004_stepup", "0005_notice", "0006_verification", "0007_identity", "0008_audit_request_event", "0009_verifier_identity"}
 
 func TestMigrate(t *testing.T) {
 	t.Parallel()

@@ -15,10 +15,12 @@ import (
 )
 
 // terminalStates are the states a request ends in, for SQL.
-var terminalStates = []string{
-	string(actions.StateSucceeded), string(actions.StatePartiallyFailed), string(actions.StateFailed),
-	string(actions.StateDenied), string(actions.StateExpired), string(actions.StateCancelled),
-}
+var terminalStates = func() (out []string) {
+	for _, st := range actions.FinalStates() {
+		out = append(out, string(st))
+	}
+	return out
+}()
 
 // afterEnded is the SQL condition that a row's after_request is empty or
 // names a request that has ended.
@@ -139,7 +141,7 @@ func (s *Store) UpdateCreate(ctx context.Context, id string, fn func(actions.Req
 	case fnErr != nil:
 		return actions.Request{}, nil, fnErr
 	case err != nil:
-		return actions.Request{}, nil, fmt.Errorf("update request %s: %w", id, err)
+		return actions.Request{}, nil, fmt.Errorf("update request %s: %w", id, unavailable(err))
 	}
 	return out, made, nil
 }
@@ -199,7 +201,7 @@ func (s *Store) ClaimNotice(ctx context.Context, now time.Time, fn func(actions.
 	case fnErr != nil:
 		return actions.Request{}, 0, fnErr
 	case err != nil:
-		return actions.Request{}, 0, fmt.Errorf("claim notice: %w", err)
+		return actions.Request{}, 0, fmt.Errorf("claim notice: %w", unavailable(err))
 	}
 	return out, idx, nil
 }
@@ -239,7 +241,7 @@ func (s *Store) CreateRequestIf(ctx context.Context, r actions.Request, events [
 	case checkErr != nil:
 		return checkErr
 	case err != nil:
-		return fmt.Errorf("create request %s: %w", r.ID, err)
+		return fmt.Errorf("create request %s: %w", r.ID, unavailable(err))
 	}
 	return nil
 }

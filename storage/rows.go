@@ -109,7 +109,7 @@ func fromZeroMicros(us int64) time.Time {
 func newNoticeRow(id string, k int, n actions.Notice) noticeRow {
 	return noticeRow{
 		RequestID: id, Idx: k, To: string(n.To), TargetIdx: n.Target, State: string(n.State), AfterRequest: n.After,
-		Recipient: n.Recipient, Detail: n.Detail, Ref: n.Ref, Attempts: n.Attempts, NotBeforeUS: zeroMicros(n.NotBefore),
+		Recipient: clean(n.Recipient), Detail: clean(n.Detail), Ref: clean(n.Ref), Attempts: n.Attempts, NotBeforeUS: zeroMicros(n.NotBefore),
 		Owner: n.Owner, UntilUS: zeroMicros(n.Until), CreatedUS: micros(n.CreatedAt), UpdatedUS: micros(n.UpdatedAt),
 	}
 }

@@ -46,7 +46,7 @@ func TestVerificationLifecycle(t *testing.T) {
 		if err := s.CreateRequest(ctx, r, events); err != nil {
 			t.Fatal(err)
 		}
-		manager := actions.Person{SlackID: "UMGR001", Email: "boss@example.com"}
+		manager := actions.Person{SlackID: "UMGR001", Email: "boss@example.com", DirectoryID: "dir-boss"}
 		steps := []struct {
 			name  string
 			fn    func(actions.Request) (actions.Request, []actions.Event, error)
@@ -102,6 +102,11 @@ func TestVerificationLifecycle(t *testing.T) {
 		final, _ := s.Request(ctx, r.ID)
 		if diff := cmp.Diff([]actions.VerifyMethod{actions.VerifyTarget, actions.VerifyManager, actions.VerifyPush}, final.Verify); diff != "" {
 			t.Errorf("verify methods (-want +got):\n%s", diff)
+		}
+		// The manager is kept by directory identity too, so that a second
+		// Slack account of theirs is still known as the verifier.
+		if got := final.Verifications[len(final.Verifications)-1].Verifier; got != manager {
+			t.Errorf("stored verifier %+v, want %+v", got, manager)
 		}
 
 		// A decided verification never changes, and none is dropped.

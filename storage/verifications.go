@@ -11,7 +11,8 @@ import (
 	"github.com/mfadesk/mfadesk/actions"
 )
 
-// verificationRow mirrors migrations/0006_verification.sql.
+// verificationRow mirrors migrations/0006_verification.sql and
+// 0009_verifier_identity.sql.
 type verificationRow struct {
 	RequestID       string        `gorm:"column:request_id;primaryKey"`
 	Idx             int           `gorm:"column:idx;primaryKey;autoIncrement:false"`
@@ -20,6 +21,7 @@ type verificationRow struct {
 	State           string        `gorm:"column:state"`
 	VerifierSlackID string        `gorm:"column:verifier_slack_id"`
 	VerifierEmail   string        `gorm:"column:verifier_email"`
+	VerifierDirID   string        `gorm:"column:verifier_directory_id"`
 	StartedUS       int64         `gorm:"column:started_at"`
 	DeadlineUS      int64         `gorm:"column:deadline_at"`
 	DecidedUS       sql.NullInt64 `gorm:"column:decided_at"`
@@ -32,16 +34,17 @@ func (verificationRow) TableName() string { return "request_verifications" }
 func newVerificationRow(id string, i int, v actions.Verification) verificationRow {
 	return verificationRow{
 		RequestID: id, Idx: i, TargetIdx: v.Target, Method: string(v.Method), State: string(v.State),
-		VerifierSlackID: v.Verifier.SlackID, VerifierEmail: v.Verifier.Email,
-		StartedUS: micros(v.StartedAt), DeadlineUS: micros(v.Deadline), DecidedUS: nullMicros(v.DecidedAt),
-		Detail: v.Detail, Challenge: v.Challenge,
+		VerifierSlackID: clean(v.Verifier.SlackID), VerifierEmail: clean(v.Verifier.Email),
+		VerifierDirID: clean(v.Verifier.DirectoryID),
+		StartedUS:     micros(v.StartedAt), DeadlineUS: micros(v.Deadline), DecidedUS: nullMicros(v.DecidedAt),
+		Detail: clean(v.Detail), Challenge: clean(v.Challenge),
 	}
 }
 
 func (row verificationRow) verification() actions.Verification {
 	return actions.Verification{
 		Target: row.TargetIdx, Method: actions.VerifyMethod(row.Method), State: actions.VerificationState(row.State),
-		Verifier:  actions.Person{SlackID: row.VerifierSlackID, Email: row.VerifierEmail},
+		Verifier:  actions.Person{SlackID: row.VerifierSlackID, Email: row.VerifierEmail, DirectoryID: row.VerifierDirID},
 		StartedAt: fromMicros(row.StartedUS), Deadline: fromMicros(row.DeadlineUS), DecidedAt: fromNullMicros(row.DecidedUS),
 		Detail: row.Detail, Challenge: row.Challenge,
 	}
