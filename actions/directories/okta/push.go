@@ -69,6 +69,8 @@ func (d *Directory) StartPush(ctx context.Context, userID string) (actions.PushC
 	if _, err := d.api.Do(ctx, httpapi.Request{
 		Op: "send push", Method: http.MethodPost, Path: httpapi.Path("api", "v1", "users", userID, "factors", f.ID, "verify"),
 		Body: map[string]any{"useNumberMatchingChallenge": true},
+		// A second try would send a second push with another number.
+		NotIdempotent: true,
 	}, &tx); err != nil {
 		return actions.PushChallenge{}, fmt.Errorf("okta: push to %s: %w", userID, err)
 	}

@@ -108,3 +108,40 @@ func TestPushRateLimited(t *testing.T) {
 		t.Errorf("waits %v, want one of about 20s (until X-Rate-Limit-Reset)", sl)
 	}
 }
+
+// TestPushSentOnce: a push verify is not tried again after an answer that
+// says Okta may have sent the push (a 5xx other than 503), since a second try
+// sends the user a second push with another number; after 429 or 503, which
+// say the request was not processed, it is.
+func TestPushSentOnce(t *testing.T) {
+	const verify = "POST /api/v1/users/{userId}/factors/{factorId}/verify"
+	tests := []struct {
+		name    string
+		failure fakeokta.Failure
+		wantErr bool
+	}{
+		{"500 after sending", fakeokta.Failure{Status: 500, Code: "E0000009", Detail: "Internal Server Error", Done: true}, true},
+		{"502 after sending", fakeokta.Failure{Status: 502, Code: "E0000009", Detail: "Bad Gateway", Done: true}, true},
+		{"504 after sending", fakeokta.Failure{Status: 504, Code: "E0000009", Detail: "Gateway Timeout", Done: true}, true},
+		{"429", fakeokta.Failure{Status: 429, Code: "E0000047", Detail: "API call exceeded rate limit due to too many requests.",
+			Header: http.Header{"Retry-After": {"1"}}}, false},
+		{"503", fakeokta.Failure{Status: 503, Code: "E0000009", Detail: "Service Unavailable"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, f, _ := setup(t)
+			f.AddUser(fakeokta.User{ID: "00ueve", Login: "eve@example.com", Factors: []string{"push"}, Push: "SUCCESS"})
+			f.FailNext(verify, tt.failure)
+			_, err := d.StartPush(context.Background(), "00ueve")
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("StartPush: %v, want error %v", err, tt.wantErr)
+			}
+			if tt.wantErr && !httpapi.HasStatus(err, tt.failure.Status) {
+				t.Errorf("StartPush: %v, want Okta's %d", err, tt.failure.Status)
+			}
+			if p := f.Pushes(); len(p) != 1 {
+				t.Errorf("pushes sent %q, want exactly one", p)
+			}
+		})
+	}
+}

@@ -168,6 +168,12 @@ type Request struct {
 	// says for it before its first try, and returns it when no try is left.
 	// Nil: Do tries at once.
 	After error
+	// NotIdempotent marks a call that must not happen twice (a push sent to
+	// a person's phone): Do tries it again only after an answer that shows
+	// the request was not processed (429, 503), never after no answer, a
+	// transport error or another 5xx, since the first try may have reached
+	// the provider.
+	NotIdempotent bool
 }
 
 // Response is what came back from the last attempt.
@@ -205,7 +211,7 @@ func (c *Client) Do(ctx context.Context, r Request, out any) (Response, error) {
 			}
 			ok, after := true, time.Duration(0)
 			if err != nil {
-				ok, after = Retryable(err)
+				ok, after = c.retryable(r, err)
 			}
 			if !ok || tries >= c.Retry.Attempts {
 				break
@@ -223,6 +229,16 @@ func (c *Client) Do(ctx context.Context, r Request, out any) (Response, error) {
 	}
 	res.Attempts = tries
 	return res, err
+}
+
+// retryable reports whether r may be tried again after err, and the wait the
+// server asked for: see Retryable and Request.NotIdempotent.
+func (c *Client) retryable(r Request, err error) (bool, time.Duration) {
+	ok, after := Retryable(err)
+	if ok && r.NotIdempotent && !HasStatus(err, http.StatusTooManyRequests, http.StatusServiceUnavailable) {
+		return false, 0
+	}
+	return ok, after
 }
 
 // attempt is one try: it waits for a used-up rate-limit window and for a

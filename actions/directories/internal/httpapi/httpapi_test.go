@@ -410,3 +410,53 @@ func TestNewChecksOptions(t *testing.T) {
 		t.Errorf("defaults: %+v, %v", c, err)
 	}
 }
+
+// TestNotIdempotent: a call marked NotIdempotent (a push sent to a phone) is
+// tried again only after an answer that shows the request was not processed
+// (429, 503); after no answer or another 5xx it may have been processed, so
+// it fails with one request sent. Unmarked calls keep retrying those.
+func TestNotIdempotent(t *testing.T) {
+	hangUp := func(w http.ResponseWriter) {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			panic(err)
+		}
+		_ = conn.Close()
+	}
+	tests := []struct {
+		name          string
+		notIdempotent bool
+		first         func(w http.ResponseWriter)
+		wantHits      int
+		wantOK        bool
+	}{
+		{"500", true, func(w http.ResponseWriter) { status(w, 500) }, 1, false},
+		{"502", true, func(w http.ResponseWriter) { status(w, 502) }, 1, false},
+		{"504", true, func(w http.ResponseWriter) { status(w, 504) }, 1, false},
+		{"no answer", true, hangUp, 1, false},
+		{"429", true, func(w http.ResponseWriter) { status(w, 429, "Retry-After", "2") }, 2, true},
+		{"503", true, func(w http.ResponseWriter) { status(w, 503) }, 2, true},
+		{"503 with Retry-After", true, func(w http.ResponseWriter) { status(w, 503, "Retry-After", "2") }, 2, true},
+		{"400", true, func(w http.ResponseWriter) { status(w, 400) }, 1, false},
+		{"500, idempotent", false, func(w http.ResponseWriter) { status(w, 500) }, 2, true},
+		{"no answer, idempotent", false, hangUp, 2, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newServer(t, func(n int, w http.ResponseWriter) {
+				if n == 1 {
+					tt.first(w)
+					return
+				}
+				_, _ = w.Write([]byte(`{"ok":true}`))
+			})
+			c, _ := newClient(t, srv)
+			r := Request{Op: "send push", Method: http.MethodPost, Path: "/verify", Body: map[string]bool{"x": true},
+				NotIdempotent: tt.notIdempotent}
+			res, err := c.Do(context.Background(), r, nil)
+			if hits := int(srv.hits.Load()); hits != tt.wantHits || (err == nil) != tt.wantOK || res.Attempts != tt.wantHits {
+				t.Fatalf("Do = %+v, %v after %d requests; want %d requests, ok %v", res, err, hits, tt.wantHits, tt.wantOK)
+			}
+		})
+	}
+}

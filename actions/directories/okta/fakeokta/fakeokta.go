@@ -154,6 +154,7 @@ type Server struct {
 	calls        fakeapi.Log[string]
 	undocumented fakeapi.Undocumented
 	faults       fakeapi.Faults // matched on "METHOD path", then "METHOD template"
+	doneFaults   fakeapi.Faults // the same, answered after the request is done
 	meID         fakeapi.Var[string]
 	remaining    fakeapi.Var[int]           // X-Rate-Limit-Remaining to report on success
 	resetIn      fakeapi.Var[time.Duration] // X-Rate-Limit-Reset, from now
@@ -213,11 +214,14 @@ func (f *Server) SetResetIn(d time.Duration) { f.resetIn.Set(d) }
 
 // Failure is a canned Okta error answer given instead of the real one:
 // Status with errorCode Code and errorSummary Detail, and Header added (it
-// overrides the fake's own headers).
+// overrides the fake's own headers). With Done the fake does the request
+// first and then answers with the failure instead of its own answer, as a
+// proxy or server that failed after acting does.
 type Failure struct {
 	Status       int
 	Code, Detail string
 	Header       http.Header
+	Done         bool
 }
 
 // FailNext makes the next answers to key be fs, in order. key is "METHOD
@@ -228,7 +232,11 @@ type Failure struct {
 // first.
 func (f *Server) FailNext(key string, fs ...Failure) {
 	for _, fl := range fs {
-		f.faults.Add(fakeapi.Fault{Match: key, Status: fl.Status, Code: fl.Code, Message: fl.Detail, Header: fl.Header, Times: 1})
+		t := &f.faults
+		if fl.Done {
+			t = &f.doneFaults
+		}
+		t.Add(fakeapi.Fault{Match: key, Status: fl.Status, Code: fl.Code, Message: fl.Detail, Header: fl.Header, Times: 1})
 	}
 }
 
@@ -292,6 +300,12 @@ func (f *Server) serve(w http.ResponseWriter, r *http.Request) {
 	key := r.Method + " " + rt.Template
 	// A failure for this exact path first, then for the template.
 	if fl, ok := f.faults.Take(r.Method+" "+r.URL.EscapedPath(), key); ok {
+		fl.WriteHeaders(h)
+		f.writeError(w, fl.Status, fl.Code, fl.Message)
+		return
+	}
+	if fl, ok := f.doneFaults.Take(r.Method+" "+r.URL.EscapedPath(), key); ok {
+		f.route(httptest.NewRecorder(), r, key, params)
 		fl.WriteHeaders(h)
 		f.writeError(w, fl.Status, fl.Code, fl.Message)
 		return
