@@ -3,6 +3,7 @@ package actions_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -67,6 +68,17 @@ func TestIdentityThroughAliases(t *testing.T) {
 		if ev, ok := lastEvent(t, st, req.ID, actions.EventRefused); !ok || ev.Actor != "U0AUTH3" {
 			t.Errorf("refusal not audited: %+v", ev)
 		}
+		// Nor may they deny it: the Deny button and the Deny form both
+		// know them as the target.
+		if _, err := r.svc.AuthorizeDeny(t.Context(), req.ID, aliasApprover); !errors.Is(err, actions.ErrForbidden) || !strings.Contains(err.Error(), "target") {
+			t.Errorf("deny button through an alias of the target: err = %v, want forbidden as a target", err)
+		}
+		if _, err := r.svc.Deny(t.Context(), req.ID, aliasApprover, "not needed"); !errors.Is(err, actions.ErrForbidden) || !strings.Contains(err.Error(), "target") {
+			t.Errorf("deny through an alias of the target: err = %v, want forbidden as a target", err)
+		}
+		if got, _ := r.svc.Get(t.Context(), req.ID); got.State != actions.StatePending {
+			t.Errorf("after refused denials the request is %s, want pending", got.State)
+		}
 
 		// The requester's second Slack account has an alias of their address.
 		r.dir.setAlias("help.second@example.com", "help@example.com")
@@ -83,6 +95,33 @@ func TestIdentityThroughAliases(t *testing.T) {
 		sameAsRequester := actions.Person{SlackID: "U0AUTH2", Email: "help.approver@example.com"}
 		if _, err := r.svc.Approve(t.Context(), req2.ID, sameAsRequester); !errors.Is(err, actions.ErrForbidden) {
 			t.Errorf("approver who is the requester's directory account: err = %v, want forbidden", err)
+		}
+	})
+}
+
+// A deny whose decider cannot be looked up in the directory is refused and
+// audited, never decided unchecked.
+func TestDenyRefusedWhenTheDirectoryCannotBeAsked(t *testing.T) {
+	t.Parallel()
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		r := newRig(t, st)
+		req := r.submit(t, actions.RevokeMFASessions, people(1))
+		r.dir.mu.Lock()
+		r.dir.lookupErr = fmt.Errorf("directory down: %w", actions.ErrUnavailable)
+		r.dir.mu.Unlock()
+		for name, deny := range map[string]func() error{
+			"button": func() error { _, err := r.svc.AuthorizeDeny(t.Context(), req.ID, approver); return err },
+			"form":   func() error { _, err := r.svc.Deny(t.Context(), req.ID, approver, "no"); return err },
+		} {
+			if err := deny(); !errors.Is(err, actions.ErrForbidden) || !strings.Contains(err.Error(), "directory could not be checked") {
+				t.Errorf("%s: err = %v, want forbidden because the directory could not be checked", name, err)
+			}
+			if ev, ok := lastEvent(t, st, req.ID, actions.EventRefused); !ok || !strings.Contains(ev.Detail, "directory could not be checked") {
+				t.Errorf("%s: refusal not audited: %+v", name, ev)
+			}
+		}
+		if got, _ := r.svc.Get(t.Context(), req.ID); got.State != actions.StatePending {
+			t.Errorf("request is %s, want pending", got.State)
 		}
 	})
 }

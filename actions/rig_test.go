@@ -49,6 +49,7 @@ type fakeDir struct {
 	secret    bool
 	alias     map[string]string // email -> the email of the user it is an alias of
 	privErr   error             // IsPrivileged fails with it when set
+	lookupErr error             // ResolveUser fails with it when set
 	onPerform func()            // called at the start of each Perform when set
 }
 
@@ -71,6 +72,9 @@ func (d *fakeDir) ResolveUser(_ context.Context, email string) (actions.Director
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.lookupErr != nil {
+		return actions.DirectoryUser{}, d.lookupErr
+	}
 	if primary, ok := d.alias[email]; ok {
 		email = primary
 	}

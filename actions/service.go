@@ -339,11 +339,34 @@ func (s *Service) afterApproval(ctx context.Context, r Request) {
 	}
 }
 
-// Deny ends request id on by's word; errors as Approve.
+// Deny ends request id on by's word; errors as Approve. by is looked up in
+// the directory first, as an approver is, so that "never a target" holds
+// across Slack accounts and aliases.
 func (s *Service) Deny(ctx context.Context, id string, by Person, reason string) (Request, error) {
+	by, lookErr := s.identifyDecider(ctx, by)
 	return s.transition(ctx, id, by, func(r Request, now time.Time) (Request, []Event, error) {
+		if lookErr != nil {
+			return r, nil, lookupRefusal(r.ID, "denied", lookErr)
+		}
 		return r.Deny(s.Policy(), by, reason, now)
 	})
+}
+
+// identifyDecider looks by up in the directory before a decision other than
+// an approval (deny, a manual step). A look-up that fails comes back as the
+// error, for the caller to refuse and audit: never decide unchecked.
+func (s *Service) identifyDecider(ctx context.Context, by Person) (Person, error) {
+	p, _, err := s.identify(ctx, by, "decider")
+	if err != nil {
+		s.log.ErrorContext(ctx, "decider check failed", "actor", by.SlackID, "error", err)
+	}
+	return p, err
+}
+
+// lookupRefusal is the refusal of a decision whose decider could not be
+// looked up in the directory.
+func lookupRefusal(id, verb string, err error) error {
+	return decisionErr(ErrForbidden, "request %s cannot be %s now: the directory could not be checked (%v); try again", id, verb, err)
 }
 
 // Cancel withdraws request id; only its requester may, while it is pending.
@@ -356,7 +379,11 @@ func (s *Service) Cancel(ctx context.Context, id string, by Person) (Request, er
 // MarkManual records that by did (done) or could not do the tracked manual
 // step of request id, and completes it.
 func (s *Service) MarkManual(ctx context.Context, id string, by Person, done bool, note string) (Request, error) {
+	by, lookErr := s.identifyDecider(ctx, by)
 	return s.transition(ctx, id, by, func(r Request, now time.Time) (Request, []Event, error) {
+		if lookErr != nil {
+			return r, nil, lookupRefusal(r.ID, "marked", lookErr)
+		}
 		return r.MarkManual(s.Policy(), by, done, note, now)
 	})
 }
@@ -394,6 +421,12 @@ func (s *Service) Status(ctx context.Context, id string, by Person) (Request, er
 func (s *Service) AuthorizeDeny(ctx context.Context, id string, by Person) (Request, error) {
 	r, err := s.Get(ctx, id)
 	if err != nil {
+		return Request{}, err
+	}
+	by, lookErr := s.identifyDecider(ctx, by)
+	if lookErr != nil {
+		err := lookupRefusal(r.ID, "denied", lookErr)
+		s.refused(ctx, r, by, err)
 		return Request{}, err
 	}
 	now := s.now()
