@@ -3,6 +3,7 @@ package entra
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -184,16 +185,19 @@ func (d *Directory) sendBatch(ctx context.Context, a actions.Action, part []int,
 }
 
 // batchFailed records what a $batch that failed as a whole, after tries
-// tries, means for its targets. When the failure is one the policy retries
-// (so the tries are spent), no try is left or ctx ended, each target fails
-// with it; when Graph refused the batch itself, each target is sent on its
-// own with the tries left.
+// tries, means for its targets. Only when Graph refused the batch itself (an
+// answer 4xx that is neither 401 nor retryable, such as 400, 403 or 413) and
+// tries are left is each target sent on its own with the tries left. Any
+// other failure fails each target with it: one the policy retries (so the
+// tries are spent), a credential that is refused (a token that cannot be
+// had, or 401: every target would ask again and be refused too), no answer,
+// or ctx ended.
 func (d *Directory) batchFailed(ctx context.Context, a actions.Action, part []int, out []actions.BatchResult, tries int, err error) batchResult {
 	var res batchResult
 	if httpapi.ThrottledErr(err) {
 		res.throttled = len(part)
 	}
-	if ok, _ := httpapi.Retryable(err); ok || tries >= d.api.Retry.Attempts || ctx.Err() != nil {
+	if !refusedBatch(err) || tries >= d.api.Retry.Attempts || ctx.Err() != nil {
 		for _, i := range part {
 			out[i] = actions.BatchResult{Err: err}
 		}
@@ -205,6 +209,13 @@ func (d *Directory) batchFailed(ctx context.Context, a actions.Action, part []in
 		res.again = append(res.again, retry{i: i, tried: tries})
 	}
 	return res
+}
+
+// refusedBatch reports whether err is Graph refusing a $batch request
+// itself: a 4xx answer other than 401 that is not worth another try.
+func refusedBatch(err error) bool {
+	var de *actions.DirectoryError
+	return errors.As(err, &de) && de.Status/100 == 4 && de.Status != http.StatusUnauthorized && !de.Retryable()
 }
 
 // header looks a batch item's header up without regard to case.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mfadesk/mfadesk/actions"
 	"github.com/mfadesk/mfadesk/actions/directories/entra/fakegraph"
+	"github.com/mfadesk/mfadesk/actions/directories/internal/httpapi"
 )
 
 func TestMaxBatch(t *testing.T) {
@@ -218,5 +219,59 @@ func TestPerformBatchCancelled(t *testing.T) {
 	}
 	if res[1].Err != nil {
 		t.Errorf("other target: %+v", res[1])
+	}
+}
+
+// TestPerformBatchCredentialRefused: a $batch that fails because the
+// credential is refused (the authority gives no token, or Graph answers 401)
+// fails every target with that error; it is not done target by target,
+// which would ask for a token once per target.
+func TestPerformBatchCredentialRefused(t *testing.T) {
+	const attempts = 4
+	tests := []struct {
+		name      string
+		refuse    bool // the authority refuses the client
+		inject    int  // status Graph answers the $batch with, 0: none
+		wantMsg   string
+		wantCalls int // requests Graph receives
+	}{
+		{"authority refuses the client", true, 0, "Invalid client secret provided.", 0},
+		{"Graph answers 401", false, 401, "401", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := fakegraph.New(t)
+			auth := fakegraph.NewAuthority(t, testTenant, g.Token())
+			if tt.refuse {
+				auth.Refuse("AADSTS7000215: Invalid client secret provided.")
+			}
+			if tt.inject != 0 {
+				g.Inject("$batch", tt.inject, "", 1)
+			}
+			cred, err := CredentialFromEnv(envOf(map[string]string{EnvTenantID: testTenant, EnvClientID: testClient,
+				EnvClientSecret: testSecret, EnvAuthorityHost: auth.URL()}), auth.Client())
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := &sleeps{}
+			d, err := New(Config{GraphURL: g.URL(), Credential: cred, Sleep: s.Sleep,
+				Retry: httpapi.RetryPolicy{Attempts: attempts, Base: 100 * time.Millisecond, Max: 5 * time.Second}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := targets(g, maxGraphBatch)
+			res := d.PerformBatch(context.Background(), actions.RevokeMFASessions, ts)
+			for i, r := range res {
+				if r.Err == nil || !strings.Contains(r.Err.Error(), tt.wantMsg) || g.User(ts[i].DirectoryID).Revoked != 0 {
+					t.Errorf("target %d: %+v, want it failed with %q", i, r, tt.wantMsg)
+				}
+			}
+			if n := len(auth.Forms()); n < 1 || n > attempts {
+				t.Errorf("%d token requests, want at most the %d tries of one call", n, attempts)
+			}
+			if n := len(g.Calls()); n != tt.wantCalls {
+				t.Errorf("Graph calls %q, want %d", g.Calls(), tt.wantCalls)
+			}
+		})
 	}
 }
