@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -64,6 +65,26 @@ var realServiceVars = []string{
 	"MFADESK_OIDC_ISSUER", "MFADESK_OIDC_CLIENT_ID", "MFADESK_OIDC_CLIENT_SECRET", "MFADESK_PUBLIC_URL",
 }
 
+// demoDatabase refuses a MFADESK_DATABASE_URL the demo must not run on. The
+// demo's executor, courier and digest would work any database they are
+// given with its simulated directory and Slack: a real one would have its
+// approved requests recorded as done, its notices as delivered and its
+// digest as posted. So the demo keeps its data only in a new SQLite file.
+func demoDatabase(databaseURL string) error {
+	databaseURL = strings.TrimSpace(databaseURL)
+	if databaseURL == "" {
+		return nil
+	}
+	if !strings.HasPrefix(strings.ToLower(databaseURL), "sqlite:") {
+		return errors.New("demo: refusing MFADESK_DATABASE_URL: the demo keeps its data only in a new SQLite file (sqlite:PATH), never in a server's database, which may be a real one")
+	}
+	path := strings.TrimPrefix(databaseURL[len("sqlite:"):], "//")
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("demo: refusing MFADESK_DATABASE_URL: %s exists already, and the demo would act on its requests; name a new file", path)
+	}
+	return nil // a bad path or form is named when the store opens
+}
+
 // demoPassThrough are the variables the demo takes from its environment;
 // it sets every other one itself.
 var demoPassThrough = []string{
@@ -89,6 +110,9 @@ func demoCmd(ctx context.Context, args []string, getenv func(string) string, std
 		return fmt.Errorf("demo: refusing to start while %s %s set: the demo never talks to a real Slack, directory or sign-in provider; unset %s (env -u %s …)",
 			strings.Join(set, ", "), map[bool]string{true: "is", false: "are"}[len(set) == 1],
 			map[bool]string{true: "it", false: "them"}[len(set) == 1], set[0])
+	}
+	if err := demoDatabase(getenv("MFADESK_DATABASE_URL")); err != nil {
+		return err
 	}
 	tcp, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,6 +13,37 @@ import (
 
 	"github.com/mfadesk/mfadesk/actions/fakeapi"
 )
+
+// The demo keeps its data only in a new SQLite file: its simulated
+// directory and Slack would otherwise "run" a real database's approved
+// requests, notices and digest.
+func TestDemoRefusesExistingDatabases(t *testing.T) {
+	existing := filepath.Join(t.TempDir(), "prod.db")
+	if err := os.WriteFile(existing, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, url, want, secret string }{
+		{"a PostgreSQL server", "postgres://mfadesk:hunter2@db.internal/mfadesk", "never in a server's database", "hunter2"},
+		{"an existing SQLite file", "sqlite:" + existing, "exists already", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCmd(t, env{"MFADESK_DATABASE_URL": tt.url}, "demo", "--addr", "127.0.0.1:0")
+			if code != 1 || out != "" {
+				t.Fatalf("exit %d, stdout %q: want 1 and nothing printed", code, out)
+			}
+			if !strings.Contains(errOut, tt.want) {
+				t.Errorf("stderr %q lacks %q", errOut, tt.want)
+			}
+			if tt.secret != "" && strings.Contains(errOut, tt.secret) {
+				t.Errorf("stderr shows the password: %q", errOut)
+			}
+		})
+	}
+	if fi, err := os.Stat(existing); err != nil || fi.Size() != 0 {
+		t.Errorf("the existing file was changed: %v, %v", fi, err)
+	}
+}
 
 func TestDemoRefusesRealServices(t *testing.T) {
 	tests := []struct{ name, key, value string }{
