@@ -43,9 +43,26 @@ func TestSQLiteCrashRecovery(t *testing.T) {
 
 	first := startServe(t, e)
 	waitFirstResults(t, db.Store, r.ID)
+	// The second serve is as a newer binary would be: one migration not yet
+	// applied. It is refused before it touches the schema under the first.
+	raw := storagetest.Raw(t, db)
+	var last string
+	if err := raw.QueryRowContext(t.Context(), `SELECT max(version) FROM schema_migrations`).Scan(&last); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.ExecContext(t.Context(), `DELETE FROM schema_migrations WHERE version = ?`, last); err != nil {
+		t.Fatal(err)
+	}
 	out, err := serveToExit(t, e)
 	if want := fmt.Sprintf("in use by another mfadesk serve (pid %d on ", first.cmd.Process.Pid); err == nil || !strings.Contains(out, want) {
 		t.Errorf("a second serve: %v, output:\n%s\nwant a refusal containing %q", err, out, want)
+	}
+	var applied int
+	if err := raw.QueryRowContext(t.Context(), `SELECT count(*) FROM schema_migrations WHERE version = ?`, last).Scan(&applied); err != nil || applied != 0 {
+		t.Errorf("the refused serve migrated %s under the running one (%d, %v)", last, applied, err)
+	}
+	if _, err := raw.ExecContext(t.Context(), `INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)`, last); err != nil {
+		t.Fatal(err)
 	}
 	if err := first.stop(t, syscall.SIGKILL); err == nil {
 		t.Fatal("SIGKILL: exit status 0")

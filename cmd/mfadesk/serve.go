@@ -22,15 +22,15 @@ import (
 	"github.com/mfadesk/mfadesk/storage"
 )
 
-// serve runs the bot until ctx ends: HTTP endpoints, Socket Mode when an app
-// token is set, the executor, the expiry sweeper and the digest schedule. On
-// shutdown it stops intake, lets running work finish up to the shutdown
-// timeout and leaves the rest to be resumed.
 // verifyPollEvery is how often caller verifications are looked at: pushes
 // in flight polled (the directory client honours the provider's rate
 // limits), unanswered ones failed after verification.ttl.
 const verifyPollEvery = 3 * time.Second
 
+// serve runs the bot until ctx ends: HTTP endpoints, Socket Mode when an app
+// token is set, the executor, the expiry sweeper and the digest schedule. On
+// shutdown it stops intake, lets running work finish up to the shutdown
+// timeout and leaves the rest to be resumed.
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if err := parseFlags(flag.NewFlagSet("serve", flag.ContinueOnError), args, stderr); err != nil {
 		return err
@@ -64,7 +64,7 @@ func runServer(ctx context.Context, getenv func(string) string, stderr io.Writer
 	if problems := actions.CheckVerification(pol, dir); len(problems) > 0 {
 		return fmt.Errorf("MFADESK_POLICY_FILE: %s", strings.Join(problems, "; "))
 	}
-	st, err := openStore(ctx, c, stderr, true)
+	st, err := openStore(ctx, c, stderr, false)
 	if err != nil {
 		return err
 	}
@@ -220,15 +220,25 @@ func runServer(ctx context.Context, getenv func(string) string, stderr io.Writer
 	return failure
 }
 
-// soleServe makes this process the one serve of an SQLite database, which
-// then takes over every lease left by a previous process at once, so that
-// work resumes as soon as it starts (README, "Database outages and crash
-// recovery"). On PostgreSQL replicas share the database and take over
-// lapsed leases instead.
+// soleServe makes this process the one serve of an SQLite database and
+// then migrates it: a second serve, or a newer binary started beside a
+// running one, is refused before it changes the schema under the running
+// process. The sole serve then takes over every lease left by a previous
+// process at once, so that work resumes as soon as it starts (README,
+// "Database outages and crash recovery"). On PostgreSQL replicas share the
+// database (migrations take their own lock) and take over lapsed leases
+// instead.
 func soleServe(ctx context.Context, st *storage.Store, log *slog.Logger) (unlock func(), err error) {
 	unlock, err = st.LockServe()
-	if err != nil || st.Dialect() != storage.DialectSQLite {
-		return unlock, err
+	if err != nil {
+		return nil, err
+	}
+	if _, err := st.Migrate(ctx); err != nil {
+		unlock()
+		return nil, err
+	}
+	if st.Dialect() != storage.DialectSQLite {
+		return unlock, nil
 	}
 	n, err := st.ReleaseAllLeases(ctx)
 	if err != nil {
