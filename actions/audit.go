@@ -121,8 +121,6 @@ func (e *Event) Seal(prevSeq int64, prevHash string) {
 	e.Hash = e.ComputeHash()
 }
 
-// cleanText is s as valid UTF-8 with no NUL: each invalid byte and each NUL
-// becomes U+FFFD.
 // CleanText returns s as valid UTF-8 with no NUL: each invalid byte and
 // each NUL becomes U+FFFD. Every string from outside (Slack text, directory
 // answers and errors) passes through it before it is stored.

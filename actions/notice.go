@@ -85,9 +85,6 @@ func (s NoticeState) Final() bool {
 	return false
 }
 
-// Delivered reports whether the notice reached its recipient.
-func (n Notice) Delivered() bool { return n.State == NoticeSent }
-
 // Undelivered returns the notices of r that ended without reaching anyone,
 // for the request's message.
 func (r Request) Undelivered() []Notice {

@@ -89,7 +89,7 @@ func (s *Service) checkPerTarget(d Draft, targets []Target, now time.Time, list 
 			return fmt.Errorf("check limits.per_target: %w", err)
 		}
 		rs = slices.DeleteFunc(rs, func(r Request) bool {
-			return r.Containment != nil || !r.IsTarget(t.Person()) && !sameDirectoryTarget(r, t)
+			return r.Containment != nil || !r.IsTarget(t.Person())
 		})
 		if len(rs) < lim.Max {
 			continue
@@ -102,16 +102,6 @@ func (s *Service) checkPerTarget(d Draft, targets []Target, now time.Time, list 
 			first.CreatedAt.Add(lim.Window).UTC().Format("2006-01-02 15:04 MST"), strings.Join(s.Policy().PrivilegedRoles, ", "))
 	}
 	return v.Err()
-}
-
-// sameDirectoryTarget reports whether r has a target with t's directory ID.
-func sameDirectoryTarget(r Request, t Target) bool {
-	for _, u := range r.Targets {
-		if t.DirectoryID != "" && u.DirectoryID == t.DirectoryID {
-			return true
-		}
-	}
-	return false
 }
 
 // GuardedCreator is implemented by stores that can check and create a
