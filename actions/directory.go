@@ -161,6 +161,8 @@ func (e *DirectoryError) Error() string {
 		}
 	case e.Err != nil:
 		b.WriteString(e.Err.Error())
+	case e.Message != "":
+		b.WriteString(e.Message)
 	default:
 		b.WriteString("failed")
 	}

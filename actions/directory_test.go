@@ -1,15 +1,32 @@
 package actions
 
-import "testing"
+import (
+	"errors"
+	"testing"
+)
 
 func TestDirectoryErrorMessage(t *testing.T) {
-	e := &DirectoryError{Op: "delete phone method", Status: 400, Code: "badRequest", Message: "default method", RequestID: "abc-123"}
-	want := "delete phone method: 400 Bad Request badRequest: default method (request-id abc-123)"
-	if e.Error() != want {
-		t.Errorf("got %q\nwant %q", e.Error(), want)
+	tests := []struct {
+		name          string
+		err           *DirectoryError
+		want          string
+		wantRetryable bool
+	}{
+		{"answer", &DirectoryError{Op: "delete phone method", Status: 400, Code: "badRequest", Message: "default method", RequestID: "abc-123"},
+			"delete phone method: 400 Bad Request badRequest: default method (request-id abc-123)", false},
+		{"no answer", &DirectoryError{Op: "get user", Err: errors.New("connection reset")}, "get user: connection reset", true},
+		{"no answer, message only", &DirectoryError{Op: "get user", Message: "no try left after 4"}, "get user: no try left after 4", false},
+		{"nothing known", &DirectoryError{Op: "get user"}, "get user: failed", false},
 	}
-	if e.Retryable() {
-		t.Error("400 retryable")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.err.Error() != tt.want {
+				t.Errorf("got %q\nwant %q", tt.err.Error(), tt.want)
+			}
+			if tt.err.Retryable() != tt.wantRetryable {
+				t.Errorf("retryable %v, want %v", tt.err.Retryable(), tt.wantRetryable)
+			}
+		})
 	}
 }
 

@@ -166,7 +166,8 @@ type Request struct {
 	// After is the retryable error that the last of those tries ended with
 	// (the item was throttled inside the batch): Do waits as the policy
 	// says for it before its first try, and returns it when no try is left.
-	// Nil: Do tries at once.
+	// Nil: Do tries at once, and when no try is left returns a final
+	// (not retryable) error.
 	After error
 	// NotIdempotent marks a call that must not happen twice (a push sent to
 	// a person's phone): Do tries it again only after an answer that shows
@@ -204,19 +205,10 @@ func (c *Client) Do(ctx context.Context, r Request, out any) (Response, error) {
 	}
 	tries, err := r.Tried, r.After
 	var res Response
-	for {
-		if tries > 0 {
-			if err == nil && tries >= c.Retry.Attempts {
-				err = &actions.DirectoryError{Op: r.Op, Err: errors.New("no try left")}
-			}
-			ok, after := true, time.Duration(0)
-			if err != nil {
-				ok, after = c.retryable(r, err)
-			}
-			if !ok || tries >= c.Retry.Attempts {
-				break
-			}
-			if err != nil && c.Sleep(ctx, c.Retry.Wait(tries, after)) != nil {
+	for tries < c.Retry.Attempts {
+		if tries > 0 && err != nil {
+			ok, after := c.retryable(r, err)
+			if !ok || c.Sleep(ctx, c.Retry.Wait(tries, after)) != nil {
 				break
 			}
 		}
@@ -226,6 +218,12 @@ func (c *Client) Do(ctx context.Context, r Request, out any) (Response, error) {
 			break
 		}
 		c.logFailure(ctx, r.Op, tries, err)
+	}
+	if err == nil && tries == r.Tried {
+		// The tries made elsewhere used the policy up and left no error
+		// to report (Graph left the item out of a $batch answer). That is
+		// final: another call would get no try either.
+		err = &actions.DirectoryError{Op: r.Op, Message: fmt.Sprintf("no try left after %d", tries)}
 	}
 	res.Attempts = tries
 	return res, err

@@ -460,3 +460,46 @@ func TestNotIdempotent(t *testing.T) {
 		})
 	}
 }
+
+// TestNoTryLeft: a call whose tries were all made elsewhere (an item of
+// $batch requests that Graph left out of the last answer) fails at once with
+// a final error, not a transient one that would report the target as worth
+// another try; with the retryable error of the last try made elsewhere, it
+// returns that.
+func TestNoTryLeft(t *testing.T) {
+	throttled := &actions.DirectoryError{Op: "get user", Status: 429, RetryAfter: 3 * time.Second}
+	tests := []struct {
+		name          string
+		tried         int
+		after         error
+		wantHits      int
+		wantErr       bool
+		wantRetryable bool
+	}{
+		{"every try made, left out", 6, nil, 0, true, false},
+		{"more tries made than the policy has", 7, nil, 0, true, false},
+		{"every try made, throttled", 6, throttled, 0, true, true},
+		{"one try left", 5, nil, 1, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newServer(t, func(_ int, w http.ResponseWriter) { _, _ = w.Write([]byte(`{}`)) })
+			c, w := newClient(t, srv)
+			r := get
+			r.Tried, r.After = tt.tried, tt.after
+			res, err := c.Do(context.Background(), r, nil)
+			if hits := int(srv.hits.Load()); hits != tt.wantHits || (err != nil) != tt.wantErr || res.Attempts != max(tt.tried, 6) {
+				t.Fatalf("Do = %+v, %v after %d requests; want %d requests, error %v", res, err, hits, tt.wantHits, tt.wantErr)
+			}
+			if ok, _ := Retryable(err); ok != tt.wantRetryable {
+				t.Errorf("err = %v: retryable %v, want %v", err, ok, tt.wantRetryable)
+			}
+			if tt.wantErr && !tt.wantRetryable && err.Error() != "get user: no try left after "+strconv.Itoa(tt.tried) {
+				t.Errorf("err = %q, want it to say no try is left", err)
+			}
+			if len(w.All()) != 0 {
+				t.Errorf("waits %v, want none", w.All())
+			}
+		})
+	}
+}
