@@ -60,7 +60,13 @@ type approvalCheck struct {
 
 // approvalChecks makes the directory checks of an approval. A check that
 // cannot be made is refused and audited like any refused click.
-func (s *Service) approvalChecks(ctx context.Context, id string, by Person) (approvalCheck, error) {
+//
+// For an Approve click (click true) on an action whose rule has step_up it
+// makes none: the click does not approve there, BeginStepUp looks the
+// approver up and CompleteStepUp (click false) makes every check at
+// sign-in. The domain's checks still answer first (Request.Approve, audited
+// like any refusal); when they pass, the answer is ErrStepUpRequired.
+func (s *Service) approvalChecks(ctx context.Context, id string, by Person, click bool) (approvalCheck, error) {
 	cur, err := s.store.Request(ctx, id)
 	switch {
 	case errors.Is(err, ErrNotFound) || (err == nil && cur.State != StatePending):
@@ -70,6 +76,14 @@ func (s *Service) approvalChecks(ctx context.Context, id string, by Person) (app
 		// Never approve unchecked (fail closed).
 		return approvalCheck{}, fmt.Errorf("approve %s: read the request: %w", id, err)
 	}
+	if pol := s.Policy(); click && pol.StepUp(cur.Action) {
+		if _, _, err := (approvalCheck{by: by}).approve(cur, pol, s.now()); err != nil {
+			if !errors.Is(err, ErrStepUpRequired) {
+				s.refused(ctx, cur, by, err)
+			}
+			return approvalCheck{}, err
+		}
+	}
 	chk := approvalCheck{}
 	var ierr, aerr error
 	chk.by, chk.note, ierr = s.identify(ctx, by, "approver")
@@ -77,15 +91,21 @@ func (s *Service) approvalChecks(ctx context.Context, id string, by Person) (app
 		chk.admins, aerr = s.adminNow(ctx, cur.Targets)
 	}
 	if err := errors.Join(ierr, aerr); err != nil {
-		s.log.ErrorContext(ctx, "approval check failed", "request_id", id, "error", err)
-		refusal := decisionErr(ErrForbidden, "request %s cannot be approved now: the directory could not be checked (%v); try again", id, err)
-		ev := Event{Time: s.now(), RequestID: id, Kind: EventRefused, Actor: by.SlackID, Action: cur.Action, Detail: refusal.Error()}
-		if err := s.store.AppendEvents(ctx, ev); err != nil {
-			s.log.ErrorContext(ctx, "audit refused click", "request_id", id, "error", err)
-		}
-		return chk, refusal
+		return chk, s.uncheckable(ctx, cur, by, err)
 	}
 	return chk, nil
+}
+
+// uncheckable refuses by's approval of cur because a directory check could
+// not be made (err), and audits the refusal like any refused click.
+func (s *Service) uncheckable(ctx context.Context, cur Request, by Person, err error) error {
+	s.log.ErrorContext(ctx, "approval check failed", "request_id", cur.ID, "error", err)
+	refusal := lookupRefusal(cur.ID, "approved", err)
+	ev := Event{Time: s.now(), RequestID: cur.ID, Kind: EventRefused, Actor: by.SlackID, Action: cur.Action, Detail: refusal.Error()}
+	if err := s.store.AppendEvents(ctx, ev); err != nil {
+		s.log.ErrorContext(ctx, "audit refused click", "request_id", cur.ID, "error", err)
+	}
+	return refusal
 }
 
 // approve is Request.Approve with what the checks found (apply).

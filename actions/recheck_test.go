@@ -340,3 +340,62 @@ func TestApprovalFailsClosedWhenTheRequestCannotBeRead(t *testing.T) {
 		}
 	})
 }
+
+// On a step_up action an Approve click makes no directory call: it only
+// answers ErrStepUpRequired (BeginStepUp looks the approver up, and the
+// sign-in checks everything again). The domain's refusals still come first
+// and are audited; a look-up that fails at BeginStepUp is audited too.
+func TestApproveOnStepUpActionMakesNoDirectoryCall(t *testing.T) {
+	t.Parallel()
+	stepUpYAML := strings.Replace(policyYAML,
+		"reset-password:         {request: [helpdesk], approve: [authentication-admin, global-admin]}",
+		"reset-password:         {request: [helpdesk], approve: [authentication-admin, global-admin], step_up: true}", 1)
+	tests := []struct {
+		name       string
+		by         actions.Person
+		want       error
+		wantRefuse bool
+	}{
+		{"approver", approver, actions.ErrStepUpRequired, false},
+		{"requester", requester, actions.ErrForbidden, true},
+	}
+	storagetest.Each(t, func(t *testing.T, st *storage.Store) {
+		r := baseRig(t, st, stepUpYAML)
+		if !r.pol.StepUp(actions.ResetPassword) {
+			t.Fatal("test policy: reset-password has no step_up")
+		}
+		r.svc = actions.NewService(st, r.dir, r.pol, actions.ServiceOptions{Notifier: r.notify, Now: r.now.Now})
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				req := r.submit(t, actions.ResetPassword, people(3))
+				before := r.dir.lookupCount()
+				_, err := r.svc.Approve(t.Context(), req.ID, tt.by)
+				if !errors.Is(err, tt.want) {
+					t.Fatalf("Approve: err = %v, want %v", err, tt.want)
+				}
+				if n := r.dir.lookupCount() - before; n != 0 {
+					t.Errorf("Approve made %d directory calls, want 0", n)
+				}
+				ev, refused := lastEvent(t, st, req.ID, actions.EventRefused)
+				if refused != tt.wantRefuse || (refused && ev.Actor != tt.by.SlackID) {
+					t.Errorf("refused event %+v (found %v), want found %v", ev, refused, tt.wantRefuse)
+				}
+				got, _ := r.svc.Get(t.Context(), req.ID)
+				if got.State != actions.StatePending || len(got.Approvals) != 0 {
+					t.Errorf("after Approve: state %s, %d approvals", got.State, len(got.Approvals))
+				}
+			})
+		}
+		// The look-up BeginStepUp makes instead: a failure is refused and audited.
+		req := r.submit(t, actions.ResetPassword, people(1))
+		r.dir.mu.Lock()
+		r.dir.lookupErr = errors.New("directory down")
+		r.dir.mu.Unlock()
+		if _, _, err := r.svc.BeginStepUp(t.Context(), req.ID, approver); !errors.Is(err, actions.ErrForbidden) || !strings.Contains(err.Error(), "directory down") {
+			t.Fatalf("BeginStepUp while the look-up fails: err = %v, want forbidden", err)
+		}
+		if ev, _ := lastEvent(t, st, req.ID, actions.EventRefused); ev.Actor != approver.SlackID || !strings.Contains(ev.Detail, "could not be checked") {
+			t.Errorf("failed look-up not audited: %+v", ev)
+		}
+	})
+}

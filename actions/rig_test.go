@@ -51,6 +51,7 @@ type fakeDir struct {
 	privErr   error             // IsPrivileged fails with it when set
 	lookupErr error             // ResolveUser fails with it when set
 	onPerform func()            // called at the start of each Perform when set
+	lookups   int               // ResolveUser and IsPrivileged calls
 }
 
 func newFakeDir() *fakeDir {
@@ -67,11 +68,12 @@ func (d *fakeDir) Supports(a actions.Action) actions.Support {
 }
 func (d *fakeDir) ManualSteps(actions.Action) string { return "1. open the portal\n2. click delete" }
 func (d *fakeDir) ResolveUser(_ context.Context, email string) (actions.DirectoryUser, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.lookups++
 	if d.unknown[email] {
 		return actions.DirectoryUser{}, fmt.Errorf("fake: %s: %w", email, actions.ErrUnknownUser)
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
 	if d.lookupErr != nil {
 		return actions.DirectoryUser{}, d.lookupErr
 	}
@@ -83,6 +85,7 @@ func (d *fakeDir) ResolveUser(_ context.Context, email string) (actions.Director
 func (d *fakeDir) IsPrivileged(_ context.Context, id string) (bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.lookups++
 	if d.privErr != nil {
 		return false, d.privErr
 	}
@@ -118,6 +121,9 @@ func (d *fakeDir) Perform(ctx context.Context, a actions.Action, t actions.Targe
 	return p, nil
 }
 func (d *fakeDir) callsTo(id string) int { d.mu.Lock(); defer d.mu.Unlock(); return d.calls[id] }
+
+// lookupCount is how many ResolveUser and IsPrivileged calls d has had.
+func (d *fakeDir) lookupCount() int { d.mu.Lock(); defer d.mu.Unlock(); return d.lookups }
 
 // fakeNotifier records what people would have been told.
 type fakeNotifier struct {

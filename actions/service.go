@@ -311,7 +311,7 @@ func (s *Service) transition(ctx context.Context, id string, by Person, fn func(
 // not approve it now, also when a directory check cannot be made (audited as
 // refused); ErrNotFound for an unknown ID.
 func (s *Service) Approve(ctx context.Context, id string, by Person) (Request, error) {
-	chk, err := s.approvalChecks(ctx, NormalizeRequestID(id), by)
+	chk, err := s.approvalChecks(ctx, NormalizeRequestID(id), by, true)
 	if err != nil {
 		return Request{}, err
 	}

@@ -29,8 +29,8 @@ func (s *Service) NeedsStepUp(a Action) bool { return s.Policy().StepUp(a) }
 // already) and, when they pass, issues a single-use step-up link token bound
 // to the request, by, and the request's action and targets. Nothing is
 // approved yet. Errors: a *DecisionError as Approve's (a refusal by the
-// policy is audited as `refused`), ErrNotFound, or a directory or store
-// failure.
+// policy is audited as `refused`, and so is a directory look-up that
+// fails), ErrNotFound, or a store failure.
 func (s *Service) BeginStepUp(ctx context.Context, id string, by Person) (Request, string, error) {
 	if s.stepups == nil {
 		return Request{}, "", errors.New("step-up is not configured: no step-up store")
@@ -48,7 +48,9 @@ func (s *Service) BeginStepUp(ctx context.Context, id string, by Person) (Reques
 	// email is compared instead. A look-up that fails refuses (fails closed).
 	by, _, err = s.identify(ctx, by, "approver")
 	if err != nil {
-		return r, "", err
+		// Approve makes no directory call on a step_up action: the
+		// refusal is audited here.
+		return r, "", s.uncheckable(ctx, r, by, err)
 	}
 	now := s.now()
 	if err := r.checkApprover(s.Policy(), by, now); err != nil {
@@ -141,7 +143,7 @@ func (s *Service) CompleteStepUp(ctx context.Context, state, browserHash string,
 		s.refuseStepUp(ctx, att, se)
 		return Request{}, err
 	}
-	chk, err := s.approvalChecks(ctx, att.RequestID, att.Approver)
+	chk, err := s.approvalChecks(ctx, att.RequestID, att.Approver, false)
 	if err != nil {
 		var de *DecisionError
 		if errors.As(err, &de) {
