@@ -26,14 +26,21 @@ func SamePerson(a, b Person) bool {
 // "Kate@deſk.example" (long s) is not "kate@desk.example". Empty addresses
 // never match.
 func SameEmail(a, b string) bool {
-	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
-	if a == "" || b == "" {
-		return false
+	ka, kb := EmailKey(a), EmailKey(b)
+	return ka != "" && ka == kb
+}
+
+// EmailKey is the form of an email address under which SameEmail compares
+// it: trimmed, and lower-cased in A to Z when it is plain ASCII (PlainASCII);
+// otherwise left as it is. Two addresses are the same exactly when their
+// non-empty keys are equal, so the key may stand for the address (a map key,
+// a user ID).
+func EmailKey(s string) string {
+	s = strings.TrimSpace(s)
+	if !PlainASCII(s) {
+		return s
 	}
-	if !PlainASCII(a) || !PlainASCII(b) {
-		return a == b
-	}
-	return asciiLower(a) == asciiLower(b)
+	return asciiLower(s)
 }
 
 // PlainASCII reports whether s has only printable ASCII characters and no

@@ -29,6 +29,9 @@ func TestSameEmail(t *testing.T) {
 		if got := actions.SameEmail(tt.b, tt.a); got != tt.want {
 			t.Errorf("SameEmail(%q, %q) = %v, want %v (not symmetric)", tt.b, tt.a, got, tt.want)
 		}
+		if ka, kb := actions.EmailKey(tt.a), actions.EmailKey(tt.b); (ka != "" && ka == kb) != tt.want {
+			t.Errorf("EmailKey(%q) = %q, EmailKey(%q) = %q: equal keys %v, want %v", tt.a, ka, tt.b, kb, ka == kb, tt.want)
+		}
 	}
 }
 

@@ -93,8 +93,8 @@ func contains(list []string, email string) bool {
 }
 
 // ResolveUser knows every email but the Unknown ones; the user ID is
-// "dryrun:" followed by the (ASCII) lower-cased email, of the primary
-// address for an alias.
+// "dryrun:" followed by the email's actions.EmailKey (a plain ASCII address
+// lower-cased, any other as it is), of the primary address for an alias.
 func (d *Directory) ResolveUser(ctx context.Context, email string) (actions.DirectoryUser, error) {
 	email = strings.TrimSpace(email)
 	if email == "" || !strings.Contains(email, "@") || contains(d.opts.Unknown, email) {
@@ -106,19 +106,7 @@ func (d *Directory) ResolveUser(ctx context.Context, email string) (actions.Dire
 			break
 		}
 	}
-	return actions.DirectoryUser{ID: "dryrun:" + asciiLower(email), Email: email}, nil
-}
-
-// asciiLower lower-cases A to Z only, so that no two addresses that are not
-// the same (actions.SameEmail) get one user ID.
-func asciiLower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
+	return actions.DirectoryUser{ID: "dryrun:" + actions.EmailKey(email), Email: email}, nil
 }
 
 // IsPrivileged reports whether the user's email is among Privileged.

@@ -82,3 +82,34 @@ func TestAliases(t *testing.T) {
 		}
 	}
 }
+
+// TestPrivilegedNonASCII: a user resolved from any spelling of a Privileged
+// address reads as privileged, a non-ASCII address included (compared byte
+// for byte, as actions.SameEmail does); an address equal only under Unicode
+// case folding does not.
+func TestPrivilegedNonASCII(t *testing.T) {
+	d := New(Options{Privileged: []string{"Zoë.Admin@Example.com", "Root@example.com"}})
+	tests := []struct {
+		email string
+		want  bool
+	}{
+		{"Zoë.Admin@Example.com", true},
+		{" Zoë.Admin@Example.com ", true},
+		{"zoë.admin@example.com", false}, // not byte for byte equal
+		{"ROOT@EXAMPLE.COM", true},
+		{"root@example.com", true},
+		{"\u212Aate@example.com", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.email, func(t *testing.T) {
+			u, err := d.ResolveUser(context.Background(), tt.email)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := d.IsPrivileged(context.Background(), u.ID)
+			if err != nil || got != tt.want {
+				t.Errorf("IsPrivileged(%q) = %v, %v; want %v", u.ID, got, err, tt.want)
+			}
+		})
+	}
+}
