@@ -1,6 +1,7 @@
 package entra
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -157,7 +158,7 @@ func (d *Directory) sendBatch(ctx context.Context, a actions.Action, part []int,
 			res.ok++
 			out[i] = actions.BatchResult{Performed: actions.Performed{
 				Outcome: actions.OutcomeOK,
-				Detail:  withRequestID(ops[i].done, firstNonEmpty(header(an.Headers, "request-id"), r.RequestID)),
+				Detail:  httpapi.WithRequestID(ops[i].done, cmp.Or(header(an.Headers, "request-id"), r.RequestID)),
 			}}
 			continue
 		}
@@ -225,15 +226,6 @@ func header(h map[string]string, name string) string {
 	}
 	for k, v := range h {
 		if http.CanonicalHeaderKey(k) == http.CanonicalHeaderKey(name) {
-			return v
-		}
-	}
-	return ""
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
 			return v
 		}
 	}

@@ -62,7 +62,7 @@ func (d *Directory) doSimple(ctx context.Context, s simpleOp, tried int, after e
 	if err != nil {
 		return actions.BatchResult{Err: err}
 	}
-	return actions.BatchResult{Performed: actions.Performed{Outcome: actions.OutcomeOK, Detail: withRequestID(s.done, res.RequestID)}}
+	return actions.BatchResult{Performed: actions.Performed{Outcome: actions.OutcomeOK, Detail: httpapi.WithRequestID(s.done, res.RequestID)}}
 }
 
 func simpleFor(a actions.Action, userID string) (simpleOp, bool) {
@@ -89,13 +89,6 @@ func simpleFor(a actions.Action, userID string) (simpleOp, bool) {
 	return simpleOp{}, false
 }
 
-func withRequestID(detail, requestID string) string {
-	if requestID == "" {
-		return detail
-	}
-	return detail + " (request-id " + requestID + ")"
-}
-
 // resetPassword sets a random temporary password that must be changed at
 // next sign-in.
 func (d *Directory) resetPassword(ctx context.Context, userID string) (actions.Performed, error) {
@@ -113,7 +106,7 @@ func (d *Directory) resetPassword(ctx context.Context, userID string) (actions.P
 	}
 	return actions.Performed{
 		Outcome: actions.OutcomeOK,
-		Detail:  withRequestID("temporary password set; must be changed at next sign-in", r.RequestID),
+		Detail:  httpapi.WithRequestID("temporary password set; must be changed at next sign-in", r.RequestID),
 		Secret: actions.NewSecret("Temporary password", pw,
 			"The user must change it at next sign-in. App passwords are not reset by this."),
 	}, nil
@@ -159,7 +152,7 @@ func (d *Directory) issueTAP(ctx context.Context, userID string) (actions.Perfor
 		minutes, start.Format(time.RFC3339), end.Format(time.RFC3339), use)
 	return actions.Performed{
 		Outcome: actions.OutcomeOK,
-		Detail:  withRequestID(fmt.Sprintf("Temporary Access Pass issued, valid until %s", end.Format(time.RFC3339)), r.RequestID),
+		Detail:  httpapi.WithRequestID(fmt.Sprintf("Temporary Access Pass issued, valid until %s", end.Format(time.RFC3339)), r.RequestID),
 		Secret:  actions.NewSecret("Temporary Access Pass", ans.TemporaryAccessPass, note),
 	}, nil
 }

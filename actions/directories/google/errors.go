@@ -1,6 +1,7 @@
 package google
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -77,18 +78,9 @@ func (d *Directory) token() (*oauth2.Token, error) {
 	}
 	_ = json.Unmarshal(re.Body, &body)
 	de := &actions.DirectoryError{Op: "get access token", Status: re.Response.StatusCode,
-		Code: firstNonEmpty(body.Error, re.ErrorCode), Message: firstNonEmpty(body.Description, re.ErrorDescription)}
+		Code: cmp.Or(body.Error, re.ErrorCode), Message: cmp.Or(body.Description, re.ErrorDescription)}
 	if de.Status == http.StatusTooManyRequests {
 		de.RetryAfter = httpapi.ParseRetryAfter(re.Response.Header.Get("Retry-After"), d.now())
 	}
 	return nil, de
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
 }

@@ -33,14 +33,6 @@ func (d *Directory) newPerformers() httpapi.Performers {
 
 func lifecycle(id, op string) string { return httpapi.Path("api", "v1", "users", id, "lifecycle", op) }
 
-// withID appends Okta's request ID to a detail.
-func withID(detail string, r httpapi.Response) string {
-	if id := r.RequestID; id != "" {
-		return detail + " (request-id " + id + ")"
-	}
-	return detail
-}
-
 func (d *Directory) resetPassword(ctx context.Context, id string) (actions.Performed, error) {
 	var out struct {
 		TempPassword string `json:"tempPassword"`
@@ -60,7 +52,7 @@ func (d *Directory) resetPassword(ctx context.Context, id string) (actions.Perfo
 	}
 	return actions.Performed{
 		Outcome: actions.OutcomeOK,
-		Detail:  withID("password expired and replaced by a temporary password; it must be changed at next sign-in", r),
+		Detail:  httpapi.WithRequestID("password expired and replaced by a temporary password; it must be changed at next sign-in", r.RequestID),
 		Secret:  actions.NewSecret("Temporary password", out.TempPassword, "Okta asks for a new password at the next sign-in."),
 	}, nil
 }
@@ -71,7 +63,7 @@ func (d *Directory) resetFactors(ctx context.Context, id string) (actions.Perfor
 	}, nil)
 	if err == nil {
 		return actions.Performed{Outcome: actions.OutcomeOK,
-			Detail: withID("all MFA factors reset: the user enrolls again at next sign-in", r)}, nil
+			Detail: httpapi.WithRequestID("all MFA factors reset: the user enrolls again at next sign-in", r.RequestID)}, nil
 	}
 	// Okta refuses the reset when there is nothing to reset; say so
 	// rather than fail.
@@ -99,7 +91,7 @@ func (d *Directory) revokeSessions(ctx context.Context, id string) (actions.Perf
 		return actions.Performed{}, err
 	}
 	return actions.Performed{Outcome: actions.OutcomeOK,
-		Detail: withID("all sessions and OAuth tokens revoked, remembered devices forgotten", r)}, nil
+		Detail: httpapi.WithRequestID("all sessions and OAuth tokens revoked, remembered devices forgotten", r.RequestID)}, nil
 }
 
 func (d *Directory) suspend(ctx context.Context, id string) (actions.Performed, error) {
@@ -107,7 +99,7 @@ func (d *Directory) suspend(ctx context.Context, id string) (actions.Performed, 
 		Op: "suspend user", Method: http.MethodPost, Path: lifecycle(id, "suspend"),
 	}, nil)
 	if err == nil {
-		return actions.Performed{Outcome: actions.OutcomeOK, Detail: withID("user suspended: sign-in blocked", r)}, nil
+		return actions.Performed{Outcome: actions.OutcomeOK, Detail: httpapi.WithRequestID("user suspended: sign-in blocked", r.RequestID)}, nil
 	}
 	// Okta suspends only ACTIVE users; an already suspended one is a
 	// validation error.
@@ -126,7 +118,7 @@ func (d *Directory) unsuspend(ctx context.Context, id string) (actions.Performed
 		Op: "unsuspend user", Method: http.MethodPost, Path: lifecycle(id, "unsuspend"),
 	}, nil)
 	if err == nil {
-		return actions.Performed{Outcome: actions.OutcomeOK, Detail: withID("user unsuspended: sign-in allowed again", r)}, nil
+		return actions.Performed{Outcome: actions.OutcomeOK, Detail: httpapi.WithRequestID("user unsuspended: sign-in allowed again", r.RequestID)}, nil
 	}
 	if !httpapi.HasStatus(err, http.StatusBadRequest, http.StatusForbidden, http.StatusConflict) {
 		return actions.Performed{}, err
@@ -144,8 +136,8 @@ func (d *Directory) unsuspend(ctx context.Context, id string) (actions.Performed
 // withErrID appends the request ID of Okta's refusal to a detail.
 func withErrID(detail string, err error) string {
 	var de *actions.DirectoryError
-	if errors.As(err, &de) && de.RequestID != "" {
-		return detail + " (request-id " + de.RequestID + ")"
+	if errors.As(err, &de) {
+		return httpapi.WithRequestID(detail, de.RequestID)
 	}
 	return detail
 }

@@ -36,3 +36,12 @@ func (p Performers) Perform(ctx context.Context, directory string, a actions.Act
 	}
 	return do(ctx, id)
 }
+
+// WithRequestID appends the provider's request ID to the detail of an
+// action's result, when there is one: "… (request-id ID)".
+func WithRequestID(detail, requestID string) string {
+	if requestID == "" {
+		return detail
+	}
+	return detail + " (request-id " + requestID + ")"
+}

@@ -45,3 +45,15 @@ func TestPerformers(t *testing.T) {
 		t.Error("Supports does not follow the map")
 	}
 }
+
+func TestWithRequestID(t *testing.T) {
+	tests := []struct{ detail, id, want string }{
+		{"user suspended", "req-1", "user suspended (request-id req-1)"},
+		{"user suspended", "", "user suspended"},
+	}
+	for _, tt := range tests {
+		if got := WithRequestID(tt.detail, tt.id); got != tt.want {
+			t.Errorf("WithRequestID(%q, %q) = %q, want %q", tt.detail, tt.id, got, tt.want)
+		}
+	}
+}
