@@ -72,7 +72,23 @@ func (dc *decisions) blockActions(ctx context.Context, ic slack.InteractionCallb
 			dc.log.InfoContext(ctx, "redelivered click dropped", "request_id", c.requestID, "slack_user", c.user, "retry", d.retry)
 			continue
 		}
-		if !dc.budget.allow(c.user) {
+		allowed := dc.budget.allow(c.user)
+		if a.ActionID == blocks.ActionNotMe {
+			// "This wasn't me" protects an account: never dropped on the
+			// floor, whatever the budget; a full queue is waited for, and
+			// if it stays full the user is told.
+			if !allowed {
+				dc.log.WarnContext(ctx, "\"This wasn't me\" taken over the user's budget", "request_id", c.requestID, "slack_user", c.user)
+			}
+			dc.jobs.mustEnqueue(a.ActionID, fn, func() {
+				dc.recent.forget(key)
+				ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), jobTimeout)
+				defer cancel()
+				dc.slack.replyText(ctx, ic.ResponseURL, c.channel, c.user, busyText)
+			})
+			continue
+		}
+		if !allowed {
 			dc.log.WarnContext(ctx, "click refused: over the user's budget", "request_id", c.requestID, "slack_user", c.user)
 			dc.recent.forget(key)
 			continue

@@ -81,13 +81,18 @@ func (n *notifications) containment(ctx context.Context, r actions.Request, i in
 	if err != nil {
 		return nil, err
 	}
+	return reportedBy(all, r.Targets[i].Person()), nil
+}
+
+// reportedBy returns the containment requests of all that p's report started.
+func reportedBy(all []actions.Request, p actions.Person) []actions.Request {
 	var out []actions.Request
 	for _, c := range all {
-		if c.Requester.Is(r.Targets[i].Person()) {
+		if c.Requester.Is(p) {
 			out = append(out, c)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // undeliverableCodes are Slack's answers that mean this person or channel
@@ -154,8 +159,7 @@ func (dc *decisions) notMe(ctx context.Context, c click) {
 		rep, err = dc.svc.ReportNotMe(ctx, c.requestID, p)
 	}
 	if errors.Is(err, actions.ErrDuplicate) {
-		dc.slack.replyText(ctx, "", c.channel, c.user, "You reported request `"+blocks.Esc(c.requestID)+
-			"` already: the security team knows, and mfadesk protected your account once. Please call the security team in person.")
+		dc.slack.replyText(ctx, "", c.channel, c.user, blocks.ReportedAgainText(c.requestID, dc.containedFor(ctx, c.requestID, p)))
 		return
 	}
 	if err != nil {
@@ -176,4 +180,15 @@ func (dc *decisions) notMe(ctx context.Context, c click) {
 	if err := dc.slack.update(ctx, c.channel, c.ts, blocks.NoticeText(r), blocks.ReportedBlocks(r, i, rep.Containment, time.Now())); err != nil {
 		dc.log.WarnContext(ctx, "notice not redrawn after the report", "request_id", r.ID, "error", err)
 	}
+}
+
+// containedFor returns the containment requests p's report on request id
+// started; none when they cannot be read (the answer then claims nothing).
+func (dc *decisions) containedFor(ctx context.Context, id string, p actions.Person) []actions.Request {
+	all, err := dc.svc.ContainmentOf(ctx, actions.NormalizeRequestID(id))
+	if err != nil {
+		dc.log.WarnContext(ctx, "containment not read for a repeated report", "request_id", id, "error", err)
+		return nil
+	}
+	return reportedBy(all, p)
 }

@@ -149,6 +149,17 @@ func ReportedBlocks(r actions.Request, i int, containment []actions.Request, at 
 	}
 }
 
+// ReportedAgainText answers a second "This wasn't me" on request id, whose
+// first report started containment (none when the policy lists none): as
+// ReportedBlocks, it says mfadesk acted only when it did.
+func ReportedAgainText(id string, containment []actions.Request) string {
+	done := "the security team knows."
+	if len(containment) > 0 {
+		done = "the security team knows, and mfadesk protected your account once."
+	}
+	return "You reported request `" + Esc(id) + "` already: " + done + " Please call the security team in person."
+}
+
 // stepLine is one containment request and its result.
 func stepLine(c actions.Request) string {
 	line := fmt.Sprintf("`%s` %s: ", c.ID, c.Action.Title())
