@@ -32,6 +32,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/mfadesk/mfadesk/actions"
+	"github.com/mfadesk/mfadesk/actions/clip"
 )
 
 // Paths of the endpoints.
@@ -268,7 +269,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		if e == "" {
 			fail("no cookie of the browser that opened the link")
 		} else {
-			fail("the identity provider answered " + clip(e+": "+q.Get("error_description")))
+			fail("the identity provider answered " + problem(e+": "+q.Get("error_description")))
 		}
 		return
 	}
@@ -363,7 +364,7 @@ func exchangeProblem(err error) string {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		if re.ErrorCode != "" {
-			return clip(re.ErrorCode)
+			return problem(re.ErrorCode)
 		}
 		if re.Response != nil {
 			return re.Response.Status
@@ -372,15 +373,20 @@ func exchangeProblem(err error) string {
 	return "unreachable"
 }
 
-func clip(s string) string {
+// maxProblem is how many characters of the identity provider's error a
+// page or log line shows.
+const maxProblem = 200
+
+// problem makes the identity provider's error text fit to show: control
+// characters become spaces, and it is cut to maxProblem characters (not
+// bytes: a cut never splits a character).
+func problem(s string) string {
 	s = strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f {
 			return ' '
 		}
 		return r
 	}, s)
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
+	s = clip.Runes(s, maxProblem)
 	return strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), ":"))
 }
