@@ -139,7 +139,7 @@ func (dc *decisions) deny(ctx context.Context, c click) {
 		r, err = dc.svc.AuthorizeDeny(context.WithoutCancel(ctx), c.requestID, p)
 	}
 	if err == nil {
-		err = dc.slack.openView(ctx, c.trigger, blocks.DenyModal(r, c.channel))
+		err = dc.slack.openView(ctx, c.trigger, blocks.DenyModal(r))
 		if err != nil && (slackErr(err, "expired_trigger_id") || ctx.Err() != nil) {
 			dc.log.WarnContext(ctx, "deny form not opened in time", "request_id", c.requestID, "error", err)
 			dc.slack.replyText(context.WithoutCancel(ctx), "", c.channel, c.user,

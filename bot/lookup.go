@@ -45,16 +45,3 @@ func (s *slackAPI) lookupByEmail(ctx context.Context, email string) (*slack.User
 	s.people.put(u)
 	return u, nil
 }
-
-// dmByEmail sends a direct message to the Slack account of the directory
-// user with email: users.lookupByEmail, conversations.open, then
-// chat.postMessage. It returns the user's Slack ID and the message's channel
-// and timestamp; errors as lookupByEmail, or the failed post's.
-func (s *slackAPI) dmByEmail(ctx context.Context, email, text string, content []slack.Block) (user, channel, ts string, err error) {
-	u, err := s.lookupByEmail(ctx, email)
-	if err != nil {
-		return "", "", "", err
-	}
-	channel, ts, err = s.dm(ctx, u.ID, text, content)
-	return u.ID, channel, ts, err
-}

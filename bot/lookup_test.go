@@ -5,13 +5,10 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/slack-go/slack"
-
-	"github.com/mfadesk/mfadesk/bot/blocks"
 	"github.com/mfadesk/mfadesk/bot/fakeslack"
 )
 
-func TestLookupByEmailAndDM(t *testing.T) {
+func TestLookupByEmail(t *testing.T) {
 	fake := fakeslack.New()
 	defer fake.Close()
 	b, _ := newTestBot(t, fake)
@@ -30,18 +27,15 @@ func TestLookupByEmailAndDM(t *testing.T) {
 		{name: "empty", email: "", noAccount: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			id, ch, ts, err := s.dmByEmail(ctx, tc.email, "hello", []slack.Block{blocks.Section("hello")})
+			u, err := s.lookupByEmail(ctx, tc.email)
 			if tc.noAccount {
 				if !errors.Is(err, errNoSlackAccount) {
 					t.Fatalf("err = %v, want errNoSlackAccount", err)
 				}
 				return
 			}
-			if err != nil || id != tc.wantID || ch == "" || ts == "" {
-				t.Fatalf("dmByEmail = %q %q %q %v", id, ch, ts, err)
-			}
-			if ms := fake.Messages(ch); len(ms) != 1 || ms[0].TS != ts || ms[0].Text != "hello" {
-				t.Errorf("DM not posted: %+v", ms)
+			if err != nil || u.ID != tc.wantID {
+				t.Fatalf("lookupByEmail = %+v %v, want %s", u, err, tc.wantID)
 			}
 		})
 	}

@@ -125,12 +125,11 @@ func FailedView(text string) slack.ModalViewRequest {
 // DenyMeta travels in the deny modal's private_metadata.
 type DenyMeta struct {
 	RequestID string `json:"request_id"`
-	Channel   string `json:"channel,omitempty"`
 }
 
 // DenyModal asks for an optional reason before denying r.
-func DenyModal(r actions.Request, channel string) slack.ModalViewRequest {
-	meta, _ := json.Marshal(DenyMeta{RequestID: r.ID, Channel: channel}) // plain strings: cannot fail
+func DenyModal(r actions.Request) slack.ModalViewRequest {
+	meta, _ := json.Marshal(DenyMeta{RequestID: r.ID}) // a plain string: cannot fail
 	in := slack.NewPlainTextInputBlockElement(plain("Optional: the requester sees it"), BlockDenyReason)
 	in.Multiline = true
 	in.MaxLength = actions.MaxReasonLen

@@ -199,7 +199,7 @@ func TestModalsGolden(t *testing.T) {
 			Problems: []string{"@ghost (ghost@example.com) is not a user of the dryrun directory."}}),
 		"checking":  CheckingView(),
 		"submitted": SubmittedView(sample(actions.StatePending, 2), "CAPPROVAL"),
-		"deny":      DenyModal(sample(actions.StatePending, 1), "CAPPROVAL"),
+		"deny":      DenyModal(sample(actions.StatePending, 1)),
 	}
 	for name, v := range cases {
 		t.Run(name, func(t *testing.T) {
